@@ -1,0 +1,48 @@
+import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
+import type { z } from 'zod';
+import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './jobs';
+import type { Logger } from './logger';
+
+/** One handler per job name of a catalog queue: a missing handler fails to compile. */
+export type CatalogHandlers<Q extends CatalogQueue> = {
+  [N in JobName<Q>]: (data: JobData<Q, N>, job: Job) => Promise<unknown>;
+};
+
+/**
+ * A BullMQ worker that parses every job's data with its catalog schema. A payload that does not
+ * parse, or a job name with no handler, fails at once as unrecoverable: retrying cannot fix it.
+ */
+export function createCatalogWorker<Q extends CatalogQueue>(
+  catalog: Q,
+  queueName: string,
+  handlers: CatalogHandlers<Q>,
+  options: WorkerOptions,
+  logger: Logger,
+): Worker {
+  const specs = JobCatalog[catalog] as Record<string, JobSpec>;
+  const worker = new Worker(
+    queueName,
+    async (job: Job) => {
+      const spec = specs[job.name];
+      const handler = (handlers as Record<string, (data: unknown, job: Job) => Promise<unknown>>)[job.name];
+      if (!spec || !handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${queueName}`);
+      const parsed = (spec.schema as z.ZodTypeAny).safeParse(job.data);
+      if (!parsed.success) {
+        logger.error({ jobId: job.id, job: job.name, issues: parsed.error.issues }, 'invalid job payload');
+        throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
+      }
+      return handler(parsed.data, job);
+    },
+    options,
+  );
+  worker.on('failed', (job, err) => {
+    logger.warn({ queue: queueName, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed');
+  });
+  worker.on('error', (err) => logger.error({ queue: queueName, err }, 'worker error'));
+  return worker;
+}
+
+/** True when BullMQ will not retry the job again. */
+export function isFinalFailure(job: Job, err?: Error): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+}

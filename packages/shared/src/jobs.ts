@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { SessionId, SyncReason } from './domain';
+import { QueueName } from './queues';
+
+/** Job payloads: one zod schema per job, and the type inferred from it, same name. */
+
+export const StartSessionJob = z.object({ sessionId: SessionId });
+export type StartSessionJob = z.infer<typeof StartSessionJob>;
+
+export const StopSessionJob = z.object({
+  sessionId: SessionId,
+  /** Also unlink the device and forget its auth. */
+  logout: z.boolean().default(false),
+});
+export type StopSessionJob = z.infer<typeof StopSessionJob>;
+
+/** Lists the account's chats, saves them and adds the per-chat job graph (session runner). */
+export const SyncStartJob = z.object({
+  sessionId: SessionId,
+  syncId: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  reason: SyncReason,
+  limitPerChat: z.number().int().min(1).max(10_000),
+  /** Only these chats; all chats when absent. */
+  chatIds: z.array(z.string().min(1)).optional(),
+});
+export type SyncStartJob = z.infer<typeof SyncStartJob>;
+
+/** Fetches one chat's messages into a staging key (session runner). */
+export const FetchMessagesJob = z.object({
+  sessionId: SessionId,
+  syncId: z.string(),
+  chatId: z.string().min(1),
+  limit: z.number().int().min(1),
+});
+export type FetchMessagesJob = z.infer<typeof FetchMessagesJob>;
+
+/** What a fetch job returns: a pointer, never the messages (they would travel in every event). */
+export const FetchMessagesResult = z.object({ stagingKey: z.string(), count: z.number().int() });
+export type FetchMessagesResult = z.infer<typeof FetchMessagesResult>;
+
+/** Saves one fetched chat; its only child is the chat's fetch job (sync-workers). */
+export const SaveChatJob = z.object({
+  sessionId: SessionId,
+  syncId: z.string(),
+  chatId: z.string().min(1),
+});
+export type SaveChatJob = z.infer<typeof SaveChatJob>;
+
+export const SaveChatResult = z.object({ messages: z.number().int(), failed: z.boolean() });
+export type SaveChatResult = z.infer<typeof SaveChatResult>;
+
+/** Parent of every SaveChatJob of one sync: closes the sync run (sync-workers). */
+export const FinalizeSyncJob = z.object({
+  sessionId: SessionId,
+  syncId: z.string(),
+  chatIds: z.array(z.string()),
+});
+export type FinalizeSyncJob = z.infer<typeof FinalizeSyncJob>;
+
+/** For downstream consumers of the `session-synced` queue. */
+export const SessionSyncedJob = z.object({
+  sessionId: SessionId,
+  syncId: z.string(),
+  chats: z.array(z.string()),
+  nChats: z.number().int(),
+  totalMessages: z.number().int(),
+  chatsFailed: z.number().int(),
+});
+export type SessionSyncedJob = z.infer<typeof SessionSyncedJob>;
+
+export interface JobSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
+  schema: S;
+  attempts: number;
+  backoff: { type: 'exponential' | 'fixed'; delay: number };
+}
+
+/** One catalog per queue: job name → payload schema and retry policy. */
+export const JobCatalog = {
+  [QueueName.sessionCommands]: {
+    'start-session': { schema: StartSessionJob, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+    'stop-session': { schema: StopSessionJob, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+  },
+  /** The per-session queue (`sessionQueueName`). */
+  session: {
+    'sync-start': { schema: SyncStartJob, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
+    'fetch-messages': { schema: FetchMessagesJob, attempts: 4, backoff: { type: 'exponential', delay: 500 } },
+  },
+  [QueueName.chatSave]: {
+    'save-chat': { schema: SaveChatJob, attempts: 5, backoff: { type: 'exponential', delay: 500 } },
+  },
+  [QueueName.syncFinalize]: {
+    'finalize-sync': { schema: FinalizeSyncJob, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+  },
+  [QueueName.sessionSynced]: {
+    'session-synced': { schema: SessionSyncedJob, attempts: 1, backoff: { type: 'fixed', delay: 0 } },
+  },
+} as const satisfies Record<string, Record<string, JobSpec>>;
+export type JobCatalog = typeof JobCatalog;
+
+export type CatalogQueue = keyof JobCatalog;
+export type JobName<Q extends CatalogQueue> = keyof JobCatalog[Q] & string;
+export type JobData<Q extends CatalogQueue, N extends JobName<Q>> = JobCatalog[Q][N] extends JobSpec<infer S>
+  ? z.infer<S>
+  : never;
+
+/** Retry options of a job, from the catalog; completed jobs are kept briefly for Bull Board. */
+export function jobOptions<Q extends CatalogQueue>(queue: Q, name: JobName<Q>) {
+  const spec = (JobCatalog[queue] as Record<string, JobSpec>)[name];
+  return {
+    attempts: spec.attempts,
+    backoff: spec.backoff,
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}

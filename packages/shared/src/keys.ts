@@ -1,0 +1,26 @@
+/** Redis keys wa-sync owns (BullMQ's own keys live under its `bull:` prefix). */
+const P = 'wa-sync';
+
+export const Keys = {
+  /** Pub/sub channel carrying BusEnvelope JSON from runner and workers to the API. */
+  eventsChannel: `${P}:events`,
+  /** Hash: the progress of one sync (SyncSnapshot fields). */
+  syncProgress: (syncId: string) => `${P}:sync:${syncId}`,
+  /** Set: chat ids already counted in a sync, so a retried job never counts twice. */
+  syncFinished: (syncId: string) => `${P}:sync:${syncId}:finished`,
+  /** String: the session's running sync id; set NX so concurrent requests coalesce. */
+  activeSync: (sessionId: string) => `${P}:session:${sessionId}:active-sync`,
+  /** String: the session's newest sync id (running or finished). */
+  lastSync: (sessionId: string) => `${P}:session:${sessionId}:last-sync`,
+  /** Hash: live state of a session that the store does not keep (current QR). */
+  sessionLive: (sessionId: string) => `${P}:session:${sessionId}:live`,
+  /** String: a chat's fetched messages between its fetch and save jobs. */
+  staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
+} as const;
+
+/** How long finished progress stays in Redis; the store keeps the summary for good. */
+export const FINISHED_SYNC_TTL_S = 24 * 3600;
+/** Unsaved staged messages expire: Redis memory stays bounded by work in flight. */
+export const STAGING_TTL_S = 6 * 3600;
+/** A sync that stops making progress for this long no longer blocks a new one. */
+export const ACTIVE_SYNC_TTL_S = 30 * 60;

@@ -1,0 +1,34 @@
+import { Queue } from 'bullmq';
+import type { Logger } from './logger';
+import type { Redis } from './redis';
+import { sessionQueueName } from './queues';
+
+/** Per-session queues, opened on first use and shared by everything in the process. */
+export class SessionQueues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    /** Where connection errors go (BullMQ prints them to the console when a queue has no listener). */
+    private readonly logger?: Logger,
+  ) {}
+
+  get(sessionId: string): Queue {
+    let queue = this.queues.get(sessionId);
+    if (!queue) {
+      queue = new Queue(sessionQueueName(sessionId), { connection: this.connection });
+      if (this.logger) queue.on('error', (err) => this.logger?.warn({ sessionId, err: err.message }, 'session queue error'));
+      this.queues.set(sessionId, queue);
+    }
+    return queue;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

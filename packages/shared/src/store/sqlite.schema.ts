@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3';
+
+/** Bumped when a migration is added; stored in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Times are integer epoch ms (sortable, compact); booleans are 0/1.
+ * No foreign keys: chats may arrive before their session row, and Mongo has none either.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id    TEXT PRIMARY KEY,
+  status        TEXT NOT NULL,
+  status_detail TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS chats (
+  session_id      TEXT NOT NULL,
+  id              TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  is_group        INTEGER NOT NULL,
+  unread_count    INTEGER NOT NULL DEFAULT 0,
+  last_message_at INTEGER,
+  message_count   INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (session_id, id)
+);
+-- listChats: newest activity first (NULLs sort last in DESC), then id.
+CREATE INDEX IF NOT EXISTS chats_by_activity ON chats (session_id, last_message_at DESC, id);
+
+-- A rowid table on purpose: bodies can be large, which WITHOUT ROWID handles badly.
+CREATE TABLE IF NOT EXISTS messages (
+  session_id TEXT NOT NULL,
+  chat_id    TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  from_me    INTEGER NOT NULL,
+  author     TEXT,
+  body       TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  ts         INTEGER NOT NULL,
+  ack        INTEGER NOT NULL,
+  has_media  INTEGER NOT NULL,
+  PRIMARY KEY (session_id, chat_id, id)
+);
+-- listMessages and recentHistory: newest first within a chat.
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (session_id, chat_id, ts DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS sync_runs (
+  sync_id        TEXT PRIMARY KEY,
+  session_id     TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  started_at     INTEGER NOT NULL,
+  finished_at    INTEGER,
+  n_chats        INTEGER NOT NULL,
+  chats_failed   INTEGER NOT NULL DEFAULT 0,
+  total_messages INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sync_runs_by_start ON sync_runs (session_id, started_at DESC);
+CREATE INDEX IF NOT EXISTS sync_runs_by_finish ON sync_runs (session_id, finished_at DESC) WHERE finished_at IS NOT NULL;
+`;
+
+/**
+ * Connection settings. Several processes (API, session runner, sync workers) write the same file:
+ * WAL lets readers run beside the one writer, and busy_timeout makes a writer wait for the lock
+ * instead of failing with SQLITE_BUSY. NORMAL is durable across app crashes in WAL mode (only an
+ * OS crash can lose the last commits, which a re-sync restores).
+ */
+export function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
+  // First, so that switching to WAL also waits for other processes instead of failing.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  if (db.name !== ':memory:' && db.name !== '') db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+}
+
+/** Creates or upgrades the schema; safe to run on every start and from several processes. */
+export function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`database schema v${version} is newer than this build (v${SCHEMA_VERSION}); upgrade wa-sync`);
+    }
+    db.exec(SCHEMA_V1);
+    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  // IMMEDIATE: take the write lock up front so two processes starting together queue up.
+  apply.immediate();
+}

@@ -1,0 +1,121 @@
+import type Database from 'better-sqlite3';
+
+/** Row shapes as SQLite returns them (times in epoch ms, booleans as 0/1). */
+export interface SessionRow {
+  session_id: string;
+  status: string;
+  status_detail: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChatRow {
+  id: string;
+  name: string;
+  is_group: number;
+  unread_count: number;
+  last_message_at: number | null;
+  message_count: number;
+}
+
+export interface MessageRow {
+  id: string;
+  chat_id: string;
+  from_me: number;
+  author: string | null;
+  body: string;
+  type: string;
+  ts: number;
+  ack: number;
+  has_media: number;
+}
+
+export interface SyncRunRow {
+  sync_id: string;
+  session_id: string;
+  reason: string;
+  started_at: number;
+  finished_at: number | null;
+  n_chats: number;
+  chats_failed: number;
+  total_messages: number;
+}
+
+const CHAT_COLUMNS = 'id, name, is_group, unread_count, last_message_at, message_count';
+const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media';
+const CHAT_ORDER = 'ORDER BY last_message_at DESC, id ASC LIMIT @limit';
+const MESSAGE_ORDER = 'ORDER BY ts DESC, id DESC LIMIT @limit';
+// MAX() of two values where NULL means "unknown", not "smallest": scalar MAX() returns NULL on any NULL.
+const maxNullable = (a: string, b: string) => `MAX(COALESCE(${a}, ${b}), COALESCE(${b}, ${a}))`;
+
+/** A prepared statement taking one object of named parameters (`@name`). */
+export interface Stmt<Row = unknown> {
+  run(params: Record<string, unknown>): { changes: number };
+  get(params: Record<string, unknown>): Row | undefined;
+  all(params: Record<string, unknown>): Row[];
+}
+
+/** Every statement the store runs, prepared once per connection. */
+export function prepareStatements(db: Database.Database) {
+  const p = <Row = unknown>(sql: string): Stmt<Row> => db.prepare<[Record<string, unknown>], Row>(sql);
+  return {
+    ping: p('SELECT 1'),
+    insertSession: p(`INSERT INTO sessions (session_id, status, status_detail, created_at, updated_at)
+      VALUES (@sessionId, 'starting', NULL, @now, @now) ON CONFLICT (session_id) DO NOTHING`),
+    setSessionStatus: p(`INSERT INTO sessions (session_id, status, status_detail, created_at, updated_at)
+      VALUES (@sessionId, @status, @detail, @now, @now)
+      ON CONFLICT (session_id) DO UPDATE SET status = excluded.status, status_detail = excluded.status_detail,
+        updated_at = excluded.updated_at`),
+    getSession: p<SessionRow>('SELECT * FROM sessions WHERE session_id = @sessionId'),
+    listSessions: p<SessionRow>('SELECT * FROM sessions ORDER BY created_at, session_id'),
+
+    // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward).
+    upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
+      VALUES (@sessionId, @id, @name, @isGroup, @unreadCount, @lastMessageAt, 0)
+      ON CONFLICT (session_id, id) DO UPDATE SET name = excluded.name, is_group = excluded.is_group,
+        unread_count = excluded.unread_count,
+        last_message_at = ${maxNullable('chats.last_message_at', 'excluded.last_message_at')}`),
+    // After a message batch: create the chat if unknown, recount, move lastMessageAt forward.
+    touchChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
+      VALUES (@sessionId, @chatId, @chatId, @isGroup, 0, @newest,
+        (SELECT COUNT(*) FROM messages WHERE session_id = @sessionId AND chat_id = @chatId))
+      ON CONFLICT (session_id, id) DO UPDATE SET message_count = excluded.message_count,
+        last_message_at = ${maxNullable('chats.last_message_at', 'excluded.last_message_at')}`),
+    getChat: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId AND id = @chatId`),
+    listChats: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId ${CHAT_ORDER}`),
+    listChatsAfter: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId
+      AND (last_message_at < @t OR (last_message_at = @t AND id > @id) OR last_message_at IS NULL) ${CHAT_ORDER}`),
+    listChatsAfterNull: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId
+      AND last_message_at IS NULL AND id > @id ${CHAT_ORDER}`),
+    activeChats: p<{ id: string; last_message_at: number }>(`SELECT id, last_message_at FROM chats
+      WHERE session_id = @sessionId AND last_message_at >= @since`),
+
+    // Immutable fields are written once: a known id is left alone here and only its ack moves.
+    insertMessage: p(`INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media)
+      VALUES (@sessionId, @chatId, @id, @fromMe, @author, @body, @type, @ts, @ack, @hasMedia)
+      ON CONFLICT (session_id, chat_id, id) DO NOTHING`),
+    raiseAck: p(`UPDATE messages SET ack = @ack
+      WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND ack < @ack`),
+    listMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+      WHERE session_id = @sessionId AND chat_id = @chatId ${MESSAGE_ORDER}`),
+    listMessagesAfter: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+      WHERE session_id = @sessionId AND chat_id = @chatId AND (ts, id) < (@t, @id) ${MESSAGE_ORDER}`),
+    listMessagesBefore: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+      WHERE session_id = @sessionId AND chat_id = @chatId AND ts < @t ${MESSAGE_ORDER}`),
+    recentMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
+      WHERE session_id = @sessionId AND chat_id = @chatId AND ts >= @since ${MESSAGE_ORDER}`),
+
+    startSyncRun: p(`INSERT INTO sync_runs (sync_id, session_id, reason, started_at, finished_at, n_chats)
+      VALUES (@syncId, @sessionId, @reason, @now, NULL, @nChats) ON CONFLICT (sync_id) DO NOTHING`),
+    // A retried finalize keeps the first finish time and takes the latest figures.
+    finishSyncRun: p(`UPDATE sync_runs SET finished_at = COALESCE(finished_at, @now), n_chats = @nChats,
+      chats_failed = @chatsFailed, total_messages = @totalMessages WHERE sync_id = @syncId`),
+    getSyncRun: p<SyncRunRow>('SELECT * FROM sync_runs WHERE sync_id = @syncId'),
+    lastSyncRun: p<SyncRunRow>(`SELECT * FROM sync_runs WHERE session_id = @sessionId
+      ORDER BY started_at DESC, rowid DESC LIMIT 1`),
+    lastFinishedSyncRun: p<SyncRunRow>(`SELECT * FROM sync_runs
+      WHERE session_id = @sessionId AND finished_at IS NOT NULL ORDER BY finished_at DESC, rowid DESC LIMIT 1`),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from './sqlite.store';
+import { describeStoreContract } from './store.contract';
+import { createStore, describeStoreUrl } from './store.factory';
+import { messages, uniqueSessionId } from './store-fixtures.contract';
+
+const dir = mkdtempSync(join(tmpdir(), 'wa-sync-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describeStoreContract('sqlite (file)', async () => {
+  const store = new SqliteStore(join(dir, 'contract', 'store.db'));
+  await store.init();
+  return store;
+});
+
+describeStoreContract('sqlite (:memory: via createStore)', () => createStore('sqlite::memory:'));
+
+/** Runs a TypeScript snippet in a separate node process, transpiling .ts files with tsc's transpileModule. */
+function runNode(script: string): Promise<string> {
+  const register = `
+    const ts = require('typescript');
+    const fs = require('node:fs');
+    require.extensions['.ts'] = (module, file) => module._compile(ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText, file);
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', register + script], { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
+  });
+}
+
+describe('SqliteStore on one file shared by several processes', () => {
+  it('stores every message once while three processes and this one write the same chats', async () => {
+    const file = join(dir, 'shared', 'multi.db');
+    const s = uniqueSessionId('multi');
+    const C = '5511900000001@c.us';
+    const mine = new SqliteStore(file, { busyTimeoutMs: 30_000 });
+    await mine.init();
+    const writer = (from: number) => `
+      const { SqliteStore } = require('./sqlite.store.ts');
+      const { messages } = require('./store-fixtures.contract.ts');
+      (async () => {
+        const store = new SqliteStore(${JSON.stringify(file)}, { busyTimeoutMs: 30000 });
+        await store.init();
+        let inserted = 0;
+        // Overlapping windows of 50 messages, written in small batches to interleave with the others.
+        for (let i = ${from}; i < ${from} + 400; i += 10) {
+          inserted += (await store.upsertMessages(${JSON.stringify(s)}, ${JSON.stringify(C)}, messages(${JSON.stringify(C)}, i, i + 50))).inserted;
+        }
+        await store.close();
+        process.stdout.write(String(inserted));
+      })().catch((err) => { console.error(err); process.exit(1); });
+    `;
+    const children = [0, 100, 200].map((from) => runNode(writer(from)));
+    let mineInserted = 0;
+    for (let i = 0; i < 600; i += 25) {
+      mineInserted += (await mine.upsertMessages(s, C, messages(C, i, i + 25))).inserted;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const counts = (await Promise.all(children)).map(Number);
+    expect(counts.reduce((a, b) => a + b, 0) + mineInserted).toBe(640);
+    expect((await mine.getChat(s, C))?.messageCount).toBe(640);
+    const stored = (await mine.listMessages(s, C, { limit: 500 })).items.length;
+    const rest = (await mine.listMessages(s, C, { limit: 500, before: messages(C, 140, 141)[0].timestamp })).items.length;
+    expect(stored + rest).toBe(640);
+    await mine.close();
+  });
+
+  it('lets a second connection read what the first one wrote, and waits out a lock held elsewhere', async () => {
+    const file = join(dir, 'shared', 'two.db');
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file, { busyTimeoutMs: 5_000 });
+    await a.init();
+    await b.init();
+    const s = uniqueSessionId('two');
+    const C = '5511900000002@c.us';
+    await a.upsertMessages(s, C, messages(C, 0, 10));
+    expect((await b.getChat(s, C))?.messageCount).toBe(10);
+    // Another process holds the write lock for 300 ms; our write must wait for it, not fail with SQLITE_BUSY.
+    const holder = runNode(`
+      const Database = require('better-sqlite3');
+      const db = new Database(${JSON.stringify(file)});
+      db.exec('BEGIN IMMEDIATE');
+      process.stdout.write('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
+    `);
+    await new Promise((r) => setTimeout(r, 150)); // let it take the lock
+    expect(await b.upsertMessages(s, C, messages(C, 5, 15))).toEqual({ inserted: 5, existing: 5 });
+    await holder;
+    expect((await a.getChat(s, C))?.messageCount).toBe(15);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    await a.close();
+    await b.close();
+  });
+
+  it('creates the parent directory and refuses to work before init()', async () => {
+    const file = join(dir, 'deep', 'er', 'x.db');
+    const store = new SqliteStore(file);
+    expect(existsSync(join(dir, 'deep', 'er'))).toBe(true);
+    await expect(store.getSession('x')).rejects.toThrow(/init/);
+    await store.close();
+  });
+});
+
+describe('createStore / describeStoreUrl', () => {
+  it('opens sqlite: URLs and rejects unknown forms with the accepted ones', async () => {
+    const store = await createStore(`sqlite:${join(dir, 'factory', 'f.db')}`);
+    expect(store.kind).toBe('sqlite');
+    await store.close();
+    await expect(createStore('postgres://u:secret@h/db')).rejects.toThrow(/sqlite:<path>.*mongodb:\/\//);
+    await expect(createStore('postgres://u:secret@h/db')).rejects.not.toThrow(/secret/);
+    await expect(createStore('sqlite:')).rejects.toThrow(/names no file/);
+  });
+
+  it('hides passwords', () => {
+    expect(describeStoreUrl('mongodb://user:p%40ss@h1:27017,h2/wa-sync?authSource=admin')).toBe(
+      'mongodb://user:***@h1:27017,h2/wa-sync?authSource=admin',
+    );
+    expect(describeStoreUrl('mongodb+srv://u:pa@ss/word@cluster0.x.net/db')).toBe('mongodb+srv://u:***@cluster0.x.net/db');
+    expect(describeStoreUrl('mongodb://h:27017/wa-sync')).toBe('mongodb://h:27017/wa-sync');
+    expect(describeStoreUrl('mongodb://user@h/db')).toBe('mongodb://user@h/db');
+    expect(describeStoreUrl('sqlite:./data/wa-sync.db')).toBe('sqlite:./data/wa-sync.db');
+  });
+});

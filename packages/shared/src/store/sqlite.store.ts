@@ -1,0 +1,271 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+import {
+  assertLimit,
+  decodeChatCursor,
+  encodeChatCursor,
+  encodeMessageCursor,
+  parseMessageBound,
+  toEpochMs,
+  toIso,
+  toIsoOrNull,
+  toPage,
+} from './cursor';
+import { applyPragmas, migrate } from './sqlite.schema';
+import {
+  prepareStatements,
+  type ChatRow,
+  type MessageRow,
+  type SessionRow,
+  type Statements,
+  type SyncRunRow,
+} from './sqlite.statements';
+import type {
+  ChatHistory,
+  ChatPageQuery,
+  MessagePageQuery,
+  RecentHistoryQuery,
+  Store,
+  UpsertResult,
+} from './store';
+import { checkBatch, compareIds, isGroupChatId, wellFormed } from './store.input';
+
+type UpsertBatch = (sessionId: string, chatId: string, messages: Message[], ts: number[]) => UpsertResult;
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Store on one SQLite file (better-sqlite3, synchronous under the hood). Safe to open from several
+ * processes at once: WAL, busy_timeout, and every write transaction takes the lock up front.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private prepared: { s: Statements; upsertBatch: UpsertBatch } | null = null;
+
+  /** `path` is a file (its directory is created) or `:memory:`. */
+  constructor(readonly path: string, options: SqliteStoreOptions = {}) {
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true });
+    this.db = new Database(path);
+    applyPragmas(this.db, options.busyTimeoutMs ?? 10_000);
+  }
+
+  async init(): Promise<void> {
+    migrate(this.db);
+    const s = prepareStatements(this.db);
+    const batch = this.db.transaction((sessionId: string, chatId: string, messages: Message[], ts: number[]) => {
+      let inserted = 0;
+      messages.forEach((m, i) => {
+        const row = { sessionId, chatId, id: m.id, ack: m.ack };
+        const { changes } = s.insertMessage.run({
+          ...row,
+          fromMe: m.fromMe ? 1 : 0,
+          author: wellFormed(m.author),
+          body: wellFormed(m.body),
+          type: wellFormed(m.type),
+          ts: ts[i],
+          hasMedia: m.hasMedia ? 1 : 0,
+        });
+        if (changes === 1) inserted += 1;
+        else s.raiseAck.run(row);
+      });
+      const newest = ts.reduce((a, b) => Math.max(a, b));
+      s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
+      return { inserted, existing: messages.length - inserted };
+    });
+    // IMMEDIATE: a deferred transaction that reads first and then writes can fail with SQLITE_BUSY
+    // without waiting when another process committed in between.
+    this.prepared = { s, upsertBatch: (...args) => batch.immediate(...args) };
+  }
+
+  async close(): Promise<void> {
+    this.prepared = null;
+    if (this.db.open) this.db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.s.ping.get({});
+  }
+
+  async ensureSession(sessionId: string): Promise<{ session: Session; created: boolean }> {
+    const { changes } = this.s.insertSession.run({ sessionId, now: Date.now() });
+    return { session: (await this.getSession(sessionId))!, created: changes === 1 };
+  }
+
+  async getSession(sessionId: string): Promise<Session | null> {
+    const row = this.s.getSession.get({ sessionId });
+    return row ? this.toSession(row) : null;
+  }
+
+  async listSessions(): Promise<Session[]> {
+    return this.s.listSessions.all({}).map((row) => this.toSession(row));
+  }
+
+  async setSessionStatus(sessionId: string, status: SessionStatus, detail?: string | null): Promise<void> {
+    this.s.setSessionStatus.run({ sessionId, status, detail: wellFormed(detail ?? null), now: Date.now() });
+  }
+
+  async upsertChats(sessionId: string, chats: ChatInput[]): Promise<void> {
+    if (chats.length === 0) return;
+    const rows = chats.map((c) => ({
+      sessionId,
+      id: c.id,
+      name: wellFormed(c.name),
+      isGroup: c.isGroup ? 1 : 0,
+      unreadCount: c.unreadCount,
+      lastMessageAt: c.lastMessageAt === null ? null : toEpochMs(c.lastMessageAt, `chat ${c.id} lastMessageAt`),
+    }));
+    this.db.transaction(() => rows.forEach((row) => this.s.upsertChat.run(row))).immediate();
+  }
+
+  async listChats(sessionId: string, query: ChatPageQuery): Promise<Page<Chat>> {
+    assertLimit(query.limit);
+    const params = { sessionId, limit: query.limit + 1 };
+    let rows: ChatRow[];
+    if (query.cursor === undefined) rows = this.s.listChats.all(params);
+    else {
+      const after = decodeChatCursor(query.cursor);
+      rows =
+        after.t === null
+          ? this.s.listChatsAfterNull.all({ ...params, id: after.id })
+          : this.s.listChatsAfter.all({ ...params, t: after.t, id: after.id });
+    }
+    return toPage(rows, query.limit, toChat, (r) => encodeChatCursor({ t: r.last_message_at, id: r.id }));
+  }
+
+  async getChat(sessionId: string, chatId: string): Promise<Chat | null> {
+    const row = this.s.getChat.get({ sessionId, chatId });
+    return row ? toChat(row) : null;
+  }
+
+  async upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult> {
+    const ts = checkBatch(chatId, messages);
+    if (messages.length === 0) return { inserted: 0, existing: 0 };
+    return this.ready.upsertBatch(sessionId, chatId, messages, ts);
+  }
+
+  async listMessages(sessionId: string, chatId: string, query: MessagePageQuery): Promise<Page<Message>> {
+    assertLimit(query.limit);
+    const params = { sessionId, chatId, limit: query.limit + 1 };
+    let rows: MessageRow[];
+    if (query.before === undefined) rows = this.s.listMessages.all(params);
+    else {
+      const bound = parseMessageBound(query.before);
+      rows =
+        bound.id === null
+          ? this.s.listMessagesBefore.all({ ...params, t: bound.t })
+          : this.s.listMessagesAfter.all({ ...params, t: bound.t, id: bound.id });
+    }
+    return toPage(rows, query.limit, toMessage, (r) => encodeMessageCursor({ t: r.ts, id: r.id }));
+  }
+
+  async updateMessageAck(sessionId: string, chatId: string, messageId: string, ack: number): Promise<boolean> {
+    return this.s.raiseAck.run({ sessionId, chatId, id: messageId, ack }).changes === 1;
+  }
+
+  async recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]> {
+    assertLimit(query.limitPerChat, 'limitPerChat');
+    if (!(query.days > 0)) throw new RangeError(`days must be positive, got ${query.days}`);
+    const since = Date.now() - query.days * 86_400_000;
+    // Chats first: lastMessageAt is never older than a chat's newest stored message, so this
+    // narrows the scan to active chats and each chat then reads its own index range.
+    const read = this.db.transaction(() =>
+      this.s.activeChats.all({ sessionId, since }).map((chat) => ({
+        chatId: chat.id,
+        lastMessageAt: toIso(chat.last_message_at),
+        rows: this.s.recentMessages.all({ sessionId, chatId: chat.id, since, limit: query.limitPerChat }),
+      })),
+    );
+    return read()
+      .filter((h) => h.rows.length > 0)
+      .sort((a, b) => b.rows[0].ts - a.rows[0].ts || compareIds(a.chatId, b.chatId))
+      .map((h) => ({ chatId: h.chatId, lastMessageAt: h.lastMessageAt, messages: h.rows.map(toMessage) }));
+  }
+
+  async startSyncRun(run: { syncId: string; sessionId: string; reason: SyncReason; nChats: number }): Promise<void> {
+    this.s.startSyncRun.run({ ...run, now: Date.now() });
+  }
+
+  async finishSyncRun(
+    syncId: string,
+    result: { nChats: number; chatsFailed: number; totalMessages: number },
+  ): Promise<void> {
+    const { changes } = this.s.finishSyncRun.run({ syncId, ...result, now: Date.now() });
+    if (changes === 0) throw new Error(`sync run ${syncId} was never started`);
+  }
+
+  async getSyncRun(syncId: string): Promise<SyncRun | null> {
+    const row = this.s.getSyncRun.get({ syncId });
+    return row ? toSyncRun(row) : null;
+  }
+
+  async getLastSyncRun(sessionId: string): Promise<SyncRun | null> {
+    const row = this.s.lastSyncRun.get({ sessionId });
+    return row ? toSyncRun(row) : null;
+  }
+
+  private get ready(): { s: Statements; upsertBatch: UpsertBatch } {
+    if (!this.prepared) throw new Error('SqliteStore: call init() first (or the store is closed)');
+    return this.prepared;
+  }
+
+  private get s(): Statements {
+    return this.ready.s;
+  }
+
+  private toSession(row: SessionRow): Session {
+    const last = this.s.lastFinishedSyncRun.get({ sessionId: row.session_id });
+    return {
+      sessionId: row.session_id,
+      status: row.status as SessionStatus,
+      statusDetail: row.status_detail,
+      createdAt: toIso(row.created_at),
+      updatedAt: toIso(row.updated_at),
+      lastSync: last ? toSyncRun(last) : null,
+    };
+  }
+}
+
+function toChat(row: ChatRow): Chat {
+  return {
+    id: row.id,
+    name: row.name,
+    isGroup: row.is_group === 1,
+    unreadCount: row.unread_count,
+    lastMessageAt: toIsoOrNull(row.last_message_at),
+    messageCount: row.message_count,
+  };
+}
+
+function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    chatId: row.chat_id,
+    fromMe: row.from_me === 1,
+    author: row.author,
+    body: row.body,
+    type: row.type,
+    timestamp: toIso(row.ts),
+    ack: row.ack,
+    hasMedia: row.has_media === 1,
+  };
+}
+
+function toSyncRun(row: SyncRunRow): SyncRun {
+  return {
+    syncId: row.sync_id,
+    sessionId: row.session_id,
+    reason: row.reason as SyncReason,
+    startedAt: toIso(row.started_at),
+    finishedAt: toIsoOrNull(row.finished_at),
+    nChats: row.n_chats,
+    chatsFailed: row.chats_failed,
+    totalMessages: row.total_messages,
+    done: row.finished_at !== null,
+  };
+}

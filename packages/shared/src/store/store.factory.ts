@@ -1,0 +1,42 @@
+import { MongoStore } from './mongo.store';
+import { SqliteStore } from './sqlite.store';
+import type { Store } from './store';
+
+const ACCEPTED = 'sqlite:<path>, sqlite::memory:, mongodb://[user:pass@]host[:port]/<db> or mongodb+srv://…/<db>';
+
+/** Opens and initialises the store named by `STORE_URL`. */
+export async function createStore(url: string): Promise<Store> {
+  const store = openStore(url);
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
+function openStore(url: string): Store {
+  const trimmed = url.trim();
+  if (/^sqlite:/i.test(trimmed)) {
+    const path = trimmed.slice('sqlite:'.length);
+    if (path === '') throw new Error(`store URL "sqlite:" names no file; accepted forms: ${ACCEPTED}`);
+    return new SqliteStore(path);
+  }
+  if (/^mongodb(\+srv)?:\/\//i.test(trimmed)) return new MongoStore(trimmed);
+  throw new Error(`unsupported store URL "${describeStoreUrl(trimmed)}"; accepted forms: ${ACCEPTED}`);
+}
+
+/** The URL with any password replaced by `***`, for logs and error messages. */
+export function describeStoreUrl(url: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return url;
+  // Userinfo ends at the last '@' before the query: an unencoded '@' or '/' in a password must not leak it.
+  const rest = url.slice(scheme[0].length);
+  const at = rest.split(/[?#]/)[0].lastIndexOf('@');
+  if (at === -1) return url;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return url;
+  return `${scheme[0]}${userinfo.slice(0, colon)}:***${rest.slice(at)}`;
+}

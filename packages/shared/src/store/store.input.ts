@@ -1,0 +1,34 @@
+import type { Message } from '../domain';
+import { toEpochMs } from './cursor';
+
+/** WhatsApp group chats end in `@g.us` (direct chats in `@c.us` / `@lid`). */
+export function isGroupChatId(chatId: string): boolean {
+  return chatId.endsWith('@g.us');
+}
+
+/**
+ * Checks a batch before anything is written, so a bad message fails the whole batch cleanly.
+ * Returns each message's timestamp in epoch ms.
+ */
+export function checkBatch(chatId: string, messages: Message[]): number[] {
+  return messages.map((m) => {
+    // Stored under the chat it was fetched for; a mismatch is a caller bug that would file it twice.
+    if (m.chatId !== chatId) throw new Error(`message ${m.id} belongs to chat ${m.chatId}, not ${chatId}`);
+    return toEpochMs(m.timestamp, `message ${m.id} timestamp`);
+  });
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text as a UTF-8 store can keep it: a lone UTF-16 surrogate becomes U+FFFD. BSON does this by
+ * itself; better-sqlite3 would write invalid UTF-8 that reads back as three U+FFFD.
+ */
+export function wellFormed<T extends string | null>(text: T): T {
+  return (text === null ? null : text.replace(LONE_SURROGATE, '\uFFFD')) as T;
+}
+
+/** Byte order of UTF-8: how SQLite (BINARY collation) and MongoDB compare ids. */
+export function compareIds(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -1,0 +1,82 @@
+import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+
+export interface ChatPageQuery {
+  limit: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface MessagePageQuery {
+  limit: number;
+  /** `nextCursor` of the previous page, or an ISO-8601 time: only messages strictly older. */
+  before?: string;
+}
+
+export interface UpsertResult {
+  /** Messages that were not stored before. */
+  inserted: number;
+  /** Messages already stored (their mutable fields may have been updated). */
+  existing: number;
+}
+
+export interface RecentHistoryQuery {
+  days: number;
+  limitPerChat: number;
+}
+
+export interface ChatHistory {
+  chatId: string;
+  lastMessageAt: string | null;
+  messages: Message[];
+}
+
+/** Thrown for a cursor the store did not produce; the API turns it into a 400. */
+export class InvalidCursorError extends Error {
+  constructor(what: string) {
+    super(`${what} is not a valid cursor`);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/**
+ * Where chats and messages live. Every implementation passes `store.contract.ts`.
+ * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** Creates tables/collections and indexes; safe to call on every start. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+
+  /** Creates the session with status `starting` if it does not exist. */
+  ensureSession(sessionId: string): Promise<{ session: Session; created: boolean }>;
+  getSession(sessionId: string): Promise<Session | null>;
+  listSessions(): Promise<Session[]>;
+  setSessionStatus(sessionId: string, status: SessionStatus, detail?: string | null): Promise<void>;
+
+  /** Upserts chat metadata; keeps messageCount. */
+  upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;
+  /** Newest activity first (lastMessageAt desc, nulls last, then id). */
+  listChats(sessionId: string, query: ChatPageQuery): Promise<Page<Chat>>;
+  getChat(sessionId: string, chatId: string): Promise<Chat | null>;
+
+  /**
+   * Upserts one chat's batch in one transaction: immutable fields are written once, `ack` only
+   * moves up. Updates the chat's messageCount and lastMessageAt.
+   */
+  upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult>;
+  /** Newest first (timestamp desc, then id desc). */
+  listMessages(sessionId: string, chatId: string, query: MessagePageQuery): Promise<Page<Message>>;
+  /** Raises a message's ack; returns false when the message is unknown or the ack is not higher. */
+  updateMessageAck(sessionId: string, chatId: string, messageId: string, ack: number): Promise<boolean>;
+  /** Recent messages of a session grouped by chat, newest chats first. */
+  recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]>;
+
+  startSyncRun(run: { syncId: string; sessionId: string; reason: SyncReason; nChats: number }): Promise<void>;
+  finishSyncRun(syncId: string, result: { nChats: number; chatsFailed: number; totalMessages: number }): Promise<void>;
+  getSyncRun(syncId: string): Promise<SyncRun | null>;
+  /** The newest sync of the session, finished or not. */
+  getLastSyncRun(sessionId: string): Promise<SyncRun | null>;
+}

@@ -1,0 +1,56 @@
+/**
+ * Progress is updated and announced in one Lua script: Redis runs it atomically, so the order
+ * of PUBLISHes is the order of increments and `currentChat` reaches the API in order
+ * (invariant 3), and the hash is written before the event leaves (invariant 2).
+ */
+
+/** KEYS: progress, lastSync, active-sync. ARGV: sessionId, syncId, nChats, channel, startedAt. */
+export const BEGIN_SYNC_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = tonumber(ARGV[3])
+local done = n == 0
+if done and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+redis.call('HSET', KEYS[1], 'sessionId', ARGV[1], 'syncId', ARGV[2], 'nChats', n, 'currentChat', 0,
+  'messagesSynced', 0, 'totalMessagesSynced', 0, 'chatsFailed', 0, 'done', done and 1 or 0, 'startedAt', ARGV[5])
+redis.call('SET', KEYS[2], ARGV[2])
+local data = { sessionId = ARGV[1], syncId = ARGV[2], nChats = n, currentChat = 0, messagesSynced = 0,
+  totalMessagesSynced = 0, chatsFailed = 0, done = done }
+redis.call('PUBLISH', ARGV[4], cjson.encode({ sessionId = ARGV[1], event = 'sync_chats', data = data }))
+return 1
+`;
+
+/**
+ * KEYS: progress, finished set, active-sync. ARGV: chatId, messages, failed (0|1), channel,
+ * errorMessage, activeTtl. Returns 0 when the chat was already counted (a retried job).
+ */
+export const RECORD_CHAT_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+local failed = tonumber(ARGV[3])
+local m = tonumber(ARGV[2])
+local cur = redis.call('HINCRBY', KEYS[1], 'currentChat', 1)
+local total = redis.call('HINCRBY', KEYS[1], 'totalMessagesSynced', m)
+local nFailed = redis.call('HINCRBY', KEYS[1], 'chatsFailed', failed)
+local h = redis.call('HMGET', KEYS[1], 'sessionId', 'syncId', 'nChats')
+local n = tonumber(h[3])
+local done = cur >= n
+redis.call('HSET', KEYS[1], 'chatId', ARGV[1], 'messagesSynced', m, 'done', done and 1 or 0)
+-- The coalescing key goes with the last chat, so a sync requested right after \`done\` starts anew.
+if redis.call('GET', KEYS[3]) == h[2] then
+  if done then redis.call('DEL', KEYS[3]) else redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
+end
+if failed == 1 then
+  redis.call('PUBLISH', ARGV[4], cjson.encode({ sessionId = h[1], event = 'sync_error',
+    data = { sessionId = h[1], syncId = h[2], chatId = ARGV[1], message = ARGV[5] } }))
+end
+local data = { sessionId = h[1], syncId = h[2], nChats = n, currentChat = cur, chatId = ARGV[1],
+  messagesSynced = m, totalMessagesSynced = total, chatsFailed = nFailed, done = done }
+redis.call('PUBLISH', ARGV[4], cjson.encode({ sessionId = h[1], event = 'sync_chats', data = data }))
+return 1
+`;
+
+/** KEYS: active-sync. ARGV: syncId. Clears the coalescing key only if it still names this sync. */
+export const CLEAR_ACTIVE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,119 @@
+import type { SyncSnapshot } from './domain';
+import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './keys';
+import type { Redis } from './redis';
+import { BEGIN_SYNC_LUA, CLEAR_ACTIVE_LUA, RECORD_CHAT_LUA } from './sync-progress.scripts';
+
+export interface ChatOutcome {
+  sessionId: string;
+  syncId: string;
+  chatId: string;
+  /** Messages stored for the chat in this sync (0 when failed). */
+  messages: number;
+  failed: boolean;
+  /** Why it failed, announced as `sync_error`. */
+  error?: string;
+}
+
+type ProgressRedis = Redis & {
+  waBeginSync(progress: string, lastSync: string, active: string, ...argv: (string | number)[]): Promise<number>;
+  waRecordChat(progress: string, finished: string, active: string, ...argv: (string | number)[]): Promise<number>;
+  waClearActive(active: string, syncId: string): Promise<number>;
+};
+
+/**
+ * The progress of syncs, kept in Redis and announced on the events channel. Every write is
+ * idempotent, so a retried or duplicated job never moves the counts twice.
+ */
+export class SyncProgress {
+  private readonly redis: ProgressRedis;
+
+  constructor(redis: Redis) {
+    if (!('waRecordChat' in redis)) {
+      redis.defineCommand('waBeginSync', { numberOfKeys: 3, lua: BEGIN_SYNC_LUA });
+      redis.defineCommand('waRecordChat', { numberOfKeys: 3, lua: RECORD_CHAT_LUA });
+      redis.defineCommand('waClearActive', { numberOfKeys: 1, lua: CLEAR_ACTIVE_LUA });
+    }
+    this.redis = redis as ProgressRedis;
+  }
+
+  /** Persists and announces the first event (`currentChat: 0`); a no-op if the sync has begun. */
+  async begin(sessionId: string, syncId: string, nChats: number): Promise<boolean> {
+    const began = await this.redis.waBeginSync(
+      Keys.syncProgress(syncId),
+      Keys.lastSync(sessionId),
+      Keys.activeSync(sessionId),
+      sessionId,
+      syncId,
+      nChats,
+      Keys.eventsChannel,
+      new Date().toISOString(),
+    );
+    return began === 1;
+  }
+
+  /** Counts a finished chat once; returns false when it was already counted. */
+  async recordChat(outcome: ChatOutcome): Promise<boolean> {
+    const result = await this.redis.waRecordChat(
+      Keys.syncProgress(outcome.syncId),
+      Keys.syncFinished(outcome.syncId),
+      Keys.activeSync(outcome.sessionId),
+      outcome.chatId,
+      outcome.messages,
+      outcome.failed ? 1 : 0,
+      Keys.eventsChannel,
+      outcome.error ?? '',
+      ACTIVE_SYNC_TTL_S,
+    );
+    if (result === -1) throw new Error(`sync ${outcome.syncId} has no progress record`);
+    return result === 1;
+  }
+
+  async isChatCounted(syncId: string, chatId: string): Promise<boolean> {
+    return (await this.redis.sismember(Keys.syncFinished(syncId), chatId)) === 1;
+  }
+
+  /** The chats of `chatIds` not counted yet, in one round trip. */
+  async uncounted(syncId: string, chatIds: string[]): Promise<string[]> {
+    if (chatIds.length === 0) return [];
+    const counted = await this.redis.smismember(Keys.syncFinished(syncId), ...chatIds);
+    return chatIds.filter((_, i) => counted[i] === 0);
+  }
+
+  async get(syncId: string): Promise<SyncSnapshot | null> {
+    const h = await this.redis.hgetall(Keys.syncProgress(syncId));
+    if (!h.syncId) return null;
+    const snapshot: SyncSnapshot = {
+      sessionId: h.sessionId,
+      syncId: h.syncId,
+      nChats: Number(h.nChats),
+      currentChat: Number(h.currentChat),
+      messagesSynced: Number(h.messagesSynced),
+      totalMessagesSynced: Number(h.totalMessagesSynced),
+      chatsFailed: Number(h.chatsFailed),
+      done: h.done === '1',
+    };
+    if (h.chatId) snapshot.chatId = h.chatId;
+    return snapshot;
+  }
+
+  /** The session's running or newest sync, while Redis still holds it. */
+  async getForSession(sessionId: string): Promise<SyncSnapshot | null> {
+    const syncId = await this.redis.get(Keys.lastSync(sessionId));
+    return syncId ? this.get(syncId) : null;
+  }
+
+  /** After the store has the summary: progress expires, the session may sync again. */
+  async close(sessionId: string, syncId: string): Promise<void> {
+    await this.redis
+      .multi()
+      .expire(Keys.syncProgress(syncId), FINISHED_SYNC_TTL_S)
+      .expire(Keys.syncFinished(syncId), FINISHED_SYNC_TTL_S)
+      .exec();
+    await this.redis.waClearActive(Keys.activeSync(sessionId), syncId);
+  }
+
+  /** Lets a new sync start after this one could not begin. */
+  async release(sessionId: string, syncId: string): Promise<void> {
+    await this.redis.waClearActive(Keys.activeSync(sessionId), syncId);
+  }
+}
