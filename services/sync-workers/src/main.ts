@@ -1,0 +1,37 @@
+import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { env } from './env';
+import { startSyncWorkers } from './sync.workers';
+
+async function main(): Promise<void> {
+  const logger = createLogger('sync-workers', env.LOG_LEVEL);
+  const shutdown = new Shutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
+  shutdown.installSignalHandlers();
+
+  const redis = createRedis(env.REDIS_URL);
+  const store = await createStore(env.STORE_URL);
+  const workers = startSyncWorkers({
+    store,
+    redis,
+    logger,
+    concurrency: env.SYNC_CONCURRENCY,
+    lockDurationMs: env.JOB_LOCK_MS,
+    stalledIntervalMs: env.STALLED_CHECK_MS,
+  });
+
+  // workers.close() takes no new job and waits for the active ones. A job cut off by the deadline
+  // keeps its lock until it expires; then BullMQ's stalled check hands it to another worker, and
+  // the save is idempotent (upsert, chat counted once).
+  shutdown
+    .add('workers', () => workers.close())
+    .add('store', () => store.close())
+    .add('redis', () => redis.quit());
+  logger.info(
+    { store: describeStoreUrl(env.STORE_URL), concurrency: env.SYNC_CONCURRENCY, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    'sync workers started',
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`sync-workers failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import type { Job } from 'bullmq';
+import {
+  type FetchMessagesResult,
+  type Message,
+  type Redis,
+  type SaveChatJob,
+  type SaveChatResult,
+  type Store,
+  type SyncProgress,
+} from '@wa-sync/shared';
+
+export interface SaveChatDeps {
+  store: Store;
+  redis: Redis;
+  progress: SyncProgress;
+}
+
+/**
+ * Upserts one chat's staged messages, then counts the chat in the sync's progress, then drops the
+ * staging key. Each step is idempotent, so a retry after a crash anywhere stores nothing twice and
+ * counts the chat once. A chat whose fetch failed for good is counted as failed.
+ */
+export async function runSaveChat(job: Job, data: SaveChatJob, deps: SaveChatDeps): Promise<SaveChatResult> {
+  const { sessionId, syncId, chatId } = data;
+  const fetched = Object.values(await job.getChildrenValues<FetchMessagesResult>())[0];
+  if (!fetched) {
+    const failures = Object.values(await job.getIgnoredChildrenFailures());
+    const reason = failures[0] ?? 'no result';
+    await deps.progress.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `fetch failed: ${reason}` });
+    return { messages: 0, failed: true };
+  }
+
+  const raw = await deps.redis.get(fetched.stagingKey);
+  if (raw === null) {
+    // Already saved and cleaned up by an earlier attempt that died before completing.
+    if (await deps.progress.isChatCounted(syncId, chatId)) return { messages: fetched.count, failed: false };
+    throw new Error(`staged messages of chat ${chatId} are gone (expired?)`);
+  }
+  const messages = JSON.parse(raw) as Message[];
+  await deps.store.upsertMessages(sessionId, chatId, messages);
+  await deps.progress.recordChat({ sessionId, syncId, chatId, messages: messages.length, failed: false });
+  await deps.redis.del(fetched.stagingKey);
+  return { messages: messages.length, failed: false };
+}

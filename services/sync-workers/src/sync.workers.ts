@@ -1,0 +1,85 @@
+import { Queue, type Worker, type WorkerOptions } from 'bullmq';
+import {
+  type Logger,
+  type Redis,
+  type SaveChatJob,
+  type Store,
+  QueueName,
+  SyncProgress,
+  createCatalogWorker,
+  isFinalFailure,
+} from '@wa-sync/shared';
+import { runFinalizeSync } from './finalize-sync.handler';
+import { runSaveChat } from './save-chat.handler';
+
+export interface SyncWorkers {
+  workers: Worker[];
+  /** Takes no new job, waits for the active ones (and their bookkeeping), closes the queue it writes to. */
+  close(): Promise<void>;
+}
+
+export interface SyncWorkersDeps {
+  store: Store;
+  redis: Redis;
+  logger: Logger;
+  concurrency: number;
+  /** BullMQ `lockDuration` (default 30 s): how long a dead worker's job stays locked. */
+  lockDurationMs?: number;
+  /** BullMQ `stalledInterval` (default 30 s): how often jobs of dead workers are looked for. */
+  stalledIntervalMs?: number;
+}
+
+/** The save and finalize workers of one sync-workers process. */
+export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
+  const { store, redis, logger } = deps;
+  const progress = new SyncProgress(redis);
+  const sessionSynced = new Queue(QueueName.sessionSynced, { connection: redis });
+  const lock: Partial<WorkerOptions> = {
+    ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
+    ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
+  };
+  /** Failed chats being counted: shutdown waits for them, a chat is never left uncounted by a close. */
+  const pending = new Set<Promise<unknown>>();
+
+  const save = createCatalogWorker(
+    QueueName.chatSave,
+    QueueName.chatSave,
+    {
+      'save-chat': async (data, job) => {
+        const result = await runSaveChat(job, data, { store, redis, progress });
+        logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
+        return result;
+      },
+    },
+    { connection: redis, concurrency: deps.concurrency, ...lock },
+    logger,
+  );
+  // Count a chat as failed as soon as its save gives up, not only when finalize runs.
+  save.on('failed', (job, err) => {
+    if (!job || !isFinalFailure(job, err)) return;
+    const { sessionId, syncId, chatId } = job.data as SaveChatJob;
+    logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
+    const counting = progress
+      .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })
+      .catch((e) => logger.error({ err: e, sessionId, syncId, jobId: job.id }, 'could not count failed chat'))
+      .finally(() => pending.delete(counting));
+    pending.add(counting);
+  });
+
+  const finalize = createCatalogWorker(
+    QueueName.syncFinalize,
+    QueueName.syncFinalize,
+    { 'finalize-sync': (data) => runFinalizeSync(data, { store, progress, sessionSynced, logger }) },
+    { connection: redis, concurrency: 2, ...lock },
+    logger,
+  );
+
+  return {
+    workers: [save, finalize],
+    async close() {
+      await Promise.all([save.close(), finalize.close()]);
+      await Promise.all(pending);
+      await sessionSynced.close();
+    },
+  };
+}
