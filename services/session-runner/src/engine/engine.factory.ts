@@ -1,0 +1,39 @@
+import type { Logger } from '@wa-sync/shared';
+import type { RunnerEnv } from '../env';
+import type { WhatsAppEngine } from './engine';
+import { SimulatedEngine } from './simulated.engine';
+
+export function createEngine(env: RunnerEnv, logger: Logger): WhatsAppEngine {
+  switch (env.WA_ENGINE) {
+    case 'simulated':
+      return new SimulatedEngine({
+        chats: env.SIM_CHATS,
+        messagesPerChat: env.SIM_MESSAGES_PER_CHAT,
+        fetchLatencyMs: env.SIM_FETCH_LATENCY_MS,
+        failRate: env.SIM_FAIL_RATE,
+        seed: env.SIM_SEED,
+        autoScanMs: env.SIM_AUTO_SCAN_MS,
+        failChatIds: env.SIM_FAIL_CHAT_IDS,
+        liveIntervalMs: env.SIM_LIVE_INTERVAL_MS,
+      });
+    case 'webjs': {
+      // Loaded on demand: whatsapp-web.js and puppeteer cost ~0.5 s to require, for nothing when simulated.
+      const { WebjsEngine } = require('./webjs.engine') as typeof import('./webjs.engine');
+      return new WebjsEngine(
+        {
+          authDir: env.WA_AUTH_DIR,
+          chromePath: env.CHROME_PATH,
+          webVersion: env.WA_WEB_VERSION,
+          webVersionUrl: env.WA_WEB_VERSION_URL,
+          webCacheDir: env.WA_WEB_CACHE_DIR,
+          fetchTimeoutMs: env.WA_FETCH_TIMEOUT_MS,
+          getChatsTimeoutMs: env.WA_GET_CHATS_TIMEOUT_MS,
+          startTimeoutMs: env.WA_START_TIMEOUT_MS,
+        },
+        logger,
+      );
+    }
+    default:
+      throw new Error(`unknown WA_ENGINE ${String(env.WA_ENGINE satisfies never)}`);
+  }
+}

@@ -1,0 +1,48 @@
+import type { ChatInput, Message } from '@wa-sync/shared';
+
+/** What a client tells the session runner; mirrors whatsapp-web.js events. */
+export interface ClientEvents {
+  /** A new QR code to scan (each refresh). */
+  qr: (qr: string) => void;
+  authenticated: () => void;
+  /** Authentication was refused; the stored auth is no longer valid. */
+  auth_failure: (message: string) => void;
+  ready: () => void;
+  /** The client is gone; a logout is reason `LOGOUT`. */
+  disconnected: (reason: string) => void;
+  /** Free-text status detail (loading screen percent, connection state). */
+  state: (detail: string) => void;
+  /** A message arrived or was sent after `ready`. */
+  message: (message: Message) => void;
+  /** A message's delivery status moved. */
+  message_ack: (update: { chatId: string; id: string; ack: number }) => void;
+}
+
+export interface FetchOptions {
+  /** Most recent messages to return; always finite. */
+  limit: number;
+}
+
+/** One linked WhatsApp account. */
+export interface WhatsAppClient {
+  readonly sessionId: string;
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  /** Starts the client; lifecycle is reported through events. */
+  start(): Promise<void>;
+  /** Stops the client; `logout` also unlinks the device and forgets its auth. */
+  stop(options: { logout: boolean }): Promise<void>;
+  /** Every chat of the account. */
+  getChats(): Promise<ChatInput[]>;
+  /** The chat's most recent messages, oldest first; rejects on a transient failure. */
+  fetchMessages(chatId: string, options: FetchOptions): Promise<Message[]>;
+}
+
+export interface WhatsAppEngine {
+  readonly name: 'simulated' | 'webjs';
+  createClient(sessionId: string): WhatsAppClient;
+  /** True when a linked device's auth is kept for the session: it can start without a QR scan. */
+  hasAuth(sessionId: string): Promise<boolean>;
+  /** Forgets the session's auth (after a logout or a refused auth); no-op when there is none. */
+  removeAuth(sessionId: string): Promise<void>;
+}

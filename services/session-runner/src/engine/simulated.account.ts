@@ -1,0 +1,255 @@
+import type { ChatInput, Message } from '@wa-sync/shared';
+
+/**
+ * Deterministic simulated WhatsApp account: a seed gives the same chats and messages on every run.
+ * The chat list is built up front (cheap); messages are derived per message from
+ * hash(seed, chat, k) with k counted from the newest, so fetching the `limit` most recent
+ * messages of one chat costs O(limit), whatever the size of the account.
+ */
+
+/** Fixed "now" of the generated history (not the clock), so runs are reproducible. */
+export const SIM_BASE_TIME_MS = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+export type Rng = () => number;
+
+/** mulberry32: small, fast, good enough for test data; returns [0, 1). */
+export function mulberry32(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** murmur3 finaliser: a bijection on 32-bit integers (distinct inputs → distinct outputs). */
+export function fmix32(h: number): number {
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Folds integers into one 32-bit seed. */
+export function hashSeed(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) h = fmix32((h ^ fmix32(Math.floor(p) >>> 0)) + 0x7f4a7c15);
+  return h;
+}
+
+/** FNV-1a, to turn a session id into a seed part. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)];
+const digits = (r: Rng, n: number): string => Array.from({ length: n }, () => Math.floor(r() * 10)).join('');
+const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+
+// [country code, mobile prefix, remaining digits]
+const PHONE_PLANS: readonly [string, string, number][] = [
+  ['49', '17', 8], ['49', '15', 9], ['1', '415', 7], ['44', '7', 9], ['33', '6', 8],
+  ['34', '6', 8], ['39', '3', 9], ['55', '11', 9], ['91', '9', 9], ['31', '6', 8],
+];
+const FIRST = ['Anna', 'Ben', 'Carla', 'David', 'Elif', 'Felix', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kai', 'Lena',
+  'Mateo', 'Nora', 'Omar', 'Paula', 'Quentin', 'Rosa', 'Sami', 'Tara', 'Umut', 'Vera', 'Wei', 'Yara', 'Zoe'];
+const LAST = ['Schmidt', 'Rossi', 'Dubois', 'García', 'Smith', 'Silva', 'Kaya', 'Novak', 'Jansen', 'Patel',
+  'Müller', 'Costa', 'Nowak', 'Berg', 'Chen'];
+const GROUPS = ['Family', 'Football Sunday', 'Flat 3B', 'Book club', 'Team standup', 'Climbing crew',
+  'Wedding planning', 'Parents class 2b', 'Road trip 🚐', 'Board games', 'Running club', 'Neighbours',
+  'Birthday surprise 🎉', 'Study group', 'Ski weekend ⛷️', 'Old friends'];
+const PHRASES = ['Hey!', 'Are you coming tonight?', 'Sounds good 👍', 'I am on my way', 'Running 10 min late, sorry',
+  'Did you see the news?', 'Haha 😂', 'Can you send me the address?', 'Thanks a lot!', 'See you tomorrow',
+  'What time works for you?', 'Sure, no problem', 'Let me check and get back to you', 'Happy birthday! 🎂',
+  'Call me when you can', 'That was fun', 'Where are we meeting?', 'ok', 'Good night 🌙', 'Love it ❤️',
+  'Who is bringing the snacks?', 'I will be there at 7', 'Any updates?', 'Just landed ✈️'];
+const CAPTIONS = ['Look at this', 'View from the top', 'Dinner 🍝', 'Finally!', 'From yesterday', 'Guess where'];
+const FILES = ['invoice-2024-11.pdf', 'slides.pptx', 'tickets.pdf', 'budget.xlsx', 'notes.docx', 'contract.pdf'];
+const PLACES = ['Alexanderplatz, Berlin', 'Café Central', 'Central Station', 'Parque del Retiro', 'Home'];
+
+/** Type weights: mostly text, like a real account. */
+const TYPES: readonly [string, number][] = [
+  ['chat', 0.75], ['image', 0.09], ['ptt', 0.05], ['video', 0.03], ['document', 0.03], ['sticker', 0.03], ['location', 0.02],
+];
+const MEDIA_TYPES = new Set(['image', 'video', 'ptt', 'document', 'sticker']);
+
+/** Newest-activity gap between consecutive chats of the list (chat 0 is the most recent). */
+const CHAT_SLOT_SEC = 20 * 60;
+
+interface SimChat {
+  input: Omit<ChatInput, 'lastMessageAt'>;
+  /** Salt of the chat's per-message seeds and id suffixes. */
+  salt: number;
+  /** Average seconds between two messages of this chat. */
+  slotSec: number;
+  newestMs: number;
+  fromMeRate: number;
+  participants: string[];
+}
+
+export interface SimulatedAccountOptions {
+  seed: number;
+  chats: number;
+  messagesPerChat: number;
+}
+
+export class SimulatedAccount {
+  /** Messages generated so far: lets tests prove that listing chats generates none. */
+  messagesGenerated = 0;
+  readonly chatIds: string[] = [];
+  private readonly chats = new Map<string, SimChat>();
+
+  constructor(readonly options: SimulatedAccountOptions) {
+    // One sequential stream for the list: chat i only depends on chats before it,
+    // so a larger SIM_CHATS keeps the first chats of a smaller one.
+    const r = mulberry32(hashSeed(options.seed, 0xc4a7));
+    let groupSlot = 0;
+    for (let i = 0; i < options.chats; i++) {
+      // One group in every block of 4 chats, at a random place: 25% even for small accounts.
+      if (i % 4 === 0) groupSlot = Math.floor(r() * 4);
+      const chat = this.makeChat(r, i, i % 4 === groupSlot);
+      this.chats.set(chat.input.id, chat);
+      this.chatIds.push(chat.input.id);
+    }
+  }
+
+  hasChat(chatId: string): boolean {
+    return this.chats.has(chatId);
+  }
+
+  /** Every chat, newest activity first; fresh objects, safe to mutate. */
+  listChats(): ChatInput[] {
+    return this.chatIds.map((id) => ({ ...this.chats.get(id)!.input, lastMessageAt: this.lastMessageAt(id) }));
+  }
+
+  /** ISO time of the chat's newest history message; null without messages. */
+  lastMessageAt(chatId: string): string | null {
+    const chat = this.requireChat(chatId);
+    return this.options.messagesPerChat > 0 ? new Date(chat.newestMs).toISOString() : null;
+  }
+
+  /** The `limit` most recent messages of a chat, oldest first; throws for an unknown chat. */
+  latestMessages(chatId: string, limit: number): Message[] {
+    const chat = this.requireChat(chatId);
+    const count = Math.min(Math.max(0, Math.floor(limit)), this.options.messagesPerChat);
+    const out: Message[] = new Array(count);
+    for (let k = 0; k < count; k++) out[count - 1 - k] = this.historyMessage(chat, k);
+    return out;
+  }
+
+  messages(chatId: string): Message[] {
+    return this.latestMessages(chatId, this.options.messagesPerChat);
+  }
+
+  /**
+   * A message that arrives or is sent now (live mode). `seq` must be unique per chat for the
+   * caller; ids cannot collide with history ids (those use k < 2^31, these 2^31 + seq).
+   */
+  liveMessage(chatId: string, r: Rng, seq: number, timestampMs: number): Message {
+    const chat = this.requireChat(chatId);
+    const m = this.compose(chat, r, 0x80000000 + (seq % 0x80000000), timestampMs);
+    m.ack = m.fromMe ? 1 : 0;
+    return m;
+  }
+
+  private requireChat(chatId: string): SimChat {
+    const chat = this.chats.get(chatId);
+    if (!chat) throw new Error(`unknown chat ${chatId}`);
+    return chat;
+  }
+
+  private makeChat(r: Rng, index: number, isGroup: boolean): SimChat {
+    let id: string;
+    do id = isGroup ? `120363${digits(r, 12)}@g.us` : `${phone(r)}@c.us`;
+    while (this.chats.has(id));
+    let name: string;
+    if (isGroup) name = pick(r, GROUPS);
+    else if (r() < 0.1) name = `+${id.slice(0, -5)}`; // unsaved contact: WhatsApp shows the number
+    else name = `${pick(r, FIRST)} ${pick(r, LAST)}`;
+    const participants = isGroup
+      ? Array.from({ length: 3 + Math.floor(r() * 10) }, () => `${phone(r)}@c.us`)
+      : [];
+    const unread = r() < (isGroup ? 0.5 : 0.3) ? 1 + Math.floor(r() * (isGroup ? 40 : 5)) : 0;
+    // Log-uniform 2 min .. 8 h between messages: some chats are chatty, some quiet.
+    const slotSec = Math.round(Math.exp(Math.log(120) + r() * Math.log(28800 / 120)));
+    const newestMs = SIM_BASE_TIME_MS - (index * CHAT_SLOT_SEC + Math.floor(r() * CHAT_SLOT_SEC)) * 1000;
+    return {
+      input: { id, name, isGroup, unreadCount: Math.min(unread, this.options.messagesPerChat) },
+      salt: hashSeed(this.options.seed, index, 0x5a17),
+      slotSec,
+      newestMs,
+      fromMeRate: isGroup ? 0.2 : 0.45,
+      participants,
+    };
+  }
+
+  /** Message k (0 = newest) of the chat's history. */
+  private historyMessage(chat: SimChat, k: number): Message {
+    this.messagesGenerated++;
+    const r = mulberry32(hashSeed(chat.salt, k));
+    // Slot k minus a jitter smaller than the slot: strictly decreasing with k, by >= 1 s.
+    const jitter = k === 0 ? 0 : Math.floor(r() * chat.slotSec);
+    const m = this.compose(chat, r, k, chat.newestMs - (k * chat.slotSec + jitter) * 1000);
+    if (m.fromMe) m.ack = k < 3 ? 1 + Math.floor(r() * 3) : r() < 0.9 ? 3 : 2;
+    else m.ack = k < 3 ? Math.floor(r() * 3) : 3;
+    return m;
+  }
+
+  private compose(chat: SimChat, r: Rng, k: number, timestampMs: number): Message {
+    const chatId = chat.input.id;
+    const fromMe = r() < chat.fromMeRate;
+    const author = chat.input.isGroup && !fromMe ? pick(r, chat.participants) : null;
+    const type = pickType(r);
+    // 20 hex: WhatsApp Web's own messages start with 3EB0; the last 8 are a bijection of k,
+    // so ids never collide within a chat.
+    const head = fromMe
+      ? `3EB0${hex(Math.floor(r() * 0x100000000), 8)}`
+      : `${hex(Math.floor(r() * 0x1000000), 6)}${hex(Math.floor(r() * 0x1000000), 6)}`;
+    const key = `${head}${hex(fmix32((k ^ chat.salt) >>> 0), 8)}`;
+    return {
+      id: `${fromMe}_${chatId}_${key}${author ? `_${author}` : ''}`,
+      chatId,
+      fromMe,
+      author,
+      body: bodyFor(r, type),
+      type,
+      timestamp: new Date(Math.floor(timestampMs / 1000) * 1000).toISOString(),
+      ack: 0,
+      hasMedia: MEDIA_TYPES.has(type),
+    };
+  }
+}
+
+function phone(r: Rng): string {
+  const [cc, prefix, rest] = pick(r, PHONE_PLANS);
+  return `${cc}${prefix}${digits(r, rest)}`;
+}
+
+function pickType(r: Rng): string {
+  let x = r();
+  for (const [type, weight] of TYPES) if ((x -= weight) < 0) return type;
+  return 'chat';
+}
+
+function bodyFor(r: Rng, type: string): string {
+  switch (type) {
+    case 'chat': {
+      const n = r() < 0.7 ? 1 : 2;
+      return Array.from({ length: n }, () => pick(r, PHRASES)).join(' ');
+    }
+    case 'image':
+    case 'video':
+      return r() < 0.4 ? pick(r, CAPTIONS) : '';
+    case 'document':
+      return pick(r, FILES);
+    case 'location':
+      return `📍 ${pick(r, PLACES)}`;
+    default:
+      return ''; // ptt, sticker: media without caption
+  }
+}

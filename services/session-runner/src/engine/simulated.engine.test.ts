@@ -1,0 +1,254 @@
+import type { Message } from '@wa-sync/shared';
+import { SIM_BASE_TIME_MS, SimulatedAccount } from './simulated.account';
+import { SimulatedEngine, type SimulatedClient, type SimulatedEngineOptions } from './simulated.engine';
+
+const FAST: Partial<SimulatedEngineOptions> = { autoScanMs: 5, fetchLatencyMs: 1 };
+const clients: SimulatedClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.stop({ logout: false })));
+});
+
+function client(options: Partial<SimulatedEngineOptions> = {}, sessionId = 's1'): SimulatedClient {
+  const c = new SimulatedEngine({ ...FAST, ...options }).createClient(sessionId);
+  clients.push(c);
+  return c;
+}
+
+async function readyClient(options: Partial<SimulatedEngineOptions> = {}): Promise<SimulatedClient> {
+  const c = client(options);
+  const ready = new Promise<void>((resolve) => c.on('ready', resolve));
+  await c.start();
+  await ready;
+  return c;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('simulated account', () => {
+  const opts = { seed: 7, chats: 40, messagesPerChat: 60 };
+
+  it('is identical for the same seed and different for another seed', () => {
+    const a = new SimulatedAccount(opts);
+    const b = new SimulatedAccount(opts);
+    expect(b.listChats()).toEqual(a.listChats());
+    for (const id of a.chatIds) expect(b.messages(id)).toEqual(a.messages(id));
+
+    const c = new SimulatedAccount({ ...opts, seed: 8 });
+    expect(c.chatIds).not.toEqual(a.chatIds);
+    const bodies = (acc: SimulatedAccount) => acc.messages(acc.chatIds[0]).map((m) => m.body);
+    expect(bodies(c)).not.toEqual(bodies(a));
+  });
+
+  it('has the requested chats, a mix of groups and direct chats', () => {
+    const acc = new SimulatedAccount({ ...opts, chats: 400 });
+    const chats = acc.listChats();
+    expect(chats).toHaveLength(400);
+    expect(new Set(chats.map((c) => c.id)).size).toBe(400);
+    const groups = chats.filter((c) => c.isGroup);
+    expect(groups.length / chats.length).toBeGreaterThan(0.15);
+    expect(groups.length / chats.length).toBeLessThan(0.35);
+    for (const c of chats) {
+      expect(c.id).toMatch(c.isGroup ? /^\d{18}@g\.us$/ : /^\d{8,14}@c\.us$/);
+      expect(c.name.length).toBeGreaterThan(0);
+      expect(c.unreadCount).toBeGreaterThanOrEqual(0);
+    }
+    expect(chats.some((c) => c.unreadCount > 0)).toBe(true);
+  });
+
+  it('generates messages in WhatsApp Web shape with increasing timestamps', () => {
+    const acc = new SimulatedAccount(opts);
+    const types = new Set<string>();
+    let groupIncoming = 0;
+    for (const chat of acc.listChats()) {
+      const messages = acc.messages(chat.id);
+      expect(messages).toHaveLength(60);
+      expect(chat.lastMessageAt).toBe(messages[messages.length - 1].timestamp);
+      expect(new Set(messages.map((m) => m.id)).size).toBe(60);
+      let prev = -Infinity;
+      for (const m of messages) {
+        types.add(m.type);
+        const t = Date.parse(m.timestamp);
+        expect(new Date(t).toISOString()).toBe(m.timestamp);
+        expect(t).toBeGreaterThan(prev);
+        expect(t).toBeLessThanOrEqual(SIM_BASE_TIME_MS); // fixed base, not the clock
+        prev = t;
+        expect(m.chatId).toBe(chat.id);
+        if (chat.isGroup && !m.fromMe) {
+          groupIncoming++;
+          expect(m.author).toMatch(/^\d+@c\.us$/);
+          expect(m.id).toMatch(new RegExp(`^false_${escape(chat.id)}_[0-9A-F]{20}_${escape(m.author!)}$`));
+        } else {
+          expect(m.author).toBeNull();
+          expect(m.id).toMatch(new RegExp(`^${m.fromMe}_${escape(chat.id)}_[0-9A-F]{20}$`));
+        }
+        expect(m.hasMedia).toBe(['image', 'video', 'ptt', 'document', 'sticker'].includes(m.type));
+        if (m.type === 'chat') expect(m.body.length).toBeGreaterThan(0);
+        if (m.type === 'ptt' || m.type === 'sticker') expect(m.body).toBe('');
+        if (m.fromMe) expect([1, 2, 3]).toContain(m.ack);
+        else expect(m.ack).toBeGreaterThanOrEqual(0);
+      }
+    }
+    expect(groupIncoming).toBeGreaterThan(0);
+    expect([...types].sort()).toEqual(['chat', 'document', 'image', 'location', 'ptt', 'sticker', 'video']);
+  });
+
+  it('generates only the requested most recent messages of one chat', () => {
+    const acc = new SimulatedAccount(opts);
+    const id = acc.chatIds[3];
+    const all = acc.messages(id);
+    const before = acc.messagesGenerated;
+    expect(acc.latestMessages(id, 10)).toEqual(all.slice(-10));
+    expect(acc.messagesGenerated - before).toBe(10);
+  });
+});
+
+describe('SimulatedClient', () => {
+  it('goes qr → authenticated → ready', async () => {
+    const c = client();
+    const events: string[] = [];
+    let qr = '';
+    c.on('qr', (code) => {
+      events.push('qr');
+      qr = code;
+    });
+    c.on('authenticated', () => events.push('authenticated'));
+    const ready = new Promise<void>((resolve) => c.on('ready', resolve));
+    c.on('ready', () => events.push('ready'));
+    await c.start();
+    await ready;
+    expect(events).toEqual(['qr', 'authenticated', 'ready']);
+    expect(qr).toMatch(/^2@[A-Za-z0-9+/=]+(,[A-Za-z0-9+/=]+){3}$/);
+  });
+
+  it('refreshes the QR until scanned', async () => {
+    const c = client({ autoScanMs: Infinity, qrRefreshMs: 10 });
+    const codes: string[] = [];
+    const three = new Promise<void>((resolve) =>
+      c.on('qr', (code) => {
+        if (codes.push(code) === 3) resolve();
+      }),
+    );
+    await c.start();
+    await three;
+    expect(new Set(codes).size).toBe(3);
+    const ready = new Promise<void>((resolve) => c.on('ready', resolve));
+    c.scanNow();
+    await ready;
+    await expect(c.getChats()).resolves.toHaveLength(25);
+  });
+
+  it('keeps defaults for undefined options and refuses bad ones', () => {
+    const engine = new SimulatedEngine({ chats: undefined, liveIntervalMs: undefined, failChatIds: undefined });
+    expect(engine.options).toMatchObject({ chats: 25, messagesPerChat: 120, liveIntervalMs: 0, failChatIds: [] });
+    expect(() => new SimulatedEngine({ failRate: 2 })).toThrow('failRate');
+    expect(() => new SimulatedEngine({ chats: -1 })).toThrow('chats');
+  });
+
+  it('rejects getChats and fetchMessages before ready', async () => {
+    const c = client({ autoScanMs: Infinity });
+    await expect(c.getChats()).rejects.toThrow('client s1 is not ready');
+    await c.start();
+    await expect(c.fetchMessages('x@c.us', { limit: 1 })).rejects.toThrow('client s1 is not ready');
+  });
+
+  it('returns the limit most recent messages, oldest first', async () => {
+    const c = await readyClient({ chats: 5, messagesPerChat: 30 });
+    const [chat] = await c.getChats();
+    const all = c.account.messages(chat.id);
+    const ten = await c.fetchMessages(chat.id, { limit: 10 });
+    expect(ten).toEqual(all.slice(-10));
+    expect(ten.map((m) => m.timestamp)).toEqual([...ten.map((m) => m.timestamp)].sort());
+    expect(await c.fetchMessages(chat.id, { limit: 500 })).toHaveLength(30);
+    expect(await c.fetchMessages(chat.id, { limit: 0 })).toEqual([]);
+    await expect(c.fetchMessages('000@c.us', { limit: 5 })).rejects.toThrow('unknown chat 000@c.us');
+  });
+
+  it('fails every fetch with failRate 1 and none with failRate 0', async () => {
+    const failing = await readyClient({ failRate: 1 });
+    const [chat] = await failing.getChats();
+    for (let i = 0; i < 5; i++) {
+      await expect(failing.fetchMessages(chat.id, { limit: 5 })).rejects.toThrow(/simulated transient failure/);
+    }
+    const healthy = await readyClient({ failRate: 0 });
+    const results = await Promise.all(Array.from({ length: 50 }, () => healthy.fetchMessages(chat.id, { limit: 5 })));
+    expect(results.every((r) => r.length === 5)).toBe(true);
+  });
+
+  it('fails transiently: retrying the same call succeeds', async () => {
+    const c = await readyClient({ failRate: 0.5 });
+    const [chat] = await c.getChats();
+    const outcomes: boolean[] = [];
+    for (let i = 0; i < 40; i++) {
+      outcomes.push(await c.fetchMessages(chat.id, { limit: 3 }).then(() => true, () => false));
+    }
+    expect(outcomes).toContain(true);
+    expect(outcomes).toContain(false);
+  });
+
+  it('always fails the chats listed in failChatIds', async () => {
+    const probe = new SimulatedEngine({ chats: 5 }).account.chatIds;
+    const c = await readyClient({ chats: 5, failChatIds: [probe[1]] });
+    for (let i = 0; i < 5; i++) {
+      await expect(c.fetchMessages(probe[1], { limit: 5 })).rejects.toThrow(/permanent failure/);
+    }
+    await expect(c.fetchMessages(probe[0], { limit: 5 })).resolves.toHaveLength(5);
+  });
+
+  it('rejects every call after stop, including a fetch in flight', async () => {
+    const c = await readyClient({ fetchLatencyMs: 1000 });
+    const [chat] = await c.getChats();
+    const inFlight = c.fetchMessages(chat.id, { limit: 5 });
+    await c.stop({ logout: false });
+    await expect(inFlight).rejects.toThrow('client s1 is stopped');
+    await expect(c.getChats()).rejects.toThrow('client s1 is stopped');
+    await expect(c.fetchMessages(chat.id, { limit: 5 })).rejects.toThrow('client s1 is stopped');
+    await expect(c.start()).rejects.toThrow('client s1 is stopped');
+  });
+
+  it('emits disconnected LOGOUT on logout only', async () => {
+    const reasons: string[] = [];
+    const plain = await readyClient();
+    plain.on('disconnected', (r) => reasons.push(r));
+    await plain.stop({ logout: false });
+    expect(reasons).toEqual([]);
+    const out = await readyClient();
+    out.on('disconnected', (r) => reasons.push(r));
+    await out.stop({ logout: true });
+    await out.stop({ logout: true });
+    expect(reasons).toEqual(['LOGOUT']);
+  });
+
+  it('lists 2,000 chats without generating any message', async () => {
+    const c = await readyClient({ chats: 2000, messagesPerChat: 100 });
+    expect(await c.getChats()).toHaveLength(2000);
+    expect(c.account.messagesGenerated).toBe(0);
+    await c.fetchMessages(c.account.chatIds[1999], { limit: 7 });
+    expect(c.account.messagesGenerated).toBe(7);
+  });
+
+  it('streams live messages only when liveIntervalMs > 0', async () => {
+    const quiet = await readyClient();
+    const heard: Message[] = [];
+    quiet.on('message', (m) => heard.push(m));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(heard).toEqual([]);
+
+    const live = await readyClient({ liveIntervalMs: 5, messagesPerChat: 10 });
+    const acks: number[] = [];
+    live.on('message_ack', (u) => acks.push(u.ack));
+    const got = await new Promise<Message[]>((resolve) => {
+      const list: Message[] = [];
+      live.on('message', (m) => list.push(m) === 20 && resolve(list));
+    });
+    const last = got[got.length - 1];
+    const chat = (await live.getChats()).find((c) => c.id === last.chatId)!;
+    expect(chat.lastMessageAt).toBe(last.timestamp);
+    const fetched = await live.fetchMessages(last.chatId, { limit: 500 });
+    expect(fetched[fetched.length - 1].id).toBe(last.id);
+    expect(new Set(fetched.map((m) => m.id)).size).toBe(fetched.length);
+    const stamps = fetched.map((m) => Date.parse(m.timestamp));
+    expect(stamps.every((t, i) => i === 0 || t > stamps[i - 1])).toBe(true);
+    if (got.some((m) => m.fromMe)) expect(acks.length).toBeGreaterThan(0);
+  });
+});

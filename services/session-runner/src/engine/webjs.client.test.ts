@@ -1,0 +1,186 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@wa-sync/shared';
+import { LINKED_MARKER, type LibraryClient, WebjsClient, startError, withTimeout } from './webjs.client';
+import type { WebjsChat, WebjsMessage } from './webjs.mapping';
+
+/** Stands in for whatsapp-web.js's Client: tests emit its events and script its calls. */
+class FakeLibrary extends EventEmitter implements LibraryClient {
+  initialize = jest.fn(async () => {});
+  destroy = jest.fn(async () => {});
+  logout = jest.fn(async () => {});
+  chats: WebjsChat[] = [];
+  messages: WebjsMessage[] = [];
+  fetchDelayMs = 0;
+  fetchLimits: number[] = [];
+  async getChats(): Promise<WebjsChat[]> {
+    return this.chats;
+  }
+  async getChatById() {
+    return {
+      fetchMessages: async ({ limit }: { limit: number }) => {
+        this.fetchLimits.push(limit);
+        await new Promise((r) => setTimeout(r, this.fetchDelayMs));
+        return this.messages;
+      },
+    };
+  }
+}
+
+const logger = createLogger('test', 'silent');
+const ALICE = '15551230000@c.us';
+let dir: string;
+let lib: FakeLibrary;
+let client: WebjsClient;
+let events: Array<[string, unknown]>;
+
+function message(id: string, t: number, over: Partial<WebjsMessage> = {}): WebjsMessage {
+  return {
+    id: { fromMe: false, remote: ALICE, id, _serialized: `false_${ALICE}_${id}` },
+    body: id,
+    type: 'chat' as WebjsMessage['type'],
+    timestamp: t,
+    hasMedia: false,
+    ack: 1 as WebjsMessage['ack'],
+    ...over,
+  };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wa-sync-webjs-client-'));
+  lib = new FakeLibrary();
+  client = new WebjsClient('s1', () => lib, { authPath: join(dir, 'session-s1'), fetchTimeoutMs: 200, getChatsTimeoutMs: 200, startTimeoutMs: 200 }, logger);
+  events = [];
+  for (const e of ['qr', 'authenticated', 'auth_failure', 'ready', 'disconnected', 'state', 'message', 'message_ack'] as const) {
+    client.on(e, (...args: unknown[]) => events.push([e, args[0]]));
+  }
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('WebjsClient', () => {
+  it('translates the library lifecycle into our events, every QR refresh included', async () => {
+    await client.start();
+    lib.emit('qr', 'ref-1');
+    lib.emit('qr', 'ref-2');
+    lib.emit('loading_screen', 40, 'WhatsApp');
+    lib.emit('authenticated');
+    lib.emit('change_state', 'CONNECTED');
+    lib.emit('ready');
+    lib.emit('auth_failure', 'bad session');
+    lib.emit('disconnected', 'CONFLICT');
+    expect(events).toEqual([
+      ['qr', 'ref-1'],
+      ['qr', 'ref-2'],
+      ['state', 'loading chats 40%'],
+      ['authenticated', undefined],
+      ['state', 'connection CONNECTED'],
+      ['ready', undefined],
+      ['auth_failure', 'bad session'],
+      ['disconnected', 'CONFLICT'],
+    ]);
+  });
+
+  it('marks the auth directory as linked once authenticated', async () => {
+    await client.start();
+    lib.emit('authenticated');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(dir, 'session-s1', LINKED_MARKER))).toBe(true);
+  });
+
+  it('forwards live messages once (message_create, not also message), skips stories, maps acks', async () => {
+    await client.start();
+    lib.emit('ready');
+    const m = message('M1', 1_718_000_000);
+    lib.emit('message_create', m);
+    lib.emit('message', m); // the library's incoming subset of message_create
+    lib.emit('message_create', message('S1', 1_718_000_000, { isStatus: true }));
+    lib.emit('message_ack', m, 3);
+    const live = events.filter(([e]) => e === 'message' || e === 'message_ack');
+    expect(live).toEqual([
+      ['message', expect.objectContaining({ id: `false_${ALICE}_M1`, chatId: ALICE, timestamp: '2024-06-10T06:13:20.000Z' })],
+      ['message_ack', { chatId: ALICE, id: `false_${ALICE}_M1`, ack: 3 }],
+    ]);
+  });
+
+  it('refuses to list or fetch before ready', async () => {
+    await client.start();
+    await expect(client.getChats()).rejects.toThrow(/not ready/);
+    await expect(client.fetchMessages(ALICE, { limit: 5 })).rejects.toThrow(/not ready/);
+  });
+
+  it('fetches with a finite limit, oldest first, and times out a stuck fetch', async () => {
+    await client.start();
+    lib.emit('ready');
+    lib.messages = [message('B', 1_718_000_100), message('A', 1_718_000_000)];
+    expect((await client.fetchMessages(ALICE, { limit: 10 })).map((m) => m.body)).toEqual(['A', 'B']);
+    expect(lib.fetchLimits).toEqual([10]);
+    await expect(client.fetchMessages(ALICE, { limit: Infinity })).rejects.toThrow(RangeError);
+    lib.fetchDelayMs = 1_000;
+    await expect(client.fetchMessages(ALICE, { limit: 10 })).rejects.toThrow(/timed out after 200 ms/);
+  });
+
+  it('lists chats without the status pseudo chat', async () => {
+    await client.start();
+    lib.emit('ready');
+    lib.chats = [
+      { id: { server: 'c.us', user: '15551230000', _serialized: ALICE }, name: 'Alice', isGroup: false, unreadCount: 0, timestamp: 1_718_000_000 },
+      { id: { server: 'broadcast', user: 'status', _serialized: 'status@broadcast' }, name: '', isGroup: false, unreadCount: 0, timestamp: 0 },
+    ];
+    expect((await client.getChats()).map((c) => c.id)).toEqual([ALICE]);
+  });
+
+  it('a failed start rejects with a readable reason and closes the browser it left open', async () => {
+    lib.initialize.mockRejectedValueOnce(new Error('net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/'));
+    await expect(client.start()).rejects.toThrow('cannot reach WhatsApp Web (net::ERR_NAME_NOT_RESOLVED at https://web.whatsapp.com/): check the network');
+    expect(lib.destroy).toHaveBeenCalled();
+  });
+
+  it('a start that hangs times out', async () => {
+    lib.initialize.mockImplementationOnce(() => new Promise(() => {}));
+    await expect(client.start()).rejects.toThrow(/did not load within 200 ms/);
+    expect(lib.destroy).toHaveBeenCalled();
+  });
+
+  it('a start that cannot build the library (no Chromium) rejects', async () => {
+    const broken = new WebjsClient('s2', () => { throw new Error('Chromium not found at /nope'); }, { authPath: join(dir, 'x'), fetchTimeoutMs: 1, getChatsTimeoutMs: 1, startTimeoutMs: 1 }, logger);
+    await expect(broken.start()).rejects.toThrow('Chromium not found at /nope');
+  });
+
+  it('stop({logout}) logs out, closes the browser and removes the auth directory, even if logout fails', async () => {
+    mkdirSync(join(dir, 'session-s1'), { recursive: true });
+    writeFileSync(join(dir, 'session-s1', LINKED_MARKER), 'x');
+    await client.start();
+    lib.logout.mockRejectedValueOnce(new Error('page gone'));
+    await client.stop({ logout: true });
+    expect(lib.logout).toHaveBeenCalled();
+    expect(lib.destroy).toHaveBeenCalled();
+    expect(existsSync(join(dir, 'session-s1'))).toBe(false);
+    // Late library events after stop are dropped.
+    lib.emit('ready');
+    expect(events.some(([e]) => e === 'ready')).toBe(false);
+  });
+
+  it('stop without logout keeps the auth', async () => {
+    mkdirSync(join(dir, 'session-s1'), { recursive: true });
+    await client.start();
+    await client.stop({ logout: false });
+    expect(lib.logout).not.toHaveBeenCalled();
+    expect(existsSync(join(dir, 'session-s1'))).toBe(true);
+  });
+});
+
+describe('helpers', () => {
+  it('withTimeout does not leave the late rejection unhandled', async () => {
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 20));
+    await expect(withTimeout(late, 5, 'too slow')).rejects.toThrow('too slow');
+    await new Promise((r) => setTimeout(r, 40));
+  });
+
+  it('startError keeps one line of a long launch error and reads string throws', () => {
+    expect(startError(new Error('Failed to launch the browser process!\n[1:1] lots of browser log')).message).toBe('Failed to launch the browser process!');
+    expect(startError('auth timeout').message).toMatch(/auth timeout/);
+  });
+});

@@ -1,0 +1,215 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChatInput, Logger, Message } from '@wa-sync/shared';
+import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine';
+import {
+  type WebjsChat,
+  type WebjsMessage,
+  STATUS_BROADCAST,
+  isChatMessage,
+  mapChat,
+  mapMessage,
+  mapMessages,
+  messageChatId,
+} from './webjs.mapping';
+
+/**
+ * What this client uses of a whatsapp-web.js `Client`: a narrow seam, so the event translation
+ * is tested with a plain EventEmitter and the real library is only needed with a browser.
+ */
+export interface LibraryClient {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  initialize(): Promise<void>;
+  destroy(): Promise<void>;
+  logout(): Promise<void>;
+  getChats(): Promise<WebjsChat[]>;
+  getChatById(chatId: string): Promise<{ fetchMessages(options: { limit: number }): Promise<WebjsMessage[]> }>;
+}
+
+export interface WebjsClientOptions {
+  /** LocalAuth directory of this session (`<WA_AUTH_DIR>/session-<id>`); removed on logout. */
+  authPath: string;
+  /** Per fetchMessages call (WA_FETCH_TIMEOUT_MS). */
+  fetchTimeoutMs: number;
+  /** getChats: thousands of chats are serialized out of the page (WA_GET_CHATS_TIMEOUT_MS). */
+  getChatsTimeoutMs: number;
+  /** Launch and first load of WhatsApp Web, up to the QR or the restored session (WA_START_TIMEOUT_MS). */
+  startTimeoutMs: number;
+  logoutTimeoutMs?: number;
+}
+
+/** Written into the LocalAuth directory once a phone is linked: the directory exists from the first launch. */
+export const LINKED_MARKER = 'wa-sync.linked';
+
+export interface WebjsClient {
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+}
+
+/** One session on whatsapp-web.js: library events in, our `ClientEvents` out. Single use. */
+export class WebjsClient extends EventEmitter implements WhatsAppClient {
+  private lib?: LibraryClient;
+  private stopped = false;
+  private ready = false;
+
+  constructor(
+    readonly sessionId: string,
+    /** Builds the library client; throws when it cannot (e.g. no Chromium). */
+    private readonly createLibrary: () => LibraryClient,
+    private readonly options: WebjsClientOptions,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /**
+   * Launches Chromium and loads WhatsApp Web; resolves once the QR is shown or the saved session
+   * is being restored (`ready` follows as an event). Rejects with a readable reason, and leaves no
+   * browser behind, when Chromium or WhatsApp Web cannot be reached.
+   */
+  async start(): Promise<void> {
+    if (this.stopped) throw new Error(`client ${this.sessionId} is stopped`);
+    if (this.lib) return;
+    const lib = this.createLibrary();
+    this.lib = lib;
+    this.listen(lib);
+    try {
+      await withTimeout(lib.initialize(), this.options.startTimeoutMs, `WhatsApp Web did not load within ${this.options.startTimeoutMs} ms`);
+    } catch (err) {
+      this.stopped = true;
+      this.lib = undefined;
+      // A failed initialize leaves its browser open.
+      await lib.destroy().catch((e) => this.logger.warn({ sessionId: this.sessionId, err: e }, 'closing the browser failed'));
+      throw startError(err);
+    }
+  }
+
+  async stop({ logout }: { logout: boolean }): Promise<void> {
+    this.stopped = true;
+    this.ready = false;
+    const lib = this.lib;
+    this.lib = undefined;
+    if (lib && logout) {
+      // Unlinks the device on the phone; fails when the page never got that far, and that is fine.
+      await withTimeout(lib.logout(), this.options.logoutTimeoutMs ?? 15_000, 'logout timed out').catch((err) =>
+        this.logger.warn({ sessionId: this.sessionId, err: errorMessage(err) }, 'logout on WhatsApp failed; forgetting the auth anyway'),
+      );
+    }
+    if (lib) await lib.destroy().catch((err) => this.logger.warn({ sessionId: this.sessionId, err }, 'closing the browser failed'));
+    if (logout) await rm(this.options.authPath, { recursive: true, force: true, maxRetries: 4 });
+  }
+
+  async getChats(): Promise<ChatInput[]> {
+    const lib = this.assertReady();
+    const chats = await withTimeout(lib.getChats(), this.options.getChatsTimeoutMs, `getChats timed out after ${this.options.getChatsTimeoutMs} ms`);
+    return chats.filter((c) => c?.id?._serialized && c.id._serialized !== STATUS_BROADCAST).map(mapChat);
+  }
+
+  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+    if (!Number.isFinite(limit) || limit < 1) throw new RangeError(`limit must be a finite number >= 1, got ${limit}`);
+    const lib = this.assertReady();
+    const n = Math.floor(limit);
+    // The page keeps working after a timeout (it cannot be cancelled); the job fails and retries.
+    const raw = await withTimeout(
+      lib.getChatById(chatId).then((chat) => chat.fetchMessages({ limit: n })),
+      this.options.fetchTimeoutMs,
+      `fetchMessages(${chatId}) timed out after ${this.options.fetchTimeoutMs} ms`,
+    );
+    return mapMessages(raw, chatId, n);
+  }
+
+  override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
+    return super.on(event, listener);
+  }
+
+  override off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
+    return super.off(event, listener);
+  }
+
+  private listen(lib: LibraryClient): void {
+    lib.on('qr', (qr: string) => this.send('qr', qr));
+    lib.on('authenticated', () => {
+      this.markLinked();
+      this.send('authenticated');
+    });
+    lib.on('auth_failure', (message: unknown) => {
+      this.ready = false;
+      this.send('auth_failure', String(message ?? 'unknown reason'));
+    });
+    lib.on('ready', () => {
+      this.ready = true;
+      this.send('ready');
+    });
+    // The library destroys its browser itself, except on LOGOUT (it reloads to a new QR).
+    lib.on('disconnected', (reason: unknown) => {
+      this.ready = false;
+      this.send('disconnected', String(reason ?? 'unknown'));
+    });
+    lib.on('change_state', (state: unknown) => this.send('state', `connection ${String(state)}`));
+    lib.on('loading_screen', (percent: unknown) => this.send('state', `loading chats ${String(percent)}%`));
+    // `message` is the incoming subset of `message_create`: listening to both would double them.
+    lib.on('message_create', (msg: WebjsMessage) => {
+      if (!isChatMessage(msg)) return;
+      const mapped = this.tryMap(() => mapMessage(msg));
+      if (mapped) this.send('message', mapped);
+    });
+    lib.on('message_ack', (msg: WebjsMessage, ack: unknown) => {
+      if (!isChatMessage(msg)) return;
+      const value = typeof ack === 'number' ? ack : msg.ack;
+      if (typeof value !== 'number') return;
+      this.send('message_ack', { chatId: messageChatId(msg), id: msg.id._serialized, ack: value });
+    });
+  }
+
+  private send<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    // A destroyed library may still deliver a late event; the session has moved on.
+    if (this.stopped) return;
+    this.emit(event, ...args);
+  }
+
+  private tryMap<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.logger.warn({ sessionId: this.sessionId, err: errorMessage(err) }, 'live message skipped');
+      return undefined;
+    }
+  }
+
+  private markLinked(): void {
+    const { authPath } = this.options;
+    mkdir(authPath, { recursive: true })
+      .then(() => writeFile(join(authPath, LINKED_MARKER), new Date().toISOString()))
+      .catch((err) => this.logger.warn({ sessionId: this.sessionId, err }, 'could not mark the session as linked'));
+  }
+
+  private assertReady(): LibraryClient {
+    if (this.stopped || !this.lib) throw new Error(`client ${this.sessionId} is stopped`);
+    if (!this.ready) throw new Error(`client ${this.sessionId} is not ready`);
+    return this.lib;
+  }
+}
+
+/** Rejects after `ms`; the original promise's late rejection is swallowed, not left unhandled. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The library throws strings ('auth timeout') as well as Errors. */
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One readable line: puppeteer's launch errors carry the whole browser log. */
+export function startError(err: unknown): Error {
+  const first = errorMessage(err).split('\n')[0].trim();
+  if (/net::ERR_/.test(first)) return new Error(`cannot reach WhatsApp Web (${first}): check the network`);
+  if (first === 'auth timeout') return new Error('WhatsApp Web loaded but did not start (auth timeout)');
+  return new Error(first || 'unknown error');
+}

@@ -1,0 +1,103 @@
+import type { ChatInput, Message } from '@wa-sync/shared';
+import type * as WAWebJS from 'whatsapp-web.js';
+
+/**
+ * The fields of whatsapp-web.js structures the mapping reads, typed from the library's own
+ * `index.d.ts`. Optional where WhatsApp Web leaves them out at runtime even though the typings
+ * say otherwise (a chat with no message has no `lastMessage`, notifications have no `ack`).
+ */
+export type WebjsMessage = Pick<WAWebJS.Message, 'id' | 'body' | 'type' | 'timestamp' | 'hasMedia'> &
+  Partial<Pick<WAWebJS.Message, 'ack' | 'author' | 'from' | 'to' | 'fromMe' | 'isStatus'>>;
+
+export type WebjsChat = Pick<WAWebJS.Chat, 'id' | 'name' | 'isGroup' | 'unreadCount' | 'timestamp'> & {
+  lastMessage?: Pick<WAWebJS.Message, 'timestamp'> | null;
+};
+
+/** Stories (status updates) arrive as messages of this pseudo chat; they are not chat history. */
+export const STATUS_BROADCAST = 'status@broadcast';
+/** Time for a message WhatsApp Web sent without one: stable across syncs, sorts oldest. */
+const NO_TIME = new Date(0).toISOString();
+/** Seconds beyond this (year 5138) are milliseconds sent by mistake. */
+const MAX_SECONDS = 1e11;
+
+/** WhatsApp Web's Unix seconds as ISO-8601; null for a missing, zero or unreadable time. */
+export function secondsToIso(seconds: number | null | undefined): string | null {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) return null;
+  const ms = seconds > MAX_SECONDS ? seconds : seconds * 1000;
+  const date = new Date(Math.round(ms));
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+export function isGroupId(chatId: string): boolean {
+  return chatId.endsWith('@g.us');
+}
+
+export function mapChat(chat: WebjsChat): ChatInput {
+  const id = chat.id._serialized;
+  return {
+    id,
+    // Contacts saved without a name (and some groups) have an empty title: show the number.
+    name: chat.name?.trim() || chat.id.user || id,
+    isGroup: Boolean(chat.isGroup) || isGroupId(id),
+    unreadCount: unreadCount(chat.unreadCount),
+    lastMessageAt: latest(secondsToIso(chat.timestamp), secondsToIso(chat.lastMessage?.timestamp)),
+  };
+}
+
+/** "Mark as unread" stores -1: the chat is unread, with no count. */
+function unreadCount(n: number | undefined): number {
+  if (n === -1) return 1;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+function latest(a: string | null, b: string | null): string | null {
+  if (!a || !b) return a ?? b;
+  return a > b ? a : b;
+}
+
+/** The chat a message belongs to: its id's `remote`, else the other party of from/to. */
+export function messageChatId(msg: WebjsMessage): string {
+  const remote = msg.id.remote as unknown;
+  if (typeof remote === 'string' && remote) return remote;
+  // Older WhatsApp Web builds serialize `remote` as a Wid object.
+  if (remote && typeof remote === 'object' && '_serialized' in remote) return String(remote._serialized);
+  return (msg.id.fromMe ? msg.to : msg.from) ?? '';
+}
+
+/**
+ * One message in the store's shape. `chatId` is given when the chat is known (a fetch of that
+ * chat); otherwise it is read from the message. Throws for a message with no serialized id.
+ */
+export function mapMessage(msg: WebjsMessage, chatId: string = messageChatId(msg)): Message {
+  const id = msg.id?._serialized;
+  if (!id) throw new TypeError('whatsapp-web.js message has no id._serialized');
+  if (!chatId) throw new TypeError(`message ${id} has no chat id`);
+  const fromMe = Boolean(msg.fromMe ?? msg.id.fromMe);
+  return {
+    id,
+    chatId,
+    fromMe,
+    // The contract keeps author for others' messages in groups; the library also sets it on own ones.
+    author: isGroupId(chatId) && !fromMe && msg.author ? msg.author : null,
+    body: typeof msg.body === 'string' ? msg.body : '',
+    type: msg.type || 'unknown',
+    timestamp: secondsToIso(msg.timestamp) ?? NO_TIME,
+    ack: typeof msg.ack === 'number' && Number.isFinite(msg.ack) ? Math.trunc(msg.ack) : 0,
+    hasMedia: Boolean(msg.hasMedia),
+  };
+}
+
+/**
+ * A fetched chat page: mapped, oldest first, at most `limit` (the most recent). Placeholder
+ * models without an id, which WhatsApp Web sometimes yields, are skipped rather than failing the chat.
+ */
+export function mapMessages(list: readonly WebjsMessage[], chatId: string, limit: number): Message[] {
+  const mapped = list.filter((m) => m?.id?._serialized).map((m) => mapMessage(m, chatId));
+  mapped.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  return limit < mapped.length ? mapped.slice(mapped.length - limit) : mapped;
+}
+
+/** Live events worth storing: chat messages, not stories. */
+export function isChatMessage(msg: WebjsMessage): boolean {
+  return !msg.isStatus && messageChatId(msg) !== STATUS_BROADCAST && Boolean(msg.id?._serialized);
+}

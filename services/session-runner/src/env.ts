@@ -1,0 +1,50 @@
+import { BaseEnv, loadEnv } from '@wa-sync/shared';
+import { z } from 'zod';
+
+const ms = () => z.coerce.number().int().min(1);
+
+export const RunnerEnv = BaseEnv.extend({
+  WA_ENGINE: z.enum(['simulated', 'webjs']).default('simulated'),
+  SIM_CHATS: z.coerce.number().int().min(0).max(100_000).default(25),
+  SIM_MESSAGES_PER_CHAT: z.coerce.number().int().min(0).max(100_000).default(120),
+  SIM_FETCH_LATENCY_MS: z.coerce.number().int().min(0).default(20),
+  SIM_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
+  SIM_SEED: z.coerce.number().int().default(1),
+  SIM_AUTO_SCAN_MS: z.coerce.number().int().min(0).default(1500),
+  /** After the first sync, a new simulated message every this many ms (0: off). */
+  SIM_LIVE_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
+  /** Comma-separated chat ids whose fetch always fails (for demos of a failing chat). */
+  SIM_FAIL_CHAT_IDS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+
+  /** whatsapp-web.js LocalAuth data: one `session-<id>` directory (a Chromium profile) per session. */
+  WA_AUTH_DIR: z.string().min(1).default('./data/auth'),
+  CHROME_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  /** Pin the WhatsApp Web version (e.g. 2.3000.1017054665); unset: whatever web.whatsapp.com serves. */
+  WA_WEB_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.1017054665').optional(),
+  /** Where the pinned version is fetched from, `{version}` replaced; unset: WA_WEB_CACHE_DIR. */
+  WA_WEB_VERSION_URL: z.url({ protocol: /^https?$/ }).refine((u) => u.includes('{version}'), 'must contain {version}').optional(),
+  WA_WEB_CACHE_DIR: z.string().min(1).default('./data/web-cache'),
+  WA_START_TIMEOUT_MS: ms().default(120_000),
+  /** One fetchMessages call (one chat). */
+  WA_FETCH_TIMEOUT_MS: ms().default(60_000),
+  /** getChats, once per sync: accounts with thousands of chats take minutes. */
+  WA_GET_CHATS_TIMEOUT_MS: ms().default(600_000),
+  /** Fetches at once per session; default 2 for webjs, SYNC_CONCURRENCY for simulated. */
+  WA_FETCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Pause between the starts of two fetches of a session; default 500 for webjs, 0 for simulated. */
+  WA_FETCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).optional(),
+  /** Rebuilding a disconnected client: first delay, doubling up to the max, then give up (`failed`). */
+  WA_RECONNECT_BASE_MS: ms().default(1_000),
+  WA_RECONNECT_MAX_MS: ms().default(60_000),
+  WA_RECONNECT_ATTEMPTS: z.coerce.number().int().min(0).max(1_000).default(10),
+}).transform((e) => ({
+  ...e,
+  WA_FETCH_CONCURRENCY: e.WA_FETCH_CONCURRENCY ?? (e.WA_ENGINE === 'webjs' ? 2 : e.SYNC_CONCURRENCY),
+  WA_FETCH_PAUSE_MS: e.WA_FETCH_PAUSE_MS ?? (e.WA_ENGINE === 'webjs' ? 500 : 0),
+}));
+export type RunnerEnv = z.infer<typeof RunnerEnv>;
+
+export const env = loadEnv(RunnerEnv);

@@ -1,0 +1,42 @@
+import {
+  type Logger,
+  type Redis,
+  type SessionEventName,
+  type ServerEvents,
+  type SessionStatus,
+  type Store,
+  Keys,
+  publishEvent,
+} from '@wa-sync/shared';
+import QRCode from 'qrcode';
+
+/**
+ * Writes a session's lifecycle where readers look for it (status in the store, the current QR
+ * in Redis) and only then announces it, so a client joining late sees the same state.
+ */
+export class SessionStatusReporter {
+  constructor(
+    private readonly store: Store,
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+  ) {}
+
+  async status(sessionId: string, status: SessionStatus, detail: string | null = null): Promise<void> {
+    await this.store.setSessionStatus(sessionId, status, detail);
+    if (status !== 'qr') await this.redis.del(Keys.sessionLive(sessionId));
+    await this.announce(sessionId, 'status', { sessionId, status, detail });
+    this.logger.info({ sessionId, status, detail }, 'session status');
+  }
+
+  async qr(sessionId: string, qr: string): Promise<void> {
+    const qrDataUrl = await QRCode.toDataURL(qr);
+    await this.store.setSessionStatus(sessionId, 'qr', null);
+    await this.redis.hset(Keys.sessionLive(sessionId), { qr, qrDataUrl });
+    await this.announce(sessionId, 'status', { sessionId, status: 'qr', detail: null });
+    await this.announce(sessionId, 'qr', { sessionId, qr, qrDataUrl });
+  }
+
+  announce<E extends SessionEventName>(sessionId: string, event: E, data: ServerEvents[E]): Promise<void> {
+    return publishEvent(this.redis, sessionId, event, data);
+  }
+}
