@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
+import { redactUrl, subscribeEvents } from '@wa-sync/shared';
+import type { ApiDeps } from './deps';
+import { installErrorHandlers } from './errors';
+import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi';
+import { installAuth } from './ops/auth';
+import { BOARD_PATH, registerBullBoard } from './ops/bull-board';
+import { ApiMetrics } from './ops/metrics';
+import { QueueDirectory } from './ops/queue-directory';
+import { installRateLimit } from './ops/rate-limit';
+import { chatRoutes } from './routes/chat.routes';
+import { healthRoutes } from './routes/health.routes';
+import { metricsRoutes } from './routes/metrics.routes';
+import { sessionRoutes } from './routes/session.routes';
+import { syncRoutes } from './routes/sync.routes';
+import { SocketHub } from './ws/socket-hub';
+import { wsRoutes } from './ws/ws.routes';
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document (Bull Board, Swagger UI assets, the WebSocket). */
+  hidden: boolean;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+/** Every route the app registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
+export function routesOf(app: FastifyInstance): RouteInfo[] {
+  return routeTables.get(app) ?? [];
+}
+
+const SESSION_URL = /^\/whatsapp-web\/session\/([A-Za-z0-9_-]{1,64})(?:[/?]|$)/;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The Fastify app with every route; main.ts listens, tests use `inject`/`injectWS`. */
+export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<FastifyInstance> {
+  const healthTimeoutMs = deps.healthTimeoutMs ?? 2_000;
+  const rateLimit = { max: deps.rateLimit?.max ?? 30, timeWindow: deps.rateLimit?.windowMs ?? 60_000 };
+  const app = Fastify({
+    // Fastify logs `req.url`: the WebSocket's `?token=` must not reach the logs.
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestSerializer } }) as FastifyBaseLogger,
+    // An incoming X-Request-Id is kept (and echoed) so logs join up across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Every line of a request about a session carries its sessionId.
+    childLoggerFactory: (logger, bindings, options, rawReq) => {
+      const sessionId = SESSION_URL.exec((rawReq as RawRequestDefaultExpression).url ?? '')?.[1];
+      return logger.child(sessionId ? { ...bindings, sessionId } : bindings, options);
+    },
+    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const routes: RouteInfo[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, hidden: Boolean(route.schema?.hide) || Boolean(route.websocket) });
+    }
+  });
+
+  // An empty body on a POST is an empty object, not a 400 (sync-chats takes an optional body).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, {});
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      const err = new Error('body is not valid JSON') as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = 'BAD_JSON';
+      done(err, undefined);
+    }
+  });
+  installErrorHandlers(app);
+  useZodOnly(app);
+
+  const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
+  const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, logger: deps.logger, timeoutMs: healthTimeoutMs });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.addHook('onClose', () => directory.close());
+
+  // Before auth: its onRequest hook marks upgrade requests, so a refused one's socket is destroyed.
+  await app.register(websocket, {
+    // On close: a close frame with 1001 (going away) to every client, so they know to reconnect.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      done();
+    },
+  });
+  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
+  await installRateLimit(app, deps.apiKey);
+  await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
+  await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
+  await app.register(async (scope) => {
+    await healthRoutes(scope, deps, healthTimeoutMs);
+    await metricsRoutes(scope, metrics);
+    await sessionRoutes(scope, deps, rateLimit);
+    await chatRoutes(scope, deps);
+    await syncRoutes(scope, deps, rateLimit);
+    await wsRoutes(scope, deps, hub);
+  });
+
+  if (deps.subscriber) {
+    // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
+    if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
+    await subscribeEvents(deps.subscriber, (envelope) => {
+      hub.dispatch(envelope);
+      metrics.onEvent(envelope);
+    });
+  }
+  return app;
+}
+
+function requestSerializer(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}

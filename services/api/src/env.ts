@@ -1,0 +1,25 @@
+import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared';
+import { z } from 'zod';
+
+export const ApiEnv = BaseEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** When set, required as `Authorization: Bearer <key>` (HTTP) or `?token=` (WS). */
+  API_KEY: z.string().min(1).optional(),
+  /** Bull Board only shows queues and jobs unless this is `false` (then it can retry, clean, pause…). */
+  BULL_BOARD_READ_ONLY: booleanString.default(true),
+  /** How often Bull Board and /metrics look for per-session queues that appeared or went away. */
+  QUEUE_REFRESH_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Requests per window per client (API key, else IP) on session creation and on sync-chats, each. */
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
+  /** Take the client IP from X-Forwarded-For (behind a reverse proxy), for rate limits and logs. */
+  TRUST_PROXY: booleanString.default(false),
+  /** A Redis command of a request waits this long for Redis (e.g. reconnecting) before a 503. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /** Each /readyz probe (Redis PING, store ping) gives up after this long. */
+  HEALTH_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
+});
+export type ApiEnv = z.infer<typeof ApiEnv>;
+
+export const env = loadEnv(ApiEnv);

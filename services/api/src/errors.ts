@@ -1,0 +1,61 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { InvalidCursorError } from '@wa-sync/shared';
+import type { z } from 'zod';
+
+/** An error with an HTTP status and a stable code, answered as `{ error: { code, message } }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a part of the request, or answers 400 naming the field that is wrong. */
+export function parseRequest<S extends z.ZodTypeAny>(schema: S, value: unknown, where: string): z.infer<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue.path.length ? `${where}.${issue.path.join('.')}` : where;
+  throw new ApiError(400, 'bad_request', `${field}: ${issue.message}`);
+}
+
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.status(status).send({ error: { code, message } });
+}
+
+/**
+ * ioredis gives up on a command after REDIS_COMMAND_TIMEOUT_MS (Redis down or reconnecting), or
+ * when the connection is closed: the request gets a 503 instead of hanging.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.message === 'Command timed out' ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.message === 'Connection is closed.' ||
+    err.message.startsWith("Stream isn't writeable")
+  );
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
+    if (err instanceof InvalidCursorError) return sendError(reply, 400, 'bad_cursor', err.message);
+    if (isRedisUnavailable(err)) {
+      req.log.warn({ err: err.message }, 'redis unavailable');
+      return sendError(reply, 503, 'unavailable', 'Redis is unreachable; retry later');
+    }
+    // Fastify's own 4xx (malformed JSON, unsupported content type, body too large…).
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, err.statusCode, (err.code ?? 'bad_request').toLowerCase(), err.message);
+    }
+    req.log.error({ err }, 'request failed');
+    return sendError(reply, 500, 'internal', 'internal error');
+  });
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+  });
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import {
+  type Logger,
+  type Redis,
+  QueueName,
+  SessionQueues,
+  Shutdown,
+  SyncProgress,
+  createLogger,
+  createRedis,
+  createStore,
+  describeStoreUrl,
+} from '@wa-sync/shared';
+import { buildApp } from './app';
+import type { ApiDeps } from './deps';
+import { env } from './env';
+import { SocketHub } from './ws/socket-hub';
+
+async function main(): Promise<void> {
+  const logger = createLogger('api', env.LOG_LEVEL);
+  const shutdown = new Shutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
+  shutdown.installSignalHandlers();
+
+  // Requests use this connection: a command waits for a reconnect at most REDIS_COMMAND_TIMEOUT_MS,
+  // then the request is a 503 instead of hanging.
+  const redis = createRedis(env.REDIS_URL, { commandTimeout: env.REDIS_COMMAND_TIMEOUT_MS });
+  const subscriber = createRedis(env.REDIS_URL);
+  watchRedis(redis, 'commands', logger);
+  watchRedis(subscriber, 'events', logger);
+  const store = await createStore(env.STORE_URL);
+  const sessionQueues = new SessionQueues(redis, logger);
+  const commands = new Queue(QueueName.sessionCommands, { connection: redis });
+  commands.on('error', (err) => logger.debug({ err: err.message }, 'commands queue error'));
+  const hub = new SocketHub();
+  const deps: ApiDeps = {
+    store,
+    redis,
+    subscriber,
+    progress: new SyncProgress(redis),
+    sessionQueues,
+    commands,
+    logger,
+    limitPerChat: env.SYNC_LIMIT_PER_CHAT,
+    apiKey: env.API_KEY,
+    bullBoardReadOnly: env.BULL_BOARD_READ_ONLY,
+    queueRefreshMs: env.QUEUE_REFRESH_MS,
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    trustProxy: env.TRUST_PROXY,
+    healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
+    version: packageVersion(),
+  };
+  const app = await buildApp(deps, hub);
+
+  // app.close(): stop accepting, close every WebSocket with 1001, let running requests finish.
+  shutdown
+    .add('http and websockets', () => app.close())
+    .add('queues', async () => {
+      await commands.close();
+      await sessionQueues.close();
+    })
+    .add('store', () => store.close())
+    .add('redis', async () => {
+      await subscriber.quit();
+      await redis.quit();
+    });
+
+  await app.listen({ port: env.PORT, host: env.HOST });
+  logger.info(
+    { url: `http://${env.HOST}:${env.PORT}`, store: describeStoreUrl(env.STORE_URL), auth: env.API_KEY ? 'api key' : 'open' },
+    'api listening',
+  );
+}
+
+/** One line when Redis goes away and one when it is back, not one per reconnect attempt. */
+function watchRedis(connection: Redis, name: string, logger: Logger): void {
+  let lost = false;
+  connection.on('error', (err: Error) => logger.debug({ connection: name, err: err.message }, 'redis error'));
+  connection.on('reconnecting', () => {
+    if (!lost) logger.warn({ connection: name }, 'redis connection lost: reconnecting (/readyz is 503 meanwhile)');
+    lost = true;
+  });
+  connection.on('ready', () => {
+    if (lost) logger.info({ connection: name }, 'redis connection restored');
+    lost = false;
+  });
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`api failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys } from '@wa-sync/shared';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SocketHub } from '../ws/socket-hub';
+import type { QueueDirectory } from './queue-directory';
+import { withTimeout } from './timeout';
+
+export interface MetricsDeps {
+  directory: QueueDirectory;
+  hub: SocketHub;
+  redis: Redis;
+  logger: Logger;
+  /** A scrape gives up on queue counts after this long (Redis down): the scrape itself still answers. */
+  timeoutMs: number;
+}
+
+/**
+ * Prometheus metrics of one API process. Queue and socket figures are read when scraped; sync
+ * figures are counted from the session events every API process receives, so with several API
+ * processes each one reports every sync (aggregate them with max, not sum).
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly messagesSynced: Counter;
+  private readonly chatsSynced: Counter;
+  private readonly chatsFailed: Counter;
+  private readonly syncDuration: Histogram;
+  private readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
+
+  constructor(private readonly deps: MetricsDeps) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: 'wa_sync_queue_jobs',
+      help: 'Jobs in each BullMQ queue by state (fixed queues and per-session queues), read at scrape time',
+      labelNames: ['queue', 'state'],
+      registers,
+      collect: async function (this: Gauge<'queue' | 'state'>) {
+        this.reset();
+        try {
+          const queues = await withTimeout(deps.directory.list(), deps.timeoutMs, 'listing queues');
+          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts())), deps.timeoutMs, 'job counts');
+          queues.forEach((queue, i) => {
+            for (const [state, n] of Object.entries(counts[i])) this.set({ queue: queue.name, state }, n);
+          });
+        } catch (err) {
+          deps.logger.warn({ err: (err as Error).message }, 'metrics: queue counts unavailable');
+        }
+      },
+    });
+    new Gauge({
+      name: 'wa_sync_websocket_clients',
+      help: 'WebSocket clients connected to this API process',
+      registers,
+      collect(this: Gauge) {
+        this.set(deps.hub.size);
+      },
+    });
+    this.messagesSynced = new Counter({
+      name: 'wa_sync_messages_synced_total',
+      help: 'Messages stored by syncs (sum of messagesSynced over sync_chats events)',
+      registers,
+    });
+    this.chatsSynced = new Counter({
+      name: 'wa_sync_chats_synced_total',
+      help: 'Chats finished by syncs, saved or failed',
+      registers,
+    });
+    this.chatsFailed = new Counter({
+      name: 'wa_sync_chats_failed_total',
+      help: 'Chats that failed after their retries (counted in chatsFailed)',
+      registers,
+    });
+    this.syncDuration = new Histogram({
+      name: 'wa_sync_sync_duration_seconds',
+      help: 'Time from the start of a sync to its last sync_chats event (done)',
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'wa_sync_http_request_duration_seconds',
+      help: 'HTTP request latency by route pattern, method and status code',
+      labelNames: ['route', 'method', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+  }
+
+  /** Counts a session event from the bus; never throws. */
+  onEvent(envelope: BusEnvelope): void {
+    if (envelope.event === 'sync_error' && (envelope.data as { chatId?: string }).chatId) {
+      this.chatsFailed.inc();
+      return;
+    }
+    if (envelope.event !== 'sync_chats') return;
+    const sync = envelope.data as SyncSnapshot;
+    if (sync.chatId !== undefined) {
+      this.chatsSynced.inc();
+      this.messagesSynced.inc(sync.messagesSynced);
+    }
+    if (sync.done) {
+      this.observeDuration(sync.syncId).catch((err) =>
+        this.deps.logger.warn({ err: (err as Error).message, syncId: sync.syncId }, 'metrics: no sync duration'),
+      );
+    }
+  }
+
+  observeRequest(route: string, method: string, statusCode: number, seconds: number): void {
+    this.httpDuration.observe({ route, method, status_code: String(statusCode) }, seconds);
+  }
+
+  /** From the `startedAt` the progress record keeps: right even if this process joined mid-sync. */
+  private async observeDuration(syncId: string): Promise<void> {
+    const startedAt = await this.deps.redis.hget(Keys.syncProgress(syncId), 'startedAt');
+    const started = startedAt ? Date.parse(startedAt) : Number.NaN;
+    if (Number.isNaN(started)) return;
+    this.syncDuration.observe(Math.max(0, Date.now() - started) / 1000);
+  }
+}

@@ -1,0 +1,23 @@
+import { Chat, Message, SessionId } from '@wa-sync/shared';
+import { z } from 'zod';
+
+export { SessionParams } from './common.schemas';
+
+const Limit = z.coerce.number().int().min(1).max(500).default(50);
+
+export const ChatsQuery = z.object({
+  limit: Limit,
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().min(1).optional(),
+});
+
+export const MessagesParams = z.object({ id: SessionId, chatId: z.string().min(1).max(256) });
+
+export const MessagesQuery = z.object({
+  limit: Limit,
+  /** `nextCursor` of the previous page, or an ISO-8601 time: only older messages. */
+  before: z.string().min(1).optional(),
+});
+
+export const ChatPage = z.object({ chats: z.array(Chat), nextCursor: z.string().nullable() });
+export const MessagePage = z.object({ messages: z.array(Message), nextCursor: z.string().nullable() });

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps';
+import { routeSchema } from '../openapi';
+import { withTimeout } from '../ops/timeout';
+import { Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
+
+const tags = ['ops'];
+
+/** `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer). No key needed. */
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): Promise<void> {
+  app.get(
+    '/healthz',
+    {
+      logLevel: 'warn',
+      schema: routeSchema({ tags, summary: 'Liveness: the process is up', public: true, responses: { 200: { description: 'Up', schema: Healthy } } }),
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      logLevel: 'warn',
+      schema: routeSchema({
+        tags,
+        summary: 'Readiness: Redis answers PING and the store answers ping()',
+        public: true,
+        responses: {
+          200: { description: 'Ready', schema: ReadinessSchema },
+          503: { description: 'Not ready; `checks` names the dependency that failed', schema: ReadinessSchema },
+        },
+      }),
+    },
+    async (_req, reply) => {
+      const [redis, store] = await Promise.all([
+        check(() => pingRedis(deps), timeoutMs, 'redis'),
+        check(() => deps.store.ping(), timeoutMs, 'store'),
+      ]);
+      const ok = redis === 'ok' && store === 'ok';
+      const body: Readiness = { status: ok ? 'ok' : 'unavailable', checks: { redis, store } };
+      return reply.status(ok ? 200 : 503).send(body);
+    },
+  );
+}
+
+const DOWN = ['reconnecting', 'close', 'end'];
+
+async function pingRedis(deps: ApiDeps): Promise<void> {
+  // While ioredis reconnects, a command would wait in its offline queue: answer at once instead.
+  if (DOWN.includes(deps.redis.status)) throw new Error(`connection is ${deps.redis.status}`);
+  await deps.redis.ping();
+}
+
+async function check(probe: () => Promise<unknown>, timeoutMs: number, what: string): Promise<string> {
+  try {
+    await withTimeout(probe(), timeoutMs, what);
+    return 'ok';
+  } catch (err) {
+    return `down: ${(err as Error).message}`;
+  }
+}

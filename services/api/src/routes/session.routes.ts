@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import { type Session, type SessionStatus, jobOptions, QueueName } from '@wa-sync/shared';
+import type { ApiDeps } from '../deps';
+import { ApiError, parseRequest } from '../errors';
+import { routeSchema } from '../openapi';
+import type { RouteRateLimit } from '../ops/rate-limit';
+import {
+  DeleteSessionQuery,
+  SessionList,
+  SessionParams,
+  SessionStarted,
+  SessionStopping,
+  SessionView,
+} from './session.schemas';
+
+/** A session in one of these has a live client (or is getting one): creating it again is a no-op. */
+const RUNNING: SessionStatus[] = ['starting', 'qr', 'authenticated', 'ready'];
+
+export function sessionView(session: Session): SessionView {
+  return {
+    sessionId: session.sessionId,
+    status: session.status,
+    statusDetail: session.statusDetail,
+    lastSync: session.lastSync,
+    createdAt: session.createdAt,
+    updatedAt: session.updatedAt,
+  };
+}
+
+export async function requireSession(deps: ApiDeps, sessionId: string): Promise<Session> {
+  const session = await deps.store.getSession(sessionId);
+  if (!session) throw new ApiError(404, 'session_not_found', `session ${sessionId} does not exist`);
+  return session;
+}
+
+const tags = ['sessions'];
+
+export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RouteRateLimit): Promise<void> {
+  app.post(
+    '/whatsapp-web/session/:id',
+    {
+      config: { rateLimit },
+      schema: routeSchema({
+        tags,
+        summary: 'Create or start a session',
+        description: 'Starts the WhatsApp client; follow its QR and status on the WebSocket. Rate limited per API key or IP.',
+        params: SessionParams,
+        responses: {
+          201: { description: 'Created and starting', schema: SessionStarted },
+          200: { description: 'Already exists (started again if it was not running)', schema: SessionStarted },
+        },
+        errors: [400, 429, 503],
+      }),
+    },
+    async (req, reply) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      const { session, created } = await deps.store.ensureSession(id);
+      let status = session.status;
+      if (created || !RUNNING.includes(status)) {
+        if (!created) {
+          await deps.store.setSessionStatus(id, 'starting');
+          status = 'starting';
+        }
+        await deps.commands.add('start-session', { sessionId: id }, jobOptions(QueueName.sessionCommands, 'start-session'));
+      }
+      return reply.status(created ? 201 : 200).send({ sessionId: id, status });
+    },
+  );
+
+  app.get(
+    '/whatsapp-web/sessions',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'List sessions with their status',
+        responses: { 200: { description: 'Every session', schema: SessionList } },
+        errors: [503],
+      }),
+    },
+    async () => {
+      const sessions = await deps.store.listSessions();
+      return { sessions: sessions.map(sessionView) };
+    },
+  );
+
+  app.get(
+    '/whatsapp-web/session/:id',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'A session: status and last sync',
+        params: SessionParams,
+        responses: { 200: { description: 'The session', schema: SessionView } },
+        errors: [400, 404, 503],
+      }),
+    },
+    async (req) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      return sessionView(await requireSession(deps, id));
+    },
+  );
+
+  app.delete(
+    '/whatsapp-web/session/:id',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Stop the client; `?logout=true` also logs out and forgets the auth',
+        params: SessionParams,
+        querystring: DeleteSessionQuery,
+        responses: { 202: { description: 'Stopping', schema: SessionStopping } },
+        errors: [400, 404, 503],
+      }),
+    },
+    async (req, reply) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      const { logout } = parseRequest(DeleteSessionQuery, req.query, 'query');
+      const session = await requireSession(deps, id);
+      await deps.commands.add('stop-session', { sessionId: id, logout }, jobOptions(QueueName.sessionCommands, 'stop-session'));
+      return reply.status(202).send({ sessionId: id, status: session.status, stopping: true, logout });
+    },
+  );
+}

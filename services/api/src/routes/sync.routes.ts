@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { requestSync } from '@wa-sync/shared';
+import type { ApiDeps } from '../deps';
+import { ApiError, parseRequest } from '../errors';
+import { routeSchema } from '../openapi';
+import type { RouteRateLimit } from '../ops/rate-limit';
+import { currentSync } from '../sync-snapshot';
+import { requireSession } from './session.routes';
+import { SessionParams, SyncAccepted, SyncBody, SyncSnapshotView } from './sync.schemas';
+
+const tags = ['sync'];
+
+export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RouteRateLimit): Promise<void> {
+  app.post(
+    '/whatsapp-web/session/:id/sync-chats',
+    {
+      config: { rateLimit },
+      schema: routeSchema({
+        tags,
+        summary: 'Re-sync the session now',
+        description:
+          'While a sync runs, answers with the running `syncId` and `coalesced: true`. Progress arrives as `sync_chats` on the ' +
+          'WebSocket. The body is optional. Rate limited per API key or IP.',
+        params: SessionParams,
+        body: SyncBody,
+        responses: { 202: { description: 'Started, or coalesced into the running sync', schema: SyncAccepted } },
+        errors: [400, 404, 409, 429, 503],
+      }),
+    },
+    async (req, reply) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      const body = parseRequest(SyncBody, req.body, 'body');
+      const session = await requireSession(deps, id);
+      if (session.status !== 'ready') {
+        throw new ApiError(409, 'session_not_ready', `session ${id} is ${session.status}; it must be ready to sync`);
+      }
+      const { syncId, coalesced } = await requestSync(deps.redis, deps.sessionQueues, {
+        sessionId: id,
+        reason: 'manual',
+        limitPerChat: body.limitPerChat ?? deps.limitPerChat,
+        chatIds: body.chatIds,
+      });
+      req.log.info({ syncId, coalesced }, 'sync requested');
+      return reply.status(202).send(coalesced ? { syncId, coalesced: true } : { syncId });
+    },
+  );
+
+  app.get(
+    '/whatsapp-web/session/:id/sync',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'The current or last sync snapshot (same fields as `sync_chats`)',
+        params: SessionParams,
+        responses: { 200: { description: 'The snapshot', schema: SyncSnapshotView } },
+        errors: [400, 404, 503],
+      }),
+    },
+    async (req) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      await requireSession(deps, id);
+      const sync = await currentSync(deps, id);
+      if (!sync) throw new ApiError(404, 'no_sync', `session ${id} has not synced yet`);
+      return sync;
+    },
+  );
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+export { SessionParams } from './common.schemas';
+
+export const SyncBody = z
+  .object({
+    /** Messages fetched per chat; defaults to SYNC_LIMIT_PER_CHAT. */
+    limitPerChat: z.number().int().min(1).max(10_000).optional(),
+    /** Only these chats; all chats when absent. */
+    chatIds: z.array(z.string().min(1).max(256)).min(1).max(100_000).optional(),
+  })
+  .strict();
+
+export const SyncAccepted = z.object({
+  syncId: z.string(),
+  /** Present when a sync was already running: its id is returned instead of starting another. */
+  coalesced: z.literal(true).optional(),
+});
+
+/** Same fields as the `sync_chats` WebSocket event. */
+export const SyncSnapshotView = z.object({
+  sessionId: z.string(),
+  syncId: z.string(),
+  nChats: z.number().int(),
+  currentChat: z.number().int(),
+  chatId: z.string().optional(),
+  messagesSynced: z.number().int(),
+  totalMessagesSynced: z.number().int(),
+  chatsFailed: z.number().int(),
+  done: z.boolean(),
+});
