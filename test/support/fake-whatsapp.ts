@@ -1,0 +1,136 @@
+/**
+ * A scripted WhatsApp account for lifecycle tests: behaves like the whatsapp-web.js client seen
+ * through our interface (QR without auth, ready with it), with its auth "on disk" outliving
+ * clients and managers, like LocalAuth's directory.
+ */
+import { EventEmitter } from 'node:events';
+import type { ChatInput, Message } from '@wa-sync/shared';
+import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
+
+export const CHATS: ChatInput[] = [1, 2, 3, 4, 5, 6].map((n) => ({
+  id: `1555000000${n}@c.us`,
+  name: `Contact ${n}`,
+  isGroup: false,
+  unreadCount: 0,
+  lastMessageAt: new Date(Date.UTC(2024, 5, n)).toISOString(),
+}));
+const PER_CHAT = 3;
+
+export class FakeEngine implements WhatsAppEngine {
+  readonly name = 'webjs' as const;
+  readonly auth = new Set<string>();
+  readonly clients: FakeClient[] = [];
+  /** The next this many starts reject, as a launch with no network does. */
+  failStarts = 0;
+  fetchMs = 15;
+  inFlight = 0;
+  maxInFlight = 0;
+  readonly fetchStarts = new Map<string, number[]>();
+  /** Clock the fetch starts are read from: the manager's pacer clock in tests of the pause. */
+  now: () => number = () => performance.now();
+
+  createClient(sessionId: string): FakeClient {
+    const client = new FakeClient(sessionId, this);
+    this.clients.push(client);
+    return client;
+  }
+  async hasAuth(sessionId: string): Promise<boolean> {
+    return this.auth.has(sessionId);
+  }
+  async removeAuth(sessionId: string): Promise<void> {
+    this.auth.delete(sessionId);
+  }
+  clientsOf(sessionId: string): FakeClient[] {
+    return this.clients.filter((c) => c.sessionId === sessionId);
+  }
+  latest(sessionId: string): FakeClient {
+    const all = this.clientsOf(sessionId);
+    return all[all.length - 1];
+  }
+}
+
+export interface FakeClient {
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+}
+
+/** Behaves like the whatsapp-web.js client seen through our interface: QR without auth, ready with it. */
+export class FakeClient extends EventEmitter implements WhatsAppClient {
+  ready = false;
+  stopped = false;
+
+  constructor(
+    readonly sessionId: string,
+    private readonly engine: FakeEngine,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    if (this.engine.failStarts > 0) {
+      this.engine.failStarts--;
+      throw new Error('cannot reach WhatsApp Web (net::ERR_NAME_NOT_RESOLVED): check the network');
+    }
+    setImmediate(() => {
+      if (this.stopped) return;
+      if (this.engine.auth.has(this.sessionId)) this.link();
+      else this.emit('qr', `2@qr-${this.sessionId}`);
+    });
+  }
+
+  /** The phone scans the QR (or the saved auth is accepted). */
+  link(): void {
+    this.emit('authenticated');
+    this.engine.auth.add(this.sessionId);
+    this.ready = true;
+    this.emit('ready');
+  }
+
+  /** WhatsApp drops the connection; the library destroys its client. */
+  drop(reason: string): void {
+    this.ready = false;
+    this.emit('disconnected', reason);
+  }
+
+  async stop({ logout }: { logout: boolean }): Promise<void> {
+    this.stopped = true;
+    this.ready = false;
+    if (logout) this.engine.auth.delete(this.sessionId);
+  }
+
+  async getChats(): Promise<ChatInput[]> {
+    if (!this.ready) throw new Error('not ready');
+    return CHATS;
+  }
+
+  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+    const e = this.engine;
+    e.fetchStarts.set(this.sessionId, [...(e.fetchStarts.get(this.sessionId) ?? []), e.now()]);
+    e.maxInFlight = Math.max(e.maxInFlight, ++e.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, e.fetchMs));
+      if (!this.ready) throw new Error(`client ${this.sessionId} is not ready`);
+      return Array.from({ length: Math.min(limit, PER_CHAT) }, (_, i) => ({
+        id: `false_${chatId}_M${i}`,
+        chatId,
+        fromMe: false,
+        author: null,
+        body: `message ${i}`,
+        type: 'chat',
+        timestamp: new Date(Date.UTC(2024, 5, 1, 0, i)).toISOString(),
+        ack: 3,
+        hasMedia: false,
+      }));
+    } finally {
+      e.inFlight--;
+    }
+  }
+
+  override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
+    return super.on(event, listener);
+  }
+
+  override off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
+    return super.off(event, listener);
+  }
+}

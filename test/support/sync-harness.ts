@@ -1,0 +1,92 @@
+import { FlowProducer } from 'bullmq';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BusEnvelope,
+  type Logger,
+  type Redis,
+  type Store,
+  SessionQueues,
+  SyncProgress,
+  createLogger,
+  createRedis,
+  createStore,
+  subscribeEvents,
+} from '@wa-sync/shared';
+import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
+import { SessionStatusReporter } from '../../services/session-runner/src/session-status';
+import { SessionManager, type SessionManagerDeps } from '../../services/session-runner/src/session.manager';
+import { type SyncWorkers, startSyncWorkers } from '../../services/sync-workers/src/sync.workers';
+import { type PrivateRedis, startRedis } from './redis-server';
+
+type ManagerOptions = Partial<Omit<SessionManagerDeps, 'engine'>>;
+
+/**
+ * The session runner's and the sync workers' code in one process, wired as their main.ts wire
+ * them, on a private redis-server and a SQLite file: everything real but the WhatsApp engine.
+ * Records every event published on the bus.
+ */
+export class SyncHarness {
+  readonly events: BusEnvelope[] = [];
+  readonly logger: Logger = createLogger('test', 'silent');
+  store!: Store;
+  /** The runner's connection (queues, flows, progress). */
+  redis!: Redis;
+  queues!: SessionQueues;
+  /** A private temporary directory (the SQLite file lives here); removed by `stop()`. */
+  dir!: string;
+  private redisServer!: PrivateRedis;
+  private workersRedis!: Redis;
+  private subscriber!: Redis;
+  private flow!: FlowProducer;
+  private workers?: SyncWorkers;
+  private readonly managers: SessionManager[] = [];
+
+  static async start(options: { workers?: boolean; workerConcurrency?: number } = {}): Promise<SyncHarness> {
+    const h = new SyncHarness();
+    h.redisServer = await startRedis();
+    h.dir = mkdtempSync(join(tmpdir(), 'wa-sync-harness-'));
+    h.store = await createStore(`sqlite:${join(h.dir, 'test.db')}`);
+    h.redis = createRedis(h.redisServer.url);
+    h.workersRedis = createRedis(h.redisServer.url);
+    h.subscriber = createRedis(h.redisServer.url);
+    await subscribeEvents(h.subscriber, (e) => h.events.push(e));
+    h.queues = new SessionQueues(h.redis, h.logger);
+    h.flow = new FlowProducer({ connection: h.redis });
+    if (options.workers !== false) {
+      h.workers = startSyncWorkers({ store: h.store, redis: h.workersRedis, logger: h.logger, concurrency: options.workerConcurrency ?? 4 });
+    }
+    return h;
+  }
+
+  /** A session manager on this harness, as the runner's main.ts builds it; closed by `stop()`. */
+  manager(engine: WhatsAppEngine, options: ManagerOptions = {}): SessionManager {
+    const manager = new SessionManager({
+      engine,
+      store: this.store,
+      redis: this.redis,
+      progress: new SyncProgress(this.redis),
+      queues: this.queues,
+      flow: this.flow,
+      reporter: new SessionStatusReporter(this.store, this.redis, this.logger),
+      logger: this.logger,
+      limitPerChat: 20,
+      concurrency: 4,
+      ...options,
+    });
+    this.managers.push(manager);
+    return manager;
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.managers) await m.closeAll();
+    await this.workers?.close();
+    await this.flow?.close();
+    await this.queues?.close();
+    for (const r of [this.redis, this.workersRedis, this.subscriber]) await r?.quit();
+    await this.store?.close();
+    await this.redisServer?.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
