@@ -1,0 +1,27 @@
+# One image for the three services; docker-compose.yml picks the command.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 builds from source; puppeteer must never download a browser.
+ENV PUPPETEER_SKIP_DOWNLOAD=true
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json .puppeteerrc.cjs ./
+COPY packages/shared/package.json packages/shared/
+COPY services/api/package.json services/api/
+COPY services/session-runner/package.json services/session-runner/
+COPY services/sync-workers/package.json services/sync-workers/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.json ./
+COPY packages packages
+COPY services services
+RUN npx tsc -b && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+# Chromium is used by the session runner with WA_ENGINE=webjs (CHROME_PATH=/usr/bin/chromium).
+RUN apt-get update && apt-get install -y --no-install-recommends chromium ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production PUPPETEER_SKIP_DOWNLOAD=true
+COPY --from=build /app ./
+USER node
+CMD ["node", "services/api/dist/main.js"]
