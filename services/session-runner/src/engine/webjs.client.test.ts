@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '@wa-sync/shared';
 import { LINKED_MARKER, type LibraryClient, WebjsClient, startError, withTimeout } from './webjs.client';
 import type { WebjsChat, WebjsMessage } from './webjs.mapping';
+import { waitFor } from '../../../../test/support/wait-for';
 
 /** Stands in for whatsapp-web.js's Client: tests emit its events and script its calls. */
 class FakeLibrary extends EventEmitter implements LibraryClient {
@@ -86,8 +87,7 @@ describe('WebjsClient', () => {
   it('marks the auth directory as linked once authenticated', async () => {
     await client.start();
     lib.emit('authenticated');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(existsSync(join(dir, 'session-s1', LINKED_MARKER))).toBe(true);
+    await waitFor('the linked marker', () => existsSync(join(dir, 'session-s1', LINKED_MARKER)), 10_000);
   });
 
   it('forwards live messages once (message_create, not also message), skips stories, maps acks', async () => {
