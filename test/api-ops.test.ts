@@ -6,7 +6,10 @@
 import { Queue } from 'bullmq';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { z } from 'zod';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import WebSocketClient from 'ws';
 import type WebSocket from 'ws';
 import { type Redis, createRedis, requestSync, sessionQueueName } from '@wa-sync/shared';
@@ -144,6 +147,29 @@ describe('errors and rate limits', () => {
     const session = await app.inject({ url: '/whatsapp-web/session/limited', headers: AUTH });
     expect(session.statusCode).toBe(200);
     conforms(SessionView, session.json());
+  });
+
+  it('shares the budget between API processes on the same Redis', async () => {
+    // A key of their own: the tests above have used up KEY's budget on this route.
+    const key = 'shared-key-51c0';
+    const options = { apiKey: key, rateLimit: { max: RATE_MAX, windowMs: 60_000 } };
+    // And one store, as in a deployment.
+    const dir = mkdtempSync(join(tmpdir(), 'wa-sync-shared-'));
+    const storeUrl = `sqlite:${join(dir, 'shared.db')}`;
+    const [one, two] = [await startApi(redisServer.url, options, storeUrl), await startApi(redisServer.url, options, storeUrl)];
+    try {
+      const post = (a: ApiFixture) =>
+        a.app.inject({ method: 'POST', url: '/whatsapp-web/session/shared', headers: { authorization: `Bearer ${key}` } });
+      expect((await post(one)).statusCode).toBe(201);
+      for (let i = 1; i < RATE_MAX; i++) expect((await post(two)).statusCode).toBe(200);
+      // Each process has seen fewer than RATE_MAX requests, together RATE_MAX: both refuse now.
+      expectError(await post(two), 429, 'rate_limited');
+      expectError(await post(one), 429, 'rate_limited');
+    } finally {
+      await one.close();
+      await two.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rate limits sync-chats', async () => {

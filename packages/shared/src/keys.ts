@@ -14,6 +14,8 @@ export const Keys = {
   lastSync: (sessionId: string) => `${P}:session:${sessionId}:last-sync`,
   /** Hash: live state of a session that the store does not keep (current QR). */
   sessionLive: (sessionId: string) => `${P}:session:${sessionId}:live`,
+  /** Prefix of the API's rate-limit counters (one string per route and client, with a TTL). */
+  rateLimitPrefix: `${P}:rate-limit:`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
 } as const;

@@ -100,7 +100,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     },
   });
   installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
-  await installRateLimit(app, deps.apiKey);
+  await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
   await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
   await app.register(async (scope) => {

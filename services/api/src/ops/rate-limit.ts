@@ -1,5 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
+import { Keys, type Redis } from '@wa-sync/shared';
 import { ApiError } from '../errors';
 import { clientKey } from './auth';
 
@@ -12,12 +13,14 @@ export interface RouteRateLimit {
 /**
  * Rate limits only where a route asks for one (session creation, sync-chats). The bucket is the
  * API key when one is configured (requests without it never get here: auth answers 401 first),
- * else the client IP. Counts live in this process's memory: behind N API processes a client gets
- * up to N times the limit.
+ * else the client IP. Counts live in Redis, so every API process draws on the same budget; when
+ * Redis cannot be reached the request is a 503 like any other that needs Redis.
  */
-export async function installRateLimit(app: FastifyInstance, apiKey: string | undefined): Promise<void> {
+export async function installRateLimit(app: FastifyInstance, redis: Redis, apiKey: string | undefined): Promise<void> {
   await app.register(rateLimit, {
     global: false,
+    redis,
+    nameSpace: Keys.rateLimitPrefix,
     // After auth (onRequest): a request without the key is a 401 and does not count.
     hook: 'preHandler',
     keyGenerator: (req) => clientKey(req, apiKey),
