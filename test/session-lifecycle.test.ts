@@ -20,8 +20,11 @@ let manager: SessionManager;
 /** Fetch starts are spaced on this clock, so the pause is checked exactly, not against wall time. */
 const clock = new VirtualClock();
 
+const RESTORE_CONCURRENCY = 2;
+
 function newManager(): SessionManager {
   return h.manager(engine, {
+    restoreConcurrency: RESTORE_CONCURRENCY,
     limitPerChat: 10,
     concurrency: FETCH_CONCURRENCY,
     fetchPauseMs: FETCH_PAUSE_MS,
@@ -207,7 +210,14 @@ describe('session lifecycle', () => {
     const syncsBefore = doneSyncs('giveup').length;
     const qrsBefore = h.events.filter((e) => e.event === 'qr').length;
     manager = newManager();
-    const restored = await manager.restore();
+    engine.holdStarts();
+    const restoring = manager.restore();
+    // Starts run side by side, never more than the bound at once.
+    await waitFor('restores side by side', () => engine.startsInFlight === RESTORE_CONCURRENCY);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.startsInFlight).toBe(RESTORE_CONCURRENCY);
+    engine.releaseStarts();
+    const restored = await restoring;
     expect(restored.sort()).toEqual(['drop', 'giveup', 'midsync', 'state']);
     await waitFor('the restored syncs', () => doneSyncs('giveup').length > syncsBefore);
     for (const id of restored) await waitFor(`${id} ready`, async () => (await statusOf(id)).status === 'ready');

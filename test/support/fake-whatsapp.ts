@@ -29,6 +29,19 @@ export class FakeEngine implements WhatsAppEngine {
   /** Clock the fetch starts are read from: the manager's pacer clock in tests of the pause. */
   now: () => number = () => performance.now();
 
+  /** While held, client starts wait (as a Chromium launch does) and are counted here. */
+  startsInFlight = 0;
+  startGate?: Promise<void>;
+  private releaseGate?: () => void;
+
+  holdStarts(): void {
+    this.startGate = new Promise((resolve) => (this.releaseGate = resolve));
+  }
+  releaseStarts(): void {
+    this.releaseGate?.();
+    this.startGate = this.releaseGate = undefined;
+  }
+
   createClient(sessionId: string): FakeClient {
     const client = new FakeClient(sessionId, this);
     this.clients.push(client);
@@ -67,6 +80,11 @@ export class FakeClient extends EventEmitter implements WhatsAppClient {
   }
 
   async start(): Promise<void> {
+    const e = this.engine;
+    if (e.startGate) {
+      e.startsInFlight++;
+      await e.startGate.finally(() => e.startsInFlight--);
+    }
     if (this.engine.failStarts > 0) {
       this.engine.failStarts--;
       throw new Error('cannot reach WhatsApp Web (net::ERR_NAME_NOT_RESOLVED): check the network');

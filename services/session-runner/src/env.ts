@@ -36,6 +36,8 @@ export const RunnerEnv = BaseEnv.extend({
   WA_FETCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /** Pause between the starts of two fetches of a session; default 500 for webjs, 0 for simulated. */
   WA_FETCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).optional(),
+  /** Sessions started at once when the runner restores them at boot; default 2 for webjs, 8 for simulated. */
+  WA_RESTORE_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /** Rebuilding a disconnected client: first delay, doubling up to the max, then give up (`failed`). */
   WA_RECONNECT_BASE_MS: ms().default(1_000),
   WA_RECONNECT_MAX_MS: ms().default(60_000),
@@ -44,6 +46,7 @@ export const RunnerEnv = BaseEnv.extend({
   ...e,
   WA_FETCH_CONCURRENCY: e.WA_FETCH_CONCURRENCY ?? (e.WA_ENGINE === 'webjs' ? 2 : e.SYNC_CONCURRENCY),
   WA_FETCH_PAUSE_MS: e.WA_FETCH_PAUSE_MS ?? (e.WA_ENGINE === 'webjs' ? 500 : 0),
+  WA_RESTORE_CONCURRENCY: e.WA_RESTORE_CONCURRENCY ?? (e.WA_ENGINE === 'webjs' ? 2 : 8),
 }));
 export type RunnerEnv = z.infer<typeof RunnerEnv>;
 

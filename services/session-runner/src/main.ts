@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
     concurrency: env.WA_FETCH_CONCURRENCY,
     fetchPauseMs: env.WA_FETCH_PAUSE_MS,
+    restoreConcurrency: env.WA_RESTORE_CONCURRENCY,
     reconnect: { baseDelayMs: env.WA_RECONNECT_BASE_MS, maxDelayMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_ATTEMPTS },
     // Outlives a getChats call even if renewals stall; see SessionManagerDeps.lockDurationMs.
     lockDurationMs: Math.max(120_000, Math.ceil(env.WA_GET_CHATS_TIMEOUT_MS / 2)),

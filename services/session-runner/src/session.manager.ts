@@ -37,6 +37,8 @@ export interface SessionManagerDeps {
   /** Time source of the fetch pause; the system clock unless a test passes a virtual one. */
   pacerClock?: PacerClock;
   reconnect?: Partial<ReconnectPolicy>;
+  /** Sessions started at once by `restore()` (WA_RESTORE_CONCURRENCY); default 1. */
+  restoreConcurrency?: number;
   /**
    * Lock of session-queue jobs. BullMQ renews it every half while the job runs; a long one keeps
    * `sync-start` (getChats over thousands of chats) from being taken for stalled when a large
@@ -131,7 +133,13 @@ export class SessionManager {
       const wanted = RESTORABLE.includes(s.status) || (s.status !== 'stopped' && (await this.deps.engine.hasAuth(s.sessionId)));
       if (wanted) restored.push(s.sessionId);
     }
-    for (const sessionId of restored) await this.start(sessionId);
+    // A few at a time: each webjs start launches a Chromium, and the rest wait in line.
+    let next = 0;
+    const lane = async () => {
+      while (next < restored.length) await this.start(restored[next++]);
+    };
+    const lanes = Math.min(this.deps.restoreConcurrency ?? 1, restored.length);
+    await Promise.all(Array.from({ length: lanes }, lane));
     return restored;
   }
 
