@@ -5,19 +5,14 @@
  * a QR instead. Skipped when no Chromium is installed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keys } from '@wa-sync/shared';
 import { WebjsEngine } from '../services/session-runner/src/engine/webjs.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { SyncHarness } from './support/sync-harness';
+import { CHROME, describeWithChromium } from './support/chromium';
 
-const CHROME = process.env.CHROME_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROME = existsSync(CHROME);
-if (!HAVE_CHROME) {
-  process.stderr.write(`webjs-launch.test: skipped, no Chromium at ${CHROME} (apt-get install -y chromium, or set CHROME_PATH)\n`);
-}
-const describeWithChrome = HAVE_CHROME ? describe : describe.skip;
+const describeWithChrome = describeWithChromium('webjs-launch.test');
 const SESSION = 'webjs-launch';
 
 let h: SyncHarness;
