@@ -5,6 +5,11 @@ export const SessionId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'session id must match ^[A-Za-z0-9_-]{1,64}$');
 
+/** WhatsApp group chats end in `@g.us` (direct chats in `@c.us` / `@lid`). */
+export function isGroupChatId(chatId: string): boolean {
+  return chatId.endsWith('@g.us');
+}
+
 export const SESSION_STATUSES = [
   'starting',
   'qr',

@@ -13,5 +13,6 @@ export * from './sync-progress';
 export * from './sync-request';
 export * from './catalog-worker';
 export * from './shutdown';
+export * from './timeout';
 export * from './store/store';
 export * from './store/store.factory';

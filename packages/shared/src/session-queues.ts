@@ -23,10 +23,6 @@ export class SessionQueues {
     return queue;
   }
 
-  all(): Queue[] {
-    return [...this.queues.values()];
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

@@ -1,5 +1,15 @@
 import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
-import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+import {
+  type Chat,
+  type ChatInput,
+  type Message,
+  type Page,
+  type Session,
+  type SessionStatus,
+  type SyncReason,
+  type SyncRun,
+  isGroupChatId,
+} from '../domain';
 import {
   assertLimit,
   decodeChatCursor,
@@ -30,7 +40,7 @@ import type {
   Store,
   UpsertResult,
 } from './store';
-import { checkBatch, compareIds, isGroupChatId } from './store.input';
+import { checkBatch, compareIds } from './store.input';
 
 export interface MongoStoreOptions {
   /** Overrides the database named in the URL (tests use one database per run). */

@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+import {
+  type Chat,
+  type ChatInput,
+  type Message,
+  type Page,
+  type Session,
+  type SessionStatus,
+  type SyncReason,
+  type SyncRun,
+  isGroupChatId,
+} from '../domain';
 import {
   assertLimit,
   decodeChatCursor,
@@ -30,7 +40,7 @@ import type {
   Store,
   UpsertResult,
 } from './store';
-import { checkBatch, compareIds, isGroupChatId, wellFormed } from './store.input';
+import { checkBatch, compareIds, wellFormed } from './store.input';
 
 type UpsertBatch = (sessionId: string, chatId: string, messages: Message[], ts: number[]) => UpsertResult;
 

@@ -1,11 +1,6 @@
 import type { Message } from '../domain';
 import { toEpochMs } from './cursor';
 
-/** WhatsApp group chats end in `@g.us` (direct chats in `@c.us` / `@lid`). */
-export function isGroupChatId(chatId: string): boolean {
-  return chatId.endsWith('@g.us');
-}
-
 /**
  * Checks a batch before anything is written, so a bad message fails the whole batch cleanly.
  * Returns each message's timestamp in epoch ms.

@@ -1,8 +1,7 @@
-import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys } from '@wa-sync/shared';
+import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys, withTimeout } from '@wa-sync/shared';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SocketHub } from '../ws/socket-hub';
 import type { QueueDirectory } from './queue-directory';
-import { withTimeout } from './timeout';
 
 export interface MetricsDeps {
   directory: QueueDirectory;
@@ -38,8 +37,8 @@ export class ApiMetrics {
       collect: async function (this: Gauge<'queue' | 'state'>) {
         this.reset();
         try {
-          const queues = await withTimeout(deps.directory.list(), deps.timeoutMs, 'listing queues');
-          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts())), deps.timeoutMs, 'job counts');
+          const queues = await withTimeout(deps.directory.list(), deps.timeoutMs, `listing queues timed out after ${deps.timeoutMs} ms`);
+          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts())), deps.timeoutMs, `job counts timed out after ${deps.timeoutMs} ms`);
           queues.forEach((queue, i) => {
             for (const [state, n] of Object.entries(counts[i])) this.set({ queue: queue.name, state }, n);
           });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { routeSchema } from '../openapi';
-import { withTimeout } from '../ops/timeout';
 import { Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
 
 const tags = ['ops'];
@@ -53,7 +53,7 @@ async function pingRedis(deps: ApiDeps): Promise<void> {
 
 async function check(probe: () => Promise<unknown>, timeoutMs: number, what: string): Promise<string> {
   try {
-    await withTimeout(probe(), timeoutMs, what);
+    await withTimeout(probe(), timeoutMs, `${what} timed out after ${timeoutMs} ms`);
     return 'ok';
   } catch (err) {
     return `down: ${(err as Error).message}`;

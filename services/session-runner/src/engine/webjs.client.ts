@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChatInput, Logger, Message } from '@wa-sync/shared';
+import { type ChatInput, type Logger, type Message, withTimeout } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine';
 import {
   type WebjsChat,
@@ -189,16 +189,6 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     if (!this.ready) throw new Error(`client ${this.sessionId} is not ready`);
     return this.lib;
   }
-}
-
-/** Rejects after `ms`; the original promise's late rejection is swallowed, not left unhandled. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  promise.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The library throws strings ('auth timeout') as well as Errors. */

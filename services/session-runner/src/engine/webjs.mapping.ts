@@ -1,4 +1,4 @@
-import type { ChatInput, Message } from '@wa-sync/shared';
+import { type ChatInput, type Message, isGroupChatId } from '@wa-sync/shared';
 import type * as WAWebJS from 'whatsapp-web.js';
 
 /**
@@ -28,17 +28,13 @@ export function secondsToIso(seconds: number | null | undefined): string | null 
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-export function isGroupId(chatId: string): boolean {
-  return chatId.endsWith('@g.us');
-}
-
 export function mapChat(chat: WebjsChat): ChatInput {
   const id = chat.id._serialized;
   return {
     id,
     // Contacts saved without a name (and some groups) have an empty title: show the number.
     name: chat.name?.trim() || chat.id.user || id,
-    isGroup: Boolean(chat.isGroup) || isGroupId(id),
+    isGroup: Boolean(chat.isGroup) || isGroupChatId(id),
     unreadCount: unreadCount(chat.unreadCount),
     lastMessageAt: latest(secondsToIso(chat.timestamp), secondsToIso(chat.lastMessage?.timestamp)),
   };
@@ -78,7 +74,7 @@ export function mapMessage(msg: WebjsMessage, chatId: string = messageChatId(msg
     chatId,
     fromMe,
     // The contract keeps author for others' messages in groups; the library also sets it on own ones.
-    author: isGroupId(chatId) && !fromMe && msg.author ? msg.author : null,
+    author: isGroupChatId(chatId) && !fromMe && msg.author ? msg.author : null,
     body: typeof msg.body === 'string' ? msg.body : '',
     type: msg.type || 'unknown',
     timestamp: secondsToIso(msg.timestamp) ?? NO_TIME,
