@@ -1,21 +1,11 @@
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  type Redis,
-  type Store,
-  QueueName,
-  SessionQueues,
-  SyncProgress,
-  createLogger,
-  createRedis,
-  createStore,
-} from '@wa-sync/shared';
+import { type Redis, type Store, createLogger, createRedis, createStore } from '@wa-sync/shared';
 import { buildApp } from '../../services/api/src/app';
-import type { ApiDeps } from '../../services/api/src/deps';
+import { type ApiDeps, type ApiSettings, closeApiQueues, createApiDeps } from '../../services/api/src/deps';
 import { SocketHub } from '../../services/api/src/ws/socket-hub';
 
 export interface ApiFixture {
@@ -32,7 +22,7 @@ export interface ApiFixture {
  * The API as main.ts wires it, against a real Redis and a real SQLite file, for `inject` and
  * `injectWS`. The command connection has a short commandTimeout, as in production.
  */
-export async function startApi(redisUrl: string, options: Partial<ApiDeps> = {}, storeUrl?: string): Promise<ApiFixture> {
+export async function startApi(redisUrl: string, options: Partial<ApiSettings> = {}, storeUrl?: string): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-sync-api-'));
   const store = await createStore(storeUrl ?? `sqlite:${join(dir, 'api.db')}`);
   // A short disconnectTimeout: tests that stop Redis would otherwise keep Jest waiting 2 s on close.
@@ -46,23 +36,11 @@ export async function startApi(redisUrl: string, options: Partial<ApiDeps> = {},
     },
   });
   const logger = createLogger('api', 'info', sink);
-  const sessionQueues = new SessionQueues(redis, logger);
-  const commands = new Queue(QueueName.sessionCommands, { connection: redis });
-  commands.on('error', () => undefined); // the tests that stop Redis expect connection errors
   const hub = new SocketHub();
-  const deps: ApiDeps = {
-    store,
-    redis,
-    subscriber,
-    progress: new SyncProgress(redis),
-    sessionQueues,
-    commands,
-    logger,
-    limitPerChat: 20,
-    queueRefreshMs: 0,
-    healthTimeoutMs: 500,
-    ...options,
-  };
+  const deps = createApiDeps(
+    { store, redis, subscriber, logger },
+    { limitPerChat: 20, queueRefreshMs: 0, healthTimeoutMs: 500, ...options },
+  );
   const app = await buildApp(deps, hub);
   await app.ready();
   return {
@@ -76,8 +54,7 @@ export async function startApi(redisUrl: string, options: Partial<ApiDeps> = {},
       // injectWS sockets are in-memory streams that never end: the server side would wait for the
       // end of the close handshake (ws's 30 s timer) and keep Jest alive.
       for (const client of app.websocketServer.clients) client.terminate();
-      await commands.close();
-      await sessionQueues.close();
+      await closeApiQueues(deps);
       await store.close();
       subscriber.disconnect();
       redis.disconnect();

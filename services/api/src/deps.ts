@@ -1,5 +1,5 @@
-import type { Queue } from 'bullmq';
-import type { Logger, Redis, SessionQueues, Store, SyncProgress } from '@wa-sync/shared';
+import { Queue } from 'bullmq';
+import { type Logger, type Redis, type Store, QueueName, SessionQueues, SyncProgress } from '@wa-sync/shared';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -31,4 +31,29 @@ export interface ApiDeps {
   healthTimeoutMs?: number;
   /** The API's version, for the OpenAPI document. */
   version?: string;
+}
+
+/** What an API process connects to itself; the queues and the progress reader are built on them. */
+export type ApiConnections = Pick<ApiDeps, 'store' | 'redis' | 'subscriber' | 'logger'>;
+export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'sessionQueues' | 'commands'>;
+
+/** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
+export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
+  const { redis, logger } = connections;
+  const commands = new Queue(QueueName.sessionCommands, { connection: redis });
+  // Connection errors are /readyz's to report; without a listener BullMQ prints each one.
+  commands.on('error', (err) => logger.debug({ err: err.message }, 'commands queue error'));
+  return {
+    ...connections,
+    ...settings,
+    progress: new SyncProgress(redis),
+    sessionQueues: new SessionQueues(redis, logger),
+    commands,
+  };
+}
+
+/** Closes the queues `createApiDeps` opened (not the connections or the store). */
+export async function closeApiQueues(deps: ApiDeps): Promise<void> {
+  await deps.commands.close();
+  await deps.sessionQueues.close();
 }

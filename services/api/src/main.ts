@@ -1,20 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import {
-  type Logger,
-  type Redis,
-  QueueName,
-  SessionQueues,
-  Shutdown,
-  SyncProgress,
-  createLogger,
-  createRedis,
-  createStore,
-  describeStoreUrl,
-} from '@wa-sync/shared';
+import { type Logger, type Redis, Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
 import { buildApp } from './app';
-import type { ApiDeps } from './deps';
+import { closeApiQueues, createApiDeps } from './deps';
 import { env } from './env';
 import { SocketHub } from './ws/socket-hub';
 
@@ -30,18 +18,8 @@ async function main(): Promise<void> {
   watchRedis(redis, 'commands', logger);
   watchRedis(subscriber, 'events', logger);
   const store = await createStore(env.STORE_URL);
-  const sessionQueues = new SessionQueues(redis, logger);
-  const commands = new Queue(QueueName.sessionCommands, { connection: redis });
-  commands.on('error', (err) => logger.debug({ err: err.message }, 'commands queue error'));
   const hub = new SocketHub();
-  const deps: ApiDeps = {
-    store,
-    redis,
-    subscriber,
-    progress: new SyncProgress(redis),
-    sessionQueues,
-    commands,
-    logger,
+  const deps = createApiDeps({ store, redis, subscriber, logger }, {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
     apiKey: env.API_KEY,
     bullBoardReadOnly: env.BULL_BOARD_READ_ONLY,
@@ -50,16 +28,13 @@ async function main(): Promise<void> {
     trustProxy: env.TRUST_PROXY,
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
     version: packageVersion(),
-  };
+  });
   const app = await buildApp(deps, hub);
 
   // app.close(): stop accepting, close every WebSocket with 1001, let running requests finish.
   shutdown
     .add('http and websockets', () => app.close())
-    .add('queues', async () => {
-      await commands.close();
-      await sessionQueues.close();
-    })
+    .add('queues', () => closeApiQueues(deps))
     .add('store', () => store.close())
     .add('redis', async () => {
       await subscriber.quit();
