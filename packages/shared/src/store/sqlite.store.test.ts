@@ -6,6 +6,7 @@ import { SqliteStore } from './sqlite.store';
 import { describeStoreContract } from './store.contract';
 import { createStore, describeStoreUrl } from './store.factory';
 import { messages, uniqueSessionId } from './store-fixtures.contract';
+import { waitFor } from '../../../../test/support/wait-for';
 
 const dir = mkdtempSync(join(tmpdir(), 'wa-sync-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,15 @@ describeStoreContract('sqlite (file)', async () => {
 describeStoreContract('sqlite (:memory: via createStore)', () => createStore('sqlite::memory:'));
 
 /** Runs a TypeScript snippet in a separate node process, transpiling .ts files with tsc's transpileModule. */
-function runNode(script: string): Promise<string> {
+interface NodeChild {
+  /** Its stdout once it exits 0; rejects with its stderr otherwise. */
+  done: Promise<string>;
+  /** What it has printed so far. */
+  output(): string;
+}
+
+/** `script` in a new Node process; `ts` lets it require the store's TypeScript sources. */
+function runNode(script: string, { ts = true } = {}): NodeChild {
   const register = `
     const ts = require('typescript');
     const fs = require('node:fs');
@@ -27,14 +36,15 @@ function runNode(script: string): Promise<string> {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     }).outputText, file);
   `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', register + script], { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+  const child = spawn(process.execPath, ['-e', (ts ? register : '') + script], { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const done = new Promise<string>((resolve, reject) => {
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
   });
+  return { done, output: () => out };
 }
 
 describe('SqliteStore on one file shared by several processes', () => {
@@ -59,7 +69,7 @@ describe('SqliteStore on one file shared by several processes', () => {
         process.stdout.write(String(inserted));
       })().catch((err) => { console.error(err); process.exit(1); });
     `;
-    const children = [0, 100, 200].map((from) => runNode(writer(from)));
+    const children = [0, 100, 200].map((from) => runNode(writer(from)).done);
     let mineInserted = 0;
     for (let i = 0; i < 600; i += 25) {
       mineInserted += (await mine.upsertMessages(s, C, messages(C, i, i + 25))).inserted;
@@ -85,16 +95,22 @@ describe('SqliteStore on one file shared by several processes', () => {
     await a.upsertMessages(s, C, messages(C, 0, 10));
     expect((await b.getChat(s, C))?.messageCount).toBe(10);
     // Another process holds the write lock for 300 ms; our write must wait for it, not fail with SQLITE_BUSY.
-    const holder = runNode(`
+    const holder = runNode(
+      `
       const Database = require('better-sqlite3');
       const db = new Database(${JSON.stringify(file)});
       db.exec('BEGIN IMMEDIATE');
-      process.stdout.write('locked');
-      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);
-    `);
-    await new Promise((r) => setTimeout(r, 150)); // let it take the lock
+      process.stdout.write('locked;');
+      setTimeout(() => { db.exec('COMMIT'); process.stdout.write('committed:' + Date.now()); db.close(); }, 300);
+    `,
+      { ts: false },
+    );
+    await waitFor('the other process to take the lock', () => holder.output().includes('locked;'), 30_000);
     expect(await b.upsertMessages(s, C, messages(C, 5, 15))).toEqual({ inserted: 5, existing: 5 });
-    await holder;
+    const wroteAt = Date.now();
+    const committedAt = Number(/committed:(\d+)/.exec(await holder.done)?.[1]);
+    // Our write could only finish once the lock was released.
+    expect(wroteAt).toBeGreaterThanOrEqual(committedAt);
     expect((await a.getChat(s, C))?.messageCount).toBe(15);
     expect(existsSync(`${file}-wal`)).toBe(true);
     await a.close();
