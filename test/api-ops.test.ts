@@ -20,6 +20,7 @@ import { SessionList, SessionStarted, SessionView } from '../services/api/src/ro
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { validateOpenApi } from './support/openapi-validator';
 import { type PrivateRedis, startRedis } from './support/redis-server';
+import { waitFor } from './support/wait-for';
 
 const KEY = 'test-key-7f3a9c';
 const AUTH = { authorization: `Bearer ${KEY}` };
@@ -327,12 +328,11 @@ describe('shutdown', () => {
 describe('readiness without Redis', () => {
   it('turns /readyz into a 503 naming Redis, and requests answer 503 instead of hanging', async () => {
     await redisServer.stop();
-    let ready = await app.inject({ url: '/readyz' });
     // ioredis notices the closed socket on its own; the probe never waits for it.
-    for (let i = 0; i < 100 && ready.statusCode === 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      ready = await app.inject({ url: '/readyz' });
-    }
+    const ready = await waitFor('/readyz to turn 503', async () => {
+      const res = await app.inject({ url: '/readyz' });
+      return res.statusCode === 200 ? null : res;
+    }, 10_000);
     expect(ready.statusCode).toBe(503);
     const body = Readiness.parse(ready.json());
     expect(body.status).toBe('unavailable');

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { QueueName, sessionQueueName } from '@wa-sync/shared';
+import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { CHROME, describeWithChromium } from './support/chromium';
@@ -99,15 +100,8 @@ describeWithChrome(`browser UIs on the system Chromium (${CHROME})`, () => {
       executablePath: CHROME,
       headless: true,
       userDataDir: profileDir,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      // The flags the whatsapp-web.js engine starts Chromium with on a server.
+      args: CHROMIUM_ARGS,
     });
   }, TIMEOUT);
 

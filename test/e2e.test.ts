@@ -3,8 +3,10 @@
  * services as processes; the test talks to them over HTTP and WebSocket only.
  */
 import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared';
+import { httpJson } from './support/http';
 import { type ServiceStack, startStack } from './support/service-stack';
 import { WsClient } from './support/ws-client';
+import { waitFor } from './support/wait-for';
 
 const CHATS = 25;
 const LIMIT = 100;
@@ -18,15 +20,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const http = (method: string, path: string, body?: unknown) => httpJson(stack.url, method, path, body);
 
 function expectSequence(seq: SyncSnapshot[], nChats: number): void {
   expect(seq[0]).toMatchObject({ currentChat: 0, messagesSynced: 0, done: false, nChats });
@@ -169,11 +163,7 @@ describe('wa-sync end to end', () => {
   it('refuses to sync a stopped session with 409, and starts it again on POST', async () => {
     const stop = await http('DELETE', '/whatsapp-web/session/demo');
     expect(stop.status).toBe(202);
-    const deadline = Date.now() + 30_000;
-    while ((await http('GET', '/whatsapp-web/session/demo')).json.status !== 'stopped') {
-      if (Date.now() > deadline) throw new Error('session did not stop');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('the session to stop', async () => (await http('GET', '/whatsapp-web/session/demo')).json.status === 'stopped', 30_000);
     const refused = await http('POST', '/whatsapp-web/session/demo/sync-chats', {});
     expect(refused.status).toBe(409);
     expect(refused.json.error).toEqual({ code: 'session_not_ready', message: expect.stringMatching(/stopped/) });

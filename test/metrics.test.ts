@@ -16,6 +16,7 @@ import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { type ServiceProcess, startService } from './support/service-process';
 import { WsClient } from './support/ws-client';
+import { waitFor } from './support/wait-for';
 
 const CHATS = 12;
 const MESSAGES = 30;
@@ -78,13 +79,13 @@ async function scrape(): Promise<string> {
 }
 
 async function waitForMetrics(what: string, ok: (text: string) => boolean, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await scrape();
-    if (ok(text)) return text;
-    if (Date.now() > deadline) throw new Error(`metrics never showed ${what}:\n${text.split('\n').filter((l) => l.startsWith('wa_sync')).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let text = '';
+  return waitFor(
+    `metrics showing ${what}`,
+    async () => ok((text = await scrape())) && text,
+    timeoutMs,
+    () => text.split('\n').filter((l) => l.startsWith('wa_sync')).join('\n'),
+  );
 }
 
 describe('/metrics during a sync', () => {

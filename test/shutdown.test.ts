@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Chat, type Redis, type SyncSnapshot, QueueName, createRedis } from '@wa-sync/shared';
+import { httpJson } from './support/http';
 import { freePort, type PrivateRedis, startRedis } from './support/redis-server';
 import { type ServiceProcess, startService } from './support/service-process';
 import { waitFor } from './support/wait-for';
@@ -65,11 +66,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function http(method: string, path: string): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${url}${path}`, { method });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
+const http = (method: string, path: string) => httpJson(url, method, path);
 
 async function snapshot(sessionId: string): Promise<SyncSnapshot | null> {
   const res = await http('GET', `/whatsapp-web/session/${sessionId}/sync`);

@@ -11,6 +11,7 @@ import { WebjsEngine } from '../services/session-runner/src/engine/webjs.engine'
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { SyncHarness } from './support/sync-harness';
 import { CHROME, describeWithChromium } from './support/chromium';
+import { waitFor } from './support/wait-for';
 
 const describeWithChrome = describeWithChromium('webjs-launch.test');
 const SESSION = 'webjs-launch';
@@ -49,12 +50,14 @@ describeWithChrome(`webjs engine on the system Chromium (${CHROME})`, () => {
   it('launches Chromium and ends failed with a clear reason when WhatsApp Web is unreachable (or shows a QR)', async () => {
     await h.store.ensureSession(SESSION);
     await manager.start(SESSION);
-    const deadline = Date.now() + 100_000;
-    let session = await h.store.getSession(SESSION);
-    while (session?.status !== 'failed' && session?.status !== 'qr' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-      session = await h.store.getSession(SESSION);
-    }
+    const session = await waitFor(
+      'failed or qr',
+      async () => {
+        const s = await h.store.getSession(SESSION);
+        return s?.status === 'failed' || s?.status === 'qr' ? s : null;
+      },
+      100_000,
+    );
     if (session?.status === 'qr') {
       // WhatsApp Web is reachable from this machine: the QR is what a user scans.
       expect(await h.redis.hget(Keys.sessionLive(SESSION), 'qr')).toBeTruthy();
@@ -66,6 +69,7 @@ describeWithChrome(`webjs engine on the system Chromium (${CHROME})`, () => {
     }
     // Never linked: nothing to restore on the next boot, and no browser left behind.
     expect(await engine.hasAuth(SESSION)).toBe(false);
-    expect(browsersLeft()).toEqual([]);
+    // Chromium's helper processes take a moment to exit after the browser closes.
+    await waitFor('no browser left', () => browsersLeft().length === 0, 10_000, () => browsersLeft().join('\n'));
   });
 });

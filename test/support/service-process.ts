@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { waitFor } from './wait-for';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -35,12 +36,15 @@ export function startService(name: 'api' | 'session-runner' | 'sync-workers', en
     output: () => out,
     exited,
     async waitForOutput(pattern, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(out)) {
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out}`);
-        if (Date.now() > deadline) throw new Error(`${name}: no output matching ${pattern} in time:\n${out}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(
+        `${name} output matching ${pattern}`,
+        () => {
+          if (child.exitCode !== null && !pattern.test(out)) throw new Error(`${name} exited with ${child.exitCode}:\n${out}`);
+          return pattern.test(out);
+        },
+        timeoutMs,
+        () => out,
+      );
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

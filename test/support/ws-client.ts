@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ServerEventName, ServerEvents } from '@wa-sync/shared';
+import { waitFor } from './wait-for';
 
 export interface Frame<E extends ServerEventName = ServerEventName> {
   event: E;
@@ -35,13 +36,7 @@ export class WsClient {
   }
 
   async waitFor<E extends ServerEventName>(event: E, match: (d: ServerEvents[E]) => boolean = () => true, timeoutMs = 60_000): Promise<ServerEvents[E]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.of(event).find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no ${event} frame in time; got ${this.frames.map((f) => f.event).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    return waitFor(`a ${event} frame`, () => this.of(event).find(match), timeoutMs, () => `got ${this.frames.map((f) => f.event).join(', ')}`);
   }
 
   close(): void {

@@ -85,9 +85,12 @@ export async function allMessagePages(
   throw new Error('message paging did not end');
 }
 
-/** What a UTF-8 store keeps of a JS string: lone surrogates become U+FFFD (String#toWellFormed). */
+/**
+ * What a UTF-8 store keeps of a JS string: lone surrogates become U+FFFD. The engine's own
+ * String#toWellFormed (ES2024, in Node 20), not a copy of the store's code, so it checks the store.
+ */
 export function wellFormed(s: string): string {
-  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return (s as string & { toWellFormed(): string }).toWellFormed();
 }
 
 export function sleep(ms: number): Promise<void> {
