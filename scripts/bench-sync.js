@@ -57,24 +57,43 @@ async function pipeline() {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-bench-'));
   const env = { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', SIM_CHATS: String(CHATS), SIM_MESSAGES_PER_CHAT: String(MESSAGES), SIM_FETCH_LATENCY_MS: String(LATENCY), SIM_AUTO_SCAN_MS: '100', SYNC_CONCURRENCY: String(CONCURRENCY), SYNC_LIMIT_PER_CHAT: String(MESSAGES) };
+  // A private Redis and store, and an open API (the bench talks to it without a key).
   delete env.REDIS_URL;
   delete env.STORE_URL;
+  delete env.API_KEY;
   const child = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    return await measure(child, port);
+  } finally {
+    // Also on a failure: start.js takes its Redis and services down with it.
+    if (child.exitCode === null) child.kill('SIGINT');
+    await exited;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(child, port) {
   let err = '';
   child.stderr.on('data', (c) => (err += c));
+  const deadline = Date.now() + 120_000;
   while (!err.includes('wa-sync is running')) {
-    if (child.exitCode !== null) throw new Error(err);
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`wa-sync did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
-  await new Promise((r) => ws.once('open', r));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   const t = { chats: [] };
   let peak = [];
   const sampler = setInterval(() => {
     const now = childrenRss(child.pid);
     if (now.reduce((s, x) => s + x.mib, 0) > peak.reduce((s, x) => s + x.mib, 0)) peak = now;
   }, 500);
-  const done = new Promise((resolve) => {
+  const done = new Promise((resolve, reject) => {
+    ws.once('close', () => reject(new Error(`the WebSocket closed before the sync was done:\n${err}`)));
     ws.on('message', (raw) => {
       const { event, data } = JSON.parse(raw);
       const now = performance.now();
@@ -89,9 +108,6 @@ async function pipeline() {
   const last = await done;
   clearInterval(sampler);
   ws.close();
-  child.kill('SIGINT');
-  await new Promise((r) => child.once('exit', r));
-  fs.rmSync(dataDir, { recursive: true, force: true });
   const seconds = (t.chats[t.chats.length - 1] - t.ready) / 1000;
   const sinceReady = t.chats.map((x) => x - t.ready).sort((a, b) => a - b);
   return {

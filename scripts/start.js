@@ -147,6 +147,10 @@ async function main() {
   const host = env.HOST ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT ?? 3000}`;
   if (await waitForApi(url)) say(`wa-sync is running at ${url}  (WebSocket: ${url.replace('http', 'ws')}/ws) — Ctrl-C to stop`);
+  else if (!stopping) {
+    say(`the API did not answer ${url}/healthz within 60 s: stopping (see the services' output above)`);
+    void stop(1);
+  }
 }
 
 main().catch((err) => {
