@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BusEnvelope,
+  EventLog,
   type Logger,
   type Redis,
   type Store,
@@ -51,7 +52,7 @@ export class SyncHarness {
     h.redis = createRedis(h.redisServer.url);
     h.workersRedis = createRedis(h.redisServer.url);
     h.subscriber = createRedis(h.redisServer.url);
-    await subscribeEvents(h.subscriber, (e) => h.events.push(e));
+    await subscribeEvents(h.subscriber, new EventLog(h.redis), (e) => h.events.push(e));
     h.queues = new SessionQueues(h.redis, h.logger);
     h.flow = new FlowProducer({ connection: h.redis });
     if (options.workers !== false) {
@@ -69,7 +70,7 @@ export class SyncHarness {
       progress: new SyncProgress(this.redis),
       queues: this.queues,
       flow: this.flow,
-      reporter: new SessionStatusReporter(this.store, this.redis, this.logger),
+      reporter: new SessionStatusReporter(this.store, this.redis, new EventLog(this.redis, { logger: this.logger }), this.logger),
       logger: this.logger,
       limitPerChat: 20,
       concurrency: 4,

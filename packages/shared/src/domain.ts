@@ -53,6 +53,10 @@ export const Message = z.object({
   /** WhatsApp ack: -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played. Never goes down. */
   ack: z.number().int(),
   hasMedia: z.boolean(),
+  /** When the text was last edited (live sync); absent or null when never edited. */
+  editedAt: z.string().nullable().optional(),
+  /** Deleted for everyone: the id stays, the body is emptied. */
+  revoked: z.boolean().optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -71,6 +75,8 @@ export interface SyncRun {
   syncId: string;
   sessionId: string;
   reason: SyncReason;
+  /** `full` unless the store recorded a catch-up. */
+  kind?: SyncKind;
   startedAt: string;
   finishedAt: string | null;
   nChats: number;
@@ -82,21 +88,27 @@ export interface SyncRun {
 export const SyncReason = z.enum(['ready', 'manual', 'reconnect']);
 export type SyncReason = z.infer<typeof SyncReason>;
 
+/** `full`: every chat's last messages (first sync, manual); `catch-up`: only what moved since the store's state. */
+export const SyncKind = z.enum(['full', 'catch-up']);
+export type SyncKind = z.infer<typeof SyncKind>;
+
 /** The progress of one sync: the payload of `sync_chats` and of `GET …/sync`. */
-export interface SyncSnapshot {
-  sessionId: string;
-  syncId: string;
-  nChats: number;
+export const SyncSnapshot = z.object({
+  sessionId: z.string(),
+  syncId: z.string(),
+  kind: SyncKind,
+  nChats: z.number().int().nonnegative(),
   /** Finished chats (saved or failed); never goes down for a client. */
-  currentChat: number;
+  currentChat: z.number().int().nonnegative(),
   /** The chat this event is about (absent on the first event). */
-  chatId?: string;
+  chatId: z.string().optional(),
   /** Messages stored for `chatId` in this sync. */
-  messagesSynced: number;
-  totalMessagesSynced: number;
-  chatsFailed: number;
-  done: boolean;
-}
+  messagesSynced: z.number().int().nonnegative(),
+  totalMessagesSynced: z.number().int().nonnegative(),
+  chatsFailed: z.number().int().nonnegative(),
+  done: z.boolean(),
+});
+export type SyncSnapshot = z.infer<typeof SyncSnapshot>;
 
 export interface Page<T> {
   items: T[];

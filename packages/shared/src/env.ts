@@ -10,6 +10,8 @@ export const BaseEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SYNC_LIMIT_PER_CHAT: z.coerce.number().int().min(1).max(10_000).default(100),
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Session events kept per session in the event log, for resume (WS `since`, SSE `Last-Event-ID`). */
+  EVENT_LOG_MAXLEN: z.coerce.number().int().min(10).max(1_000_000).default(2000),
   /** On SIGTERM/SIGINT: stop taking work, let active work finish, close; exit anyway after this. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
 });

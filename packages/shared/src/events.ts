@@ -1,38 +1,101 @@
 import { z } from 'zod';
-import type { Message, SessionStatus, SyncSnapshot } from './domain';
-import { SessionId } from './domain';
+import { Message, SessionId, SessionStatus, SyncSnapshot } from './domain';
 
-/** Server → client WebSocket events, `{ event, data }` frames. */
-export interface ServerEvents {
-  joined: { sessionId: string; status: SessionStatus | null; qr?: string; qrDataUrl?: string; sync: SyncSnapshot | null };
+/**
+ * Session events: one zod schema per event type. The runner, the workers and the Lua progress
+ * scripts write them to the session's event log (a Redis Stream) and announce them; the API,
+ * the dashboard and the tests read them with these same schemas.
+ */
+const sessionRef = { sessionId: z.string() };
+
+export const SessionEventSchemas = {
+  qr: z.object({ ...sessionRef, qr: z.string(), qrDataUrl: z.string() }),
+  authenticated: z.object(sessionRef),
+  ready: z.object(sessionRef),
+  status: z.object({ ...sessionRef, status: SessionStatus, detail: z.string().nullable() }),
+  sync_chats: SyncSnapshot,
+  sync_error: z.object({ ...sessionRef, syncId: z.string(), chatId: z.string().optional(), message: z.string() }),
+  disconnected: z.object({ ...sessionRef, reason: z.string() }),
+  'message:new': Message.extend(sessionRef),
+  'message:status': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), ack: z.number().int() }),
+  'message:edit': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), body: z.string(), editedAt: z.string() }),
+  'message:revoke': z.object({ ...sessionRef, chatId: z.string(), id: z.string() }),
+  /** Once per finished sync, after its data is stored (downstream delivery reads it too). */
+  session_ready: z.object({
+    ...sessionRef,
+    syncId: z.string(),
+    kind: z.enum(['full', 'catch-up']),
+    chats: z.array(z.string()),
+    nChats: z.number().int(),
+    totalMessages: z.number().int(),
+    chatsFailed: z.number().int(),
+  }),
+} as const;
+export type SessionEventName = keyof typeof SessionEventSchemas;
+export const SESSION_EVENT_NAMES = Object.keys(SessionEventSchemas) as SessionEventName[];
+export type SessionEvents = { [K in SessionEventName]: z.infer<(typeof SessionEventSchemas)[K]> };
+
+export function isSessionEventName(name: string): name is SessionEventName {
+  return Object.hasOwn(SessionEventSchemas, name);
+}
+
+/** Server → client WebSocket events, `{ event, data, id? }` frames (`id` on logged events). */
+export interface ServerEvents extends SessionEvents {
+  joined: {
+    sessionId: string;
+    status: SessionStatus | null;
+    qr?: string;
+    qrDataUrl?: string;
+    sync: SyncSnapshot | null;
+    /** Present when the join carried `since`: false when the log no longer holds that id. */
+    resumed?: boolean;
+  };
   left: { sessionId: string };
-  qr: { sessionId: string; qr: string; qrDataUrl: string };
-  authenticated: { sessionId: string };
-  ready: { sessionId: string };
-  status: { sessionId: string; status: SessionStatus; detail: string | null };
-  sync_chats: SyncSnapshot;
-  sync_error: { sessionId: string; syncId: string; chatId?: string; message: string };
-  disconnected: { sessionId: string; reason: string };
-  'message:new': Message & { sessionId: string };
-  'message:status': { sessionId: string; chatId: string; id: string; ack: number };
   error: { code: string; message: string };
 }
 export type ServerEventName = keyof ServerEvents;
 
+/** A log id as Redis Streams write it (`<ms>-<seq>`). */
+export const EventId = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'must be an event id like 1700000000000-0');
+
 /** Client → server WebSocket events, validated by the API. */
 export const ClientEvents = {
-  'join-session': z.object({ sessionId: SessionId }),
+  'join-session': z.object({ sessionId: SessionId, since: EventId.optional() }),
   'leave-session': z.object({ sessionId: SessionId }),
 } as const;
 export type ClientEventName = keyof typeof ClientEvents;
 export type ClientEvents = { [K in ClientEventName]: z.infer<(typeof ClientEvents)[K]> };
 
+export function isClientEventName(name: string): name is ClientEventName {
+  return Object.hasOwn(ClientEvents, name);
+}
+
 export const ClientFrame = z.object({ event: z.string(), data: z.unknown().optional() });
 
-/** Session-scoped events that travel from the runner and workers to the API over Redis pub/sub. */
-export type SessionEventName = Exclude<ServerEventName, 'joined' | 'left' | 'error'>;
+/** A logged session event as it leaves the log: on the pub/sub channel and on replay. */
 export interface BusEnvelope<E extends SessionEventName = SessionEventName> {
   sessionId: string;
   event: E;
-  data: ServerEvents[E];
+  data: SessionEvents[E];
+  /** The event's id in the session's log: the resume point (WS `since`, SSE `Last-Event-ID`). */
+  id: string;
 }
+
+/** Version of the log entry envelope; an entry of another version is skipped on read. */
+export const EVENT_ENTRY_VERSION = 1;
+
+/** The JSON stored in a log entry and published on the channel. Parsed on read, never trusted. */
+export const EventEnvelope = z
+  .object({ v: z.literal(EVENT_ENTRY_VERSION), sessionId: SessionId, event: z.string(), data: z.unknown(), id: EventId.optional() })
+  .transform((raw, ctx) => {
+    if (!isSessionEventName(raw.event)) {
+      ctx.addIssue({ code: 'custom', message: `unknown event "${raw.event}"` });
+      return z.NEVER;
+    }
+    const data = SessionEventSchemas[raw.event].safeParse(raw.data);
+    if (!data.success) {
+      ctx.addIssue({ code: 'custom', message: `${raw.event}: ${data.error.issues[0]?.path.join('.')}: ${data.error.issues[0]?.message}` });
+      return z.NEVER;
+    }
+    return { sessionId: raw.sessionId, event: raw.event, data: data.data, id: raw.id };
+  });

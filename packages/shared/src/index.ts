@@ -7,7 +7,7 @@ export * from './ids';
 export * from './env';
 export * from './logger';
 export * from './redis';
-export * from './event-bus';
+export * from './event-log';
 export * from './session-queues';
 export * from './sync-progress';
 export * from './sync-request';

@@ -2,8 +2,10 @@
 const P = 'wa-sync';
 
 export const Keys = {
-  /** Pub/sub channel carrying BusEnvelope JSON from runner and workers to the API. */
+  /** Pub/sub channel carrying each logged event (envelope JSON with its log id) to the API processes. */
   eventsChannel: `${P}:events`,
+  /** Stream: the session's event log (capped at EVENT_LOG_MAXLEN), the resume point of WS and SSE. */
+  eventLog: (sessionId: string) => `${P}:session:${sessionId}:log`,
   /** Hash: the progress of one sync (SyncSnapshot fields). */
   syncProgress: (syncId: string) => `${P}:sync:${syncId}`,
   /** Set: chat ids already counted in a sync, so a retried job never counts twice. */

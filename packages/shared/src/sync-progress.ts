@@ -1,4 +1,5 @@
-import type { SyncSnapshot } from './domain';
+import type { SyncKind, SyncSnapshot } from './domain';
+import { DEFAULT_EVENT_LOG_MAXLEN } from './event-log';
 import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './keys';
 import type { Redis } from './redis';
 import { BEGIN_SYNC_LUA, CLEAR_ACTIVE_LUA, RECORD_CHAT_LUA } from './sync-progress.scripts';
@@ -15,8 +16,8 @@ export interface ChatOutcome {
 }
 
 type ProgressRedis = Redis & {
-  waBeginSync(progress: string, lastSync: string, active: string, ...argv: (string | number)[]): Promise<number>;
-  waRecordChat(progress: string, finished: string, active: string, ...argv: (string | number)[]): Promise<number>;
+  waBeginSync(progress: string, lastSync: string, active: string, log: string, ...argv: (string | number)[]): Promise<number>;
+  waRecordChat(progress: string, finished: string, active: string, log: string, ...argv: (string | number)[]): Promise<number>;
   waClearActive(active: string, syncId: string): Promise<number>;
 };
 
@@ -27,26 +28,33 @@ type ProgressRedis = Redis & {
 export class SyncProgress {
   private readonly redis: ProgressRedis;
 
-  constructor(redis: Redis) {
+  constructor(
+    redis: Redis,
+    /** EVENT_LOG_MAXLEN: the progress events go to the session's event log. */
+    private readonly logMaxLen = DEFAULT_EVENT_LOG_MAXLEN,
+  ) {
     if (!('waRecordChat' in redis)) {
-      redis.defineCommand('waBeginSync', { numberOfKeys: 3, lua: BEGIN_SYNC_LUA });
-      redis.defineCommand('waRecordChat', { numberOfKeys: 3, lua: RECORD_CHAT_LUA });
+      redis.defineCommand('waBeginSync', { numberOfKeys: 4, lua: BEGIN_SYNC_LUA });
+      redis.defineCommand('waRecordChat', { numberOfKeys: 4, lua: RECORD_CHAT_LUA });
       redis.defineCommand('waClearActive', { numberOfKeys: 1, lua: CLEAR_ACTIVE_LUA });
     }
     this.redis = redis as ProgressRedis;
   }
 
   /** Persists and announces the first event (`currentChat: 0`); a no-op if the sync has begun. */
-  async begin(sessionId: string, syncId: string, nChats: number): Promise<boolean> {
+  async begin(sessionId: string, syncId: string, nChats: number, kind: SyncKind = 'full'): Promise<boolean> {
     const began = await this.redis.waBeginSync(
       Keys.syncProgress(syncId),
       Keys.lastSync(sessionId),
       Keys.activeSync(sessionId),
+      Keys.eventLog(sessionId),
       sessionId,
       syncId,
       nChats,
       Keys.eventsChannel,
       new Date().toISOString(),
+      kind,
+      this.logMaxLen,
     );
     return began === 1;
   }
@@ -57,12 +65,14 @@ export class SyncProgress {
       Keys.syncProgress(outcome.syncId),
       Keys.syncFinished(outcome.syncId),
       Keys.activeSync(outcome.sessionId),
+      Keys.eventLog(outcome.sessionId),
       outcome.chatId,
       outcome.messages,
       outcome.failed ? 1 : 0,
       Keys.eventsChannel,
       outcome.error ?? '',
       ACTIVE_SYNC_TTL_S,
+      this.logMaxLen,
     );
     if (result === -1) throw new Error(`sync ${outcome.syncId} has no progress record`);
     return result === 1;
@@ -85,6 +95,7 @@ export class SyncProgress {
     const snapshot: SyncSnapshot = {
       sessionId: h.sessionId,
       syncId: h.syncId,
+      kind: h.kind === 'catch-up' ? 'catch-up' : 'full',
       nChats: Number(h.nChats),
       currentChat: Number(h.currentChat),
       messagesSynced: Number(h.messagesSynced),

@@ -115,7 +115,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   if (deps.subscriber) {
     // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
     if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
-    await subscribeEvents(deps.subscriber, (envelope) => {
+    await subscribeEvents(deps.subscriber, deps.events, (envelope) => {
       hub.dispatch(envelope);
       metrics.onEvent(envelope);
     });

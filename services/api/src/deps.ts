@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { type Logger, type Redis, type Store, QueueName, SessionQueues, SyncProgress } from '@wa-sync/shared';
+import { EventLog, type Logger, type Redis, type Store, QueueName, SessionQueues, SyncProgress } from '@wa-sync/shared';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -10,6 +10,8 @@ export interface ApiDeps {
    */
   redis: Redis;
   progress: SyncProgress;
+  /** The per-session event logs: replay for WS `since` and SSE `Last-Event-ID`. */
+  events: EventLog;
   sessionQueues: SessionQueues;
   commands: Queue;
   logger: Logger;
@@ -29,13 +31,15 @@ export interface ApiDeps {
   trustProxy?: boolean;
   /** /readyz probes and /metrics queue counts give up after this long (default 2000). */
   healthTimeoutMs?: number;
+  /** EVENT_LOG_MAXLEN (default 2000). */
+  eventLogMaxLen?: number;
   /** The API's version, for the OpenAPI document. */
   version?: string;
 }
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */
 export type ApiConnections = Pick<ApiDeps, 'store' | 'redis' | 'subscriber' | 'logger'>;
-export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'sessionQueues' | 'commands'>;
+export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'events' | 'sessionQueues' | 'commands'>;
 
 /** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
 export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
@@ -46,7 +50,8 @@ export function createApiDeps(connections: ApiConnections, settings: ApiSettings
   return {
     ...connections,
     ...settings,
-    progress: new SyncProgress(redis),
+    progress: new SyncProgress(redis, settings.eventLogMaxLen),
+    events: new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger }),
     sessionQueues: new SessionQueues(redis, logger),
     commands,
   };

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const hub = new SocketHub();
   const deps = createApiDeps({ store, redis, subscriber, logger }, {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
+    eventLogMaxLen: env.EVENT_LOG_MAXLEN,
     apiKey: env.API_KEY,
     bullBoardReadOnly: env.BULL_BOARD_READ_ONLY,
     queueRefreshMs: env.QUEUE_REFRESH_MS,

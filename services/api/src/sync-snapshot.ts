@@ -13,6 +13,7 @@ function fromRun(run: SyncRun): SyncSnapshot {
   return {
     sessionId: run.sessionId,
     syncId: run.syncId,
+    kind: run.kind ?? 'full',
     nChats: run.nChats,
     currentChat: run.done ? run.nChats : 0,
     messagesSynced: 0,

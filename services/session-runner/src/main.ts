@@ -1,5 +1,5 @@
 import { FlowProducer } from 'bullmq';
-import { SessionQueues, Shutdown, SyncProgress, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { EventLog, SessionQueues, Shutdown, SyncProgress, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
 import { createCommandsWorker } from './commands.worker';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
@@ -20,10 +20,10 @@ async function main(): Promise<void> {
     engine,
     store,
     redis,
-    progress: new SyncProgress(redis),
+    progress: new SyncProgress(redis, env.EVENT_LOG_MAXLEN),
     queues,
     flow,
-    reporter: new SessionStatusReporter(store, redis, logger),
+    reporter: new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: env.EVENT_LOG_MAXLEN, logger }), logger),
     logger,
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
     concurrency: env.WA_FETCH_CONCURRENCY,

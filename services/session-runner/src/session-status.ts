@@ -1,12 +1,12 @@
 import {
   type Logger,
   type Redis,
+  type EventLog,
   type SessionEventName,
-  type ServerEvents,
+  type SessionEvents,
   type SessionStatus,
   type Store,
   Keys,
-  publishEvent,
 } from '@wa-sync/shared';
 import QRCode from 'qrcode';
 
@@ -18,6 +18,7 @@ export class SessionStatusReporter {
   constructor(
     private readonly store: Store,
     private readonly redis: Redis,
+    private readonly log: EventLog,
     private readonly logger: Logger,
   ) {}
 
@@ -36,7 +37,8 @@ export class SessionStatusReporter {
     await this.announce(sessionId, 'qr', { sessionId, qr, qrDataUrl });
   }
 
-  announce<E extends SessionEventName>(sessionId: string, event: E, data: ServerEvents[E]): Promise<void> {
-    return publishEvent(this.redis, sessionId, event, data);
+  /** Logs the event in the session's event log, then announces it; resolves to its log id. */
+  announce<E extends SessionEventName>(sessionId: string, event: E, data: SessionEvents[E]): Promise<string> {
+    return this.log.append(sessionId, event, data);
   }
 }

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     redis,
     logger,
     concurrency: env.SYNC_CONCURRENCY,
+    eventLogMaxLen: env.EVENT_LOG_MAXLEN,
     lockDurationMs: env.JOB_LOCK_MS,
     stalledIntervalMs: env.STALLED_CHECK_MS,
   });

@@ -23,6 +23,8 @@ export interface SyncWorkersDeps {
   redis: Redis;
   logger: Logger;
   concurrency: number;
+  /** EVENT_LOG_MAXLEN. */
+  eventLogMaxLen?: number;
   /** BullMQ `lockDuration` (default 30 s): how long a dead worker's job stays locked. */
   lockDurationMs?: number;
   /** BullMQ `stalledInterval` (default 30 s): how often jobs of dead workers are looked for. */
@@ -32,7 +34,7 @@ export interface SyncWorkersDeps {
 /** The save and finalize workers of one sync-workers process. */
 export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
-  const progress = new SyncProgress(redis);
+  const progress = new SyncProgress(redis, deps.eventLogMaxLen);
   const sessionSynced = new Queue(QueueName.sessionSynced, { connection: redis });
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),

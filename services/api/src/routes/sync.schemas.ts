@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SyncSnapshot } from '@wa-sync/shared';
 
 export { SessionParams } from './common.schemas';
 
@@ -17,15 +18,5 @@ export const SyncAccepted = z.object({
   coalesced: z.literal(true).optional(),
 });
 
-/** Same fields as the `sync_chats` WebSocket event. */
-export const SyncSnapshotView = z.object({
-  sessionId: z.string(),
-  syncId: z.string(),
-  nChats: z.number().int(),
-  currentChat: z.number().int(),
-  chatId: z.string().optional(),
-  messagesSynced: z.number().int(),
-  totalMessagesSynced: z.number().int(),
-  chatsFailed: z.number().int(),
-  done: z.boolean(),
-});
+/** Same fields as the `sync_chats` WebSocket event: one definition, in packages/shared. */
+export const SyncSnapshotView = SyncSnapshot;

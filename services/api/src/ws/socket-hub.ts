@@ -50,19 +50,19 @@ export class SocketHub {
   }
 
   /** Sends to one socket; a `sync_chats` older than what it has seen is dropped. */
-  send<E extends ServerEventName>(socket: WebSocket, event: E, data: ServerEvents[E]): void {
+  send<E extends ServerEventName>(socket: WebSocket, event: E, data: ServerEvents[E], id?: string): void {
     const client = this.clients.get(socket);
     if (!client || socket.readyState !== socket.OPEN) return;
     if (event === 'sync_chats' && !this.advances(client, data as SyncSnapshot)) return;
     if (event === 'joined') this.advances(client, (data as ServerEvents['joined']).sync);
-    socket.send(JSON.stringify({ event, data }));
+    socket.send(JSON.stringify(id ? { event, data, id } : { event, data }));
   }
 
   /** Delivers a bus event to every socket that joined its session. */
   dispatch(envelope: BusEnvelope): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
-    for (const client of room) this.send(client.socket, envelope.event, envelope.data);
+    for (const client of room) this.send(client.socket, envelope.event, envelope.data, envelope.id);
   }
 
   private advances(client: Client, sync: SyncSnapshot | null): boolean {

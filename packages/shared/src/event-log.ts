@@ -1,0 +1,142 @@
+import { type BusEnvelope, EventEnvelope, type SessionEventName, type SessionEvents, SessionEventSchemas } from './events';
+import { APPEND_EVENT_LUA } from './event-log.scripts';
+import { Keys } from './keys';
+import type { Logger } from './logger';
+import type { Redis } from './redis';
+
+/** Default of EVENT_LOG_MAXLEN: events kept per session for resume. */
+export const DEFAULT_EVENT_LOG_MAXLEN = 2000;
+
+type LogRedis = Redis & {
+  waAppendEvent(log: string, maxLen: number, channel: string, sessionId: string, event: string, dataJson: string): Promise<string>;
+};
+
+export interface Replay {
+  /** Events after `since`, oldest first (entries that do not parse are skipped). */
+  events: BusEnvelope[];
+  /** False when the log no longer holds `since` (trimmed, or Redis lost it): reload from the REST API. */
+  resumed: boolean;
+  /** Id of the newest entry read, parsed or not: where to continue from. */
+  lastId: string | null;
+}
+
+/**
+ * The per-session event log: every session event is appended (capped at `maxLen`) and then
+ * published on `Keys.eventsChannel`, in one atomic script. Readers parse every entry with the
+ * shared schemas; one that does not parse is skipped with a warning, never a crash.
+ */
+export class EventLog {
+  private readonly redis: LogRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly options: { maxLen?: number; logger?: Logger } = {},
+  ) {
+    if (!('waAppendEvent' in redis)) redis.defineCommand('waAppendEvent', { numberOfKeys: 1, lua: APPEND_EVENT_LUA });
+    this.redis = redis as LogRedis;
+  }
+
+  get maxLen(): number {
+    return this.options.maxLen ?? DEFAULT_EVENT_LOG_MAXLEN;
+  }
+
+  /** Validates, appends and announces an event; returns its log id. */
+  async append<E extends SessionEventName>(sessionId: string, event: E, data: SessionEvents[E]): Promise<string> {
+    const parsed = SessionEventSchemas[event].parse(data);
+    return this.redis.waAppendEvent(Keys.eventLog(sessionId), this.maxLen, Keys.eventsChannel, sessionId, event, JSON.stringify(parsed));
+  }
+
+  /** Events logged after `since` (exclusive), oldest first, at most `limit`. */
+  async readAfter(sessionId: string, since: string, limit = this.maxLen): Promise<Replay> {
+    const key = Keys.eventLog(sessionId);
+    const resumed = await this.holds(key, since);
+    if (!resumed) return { events: [], resumed: false, lastId: null };
+    const page = await this.range(sessionId, `(${since}`, '+', limit);
+    return { ...page, resumed: true };
+  }
+
+  /** The newest `limit` events, oldest first. */
+  async tail(sessionId: string, limit: number): Promise<BusEnvelope[]> {
+    const raw = (await this.redis.xrevrange(Keys.eventLog(sessionId), '+', '-', 'COUNT', limit)) as [string, string[]][];
+    return raw.reverse().flatMap(([id, fields]) => this.parseEntry(sessionId, id, fields));
+  }
+
+  /** Id of the newest entry, or `0-0` for an empty log: a resume point taken before reading state. */
+  async head(sessionId: string): Promise<string> {
+    const raw = (await this.redis.xrevrange(Keys.eventLog(sessionId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return raw[0]?.[0] ?? '0-0';
+  }
+
+  /** Parses a message of the events channel; null (and a warning) when it is not a valid envelope. */
+  parseMessage(raw: string): BusEnvelope | null {
+    return parseEnvelope(raw, this.options.logger);
+  }
+
+  private async range(sessionId: string, start: string, end: string, limit: number): Promise<Omit<Replay, 'resumed'>> {
+    const raw = (await this.redis.xrange(Keys.eventLog(sessionId), start, end, 'COUNT', limit)) as [string, string[]][];
+    const events = raw.flatMap(([id, fields]) => this.parseEntry(sessionId, id, fields));
+    return { events, lastId: raw.at(-1)?.[0] ?? null };
+  }
+
+  private parseEntry(sessionId: string, id: string, fields: string[]): BusEnvelope[] {
+    const json = fields[fields.indexOf('e') + 1];
+    const envelope = typeof json === 'string' ? parseEnvelope(json, this.options.logger, id) : null;
+    if (!envelope || envelope.sessionId !== sessionId) return [];
+    return [{ ...envelope, id }];
+  }
+
+  /** True when every entry after `since` is still in the log. */
+  private async holds(key: string, since: string): Promise<boolean> {
+    let info: unknown[];
+    try {
+      info = (await this.redis.call('XINFO', 'STREAM', key)) as unknown[];
+    } catch {
+      return false; // no log at all: Redis lost it, or the session never logged anything
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1] as string;
+    const lastGenerated = field('last-generated-id');
+    const maxDeleted = field('max-deleted-entry-id') ?? '0-0';
+    return compareEventIds(since, maxDeleted) >= 0 && compareEventIds(since, lastGenerated) <= 0;
+  }
+}
+
+/** Orders two stream ids (`<ms>-<seq>`). */
+export function compareEventIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return (as ?? 0n) < (bs ?? 0n) ? -1 : 1;
+  return 0;
+}
+
+function parseEnvelope(raw: string, logger: Logger | undefined, id?: string): BusEnvelope | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    logger?.warn({ id, bytes: raw.length }, 'skipped an event that is not JSON');
+    return null;
+  }
+  const parsed = EventEnvelope.safeParse(json);
+  if (!parsed.success) {
+    logger?.warn({ id, issue: parsed.error.issues[0]?.message }, 'skipped an event that does not match its schema');
+    return null;
+  }
+  const envelope = parsed.data;
+  const eventId = id ?? envelope.id;
+  if (!eventId) {
+    logger?.warn('skipped an event without a log id');
+    return null;
+  }
+  return { sessionId: envelope.sessionId, event: envelope.event, data: envelope.data, id: eventId } as BusEnvelope;
+}
+
+/** Subscribes a dedicated connection (a subscriber can run no other command) to every session's events. */
+export async function subscribeEvents(subscriber: Redis, log: EventLog, onEvent: (envelope: BusEnvelope) => void): Promise<void> {
+  subscriber.on('message', (channel: string, raw: string) => {
+    if (channel !== Keys.eventsChannel) return;
+    const envelope = log.parseMessage(raw);
+    if (envelope) onEvent(envelope);
+  });
+  await subscriber.subscribe(Keys.eventsChannel);
+}
