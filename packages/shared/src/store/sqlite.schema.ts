@@ -1,7 +1,5 @@
 import type Database from 'better-sqlite3';
 
-/** Bumped when a migration is added; stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
 
 /**
  * Times are integer epoch ms (sortable, compact); booleans are 0/1.
@@ -61,6 +59,13 @@ CREATE INDEX IF NOT EXISTS sync_runs_by_finish ON sync_runs (session_id, finishe
 `;
 
 /**
+ * Migrations in order: entry i brings the schema from version i to i + 1 (`PRAGMA user_version`).
+ * Add new ones at the end; never edit one that has shipped.
+ */
+const MIGRATIONS: string[] = [SCHEMA_V1];
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
  * Connection settings. Several processes (API, session runner, sync workers) write the same file:
  * WAL lets readers run beside the one writer, and busy_timeout makes a writer wait for the lock
  * instead of failing with SQLITE_BUSY. NORMAL is durable across app crashes in WAL mode (only an
@@ -80,7 +85,9 @@ export function migrate(db: Database.Database): void {
     if (version > SCHEMA_VERSION) {
       throw new Error(`database schema v${version} is newer than this build (v${SCHEMA_VERSION}); upgrade wa-sync`);
     }
-    db.exec(SCHEMA_V1);
+    // v1 is idempotent (IF NOT EXISTS): it also runs on databases made before user_version was set.
+    if (version === 0) db.exec(SCHEMA_V1);
+    for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
   // IMMEDIATE: take the write lock up front so two processes starting together queue up.
