@@ -6,7 +6,7 @@ import {
   type Document,
   type IndexDescription,
 } from 'mongodb';
-import type { Chat, Message, SessionStatus, SyncReason, SyncRun } from '../domain';
+import type { Chat, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
 export interface SessionDoc {
@@ -15,6 +15,8 @@ export interface SessionDoc {
   statusDetail: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The first `ready`; absent until then (documents written before continuous sync have none). */
+  firstReadyAt?: Date;
 }
 
 export interface ChatDoc {
@@ -39,12 +41,16 @@ export interface MessageDoc {
   timestamp: Date;
   ack: number;
   hasMedia: boolean;
+  editedAt?: Date | null;
+  revoked?: boolean;
 }
 
 export interface SyncRunDoc {
   syncId: string;
   sessionId: string;
   reason: SyncReason;
+  /** Absent on runs written before continuous sync: those were full syncs. */
+  kind?: SyncKind;
   startedAt: Date;
   finishedAt: Date | null;
   nChats: number;
@@ -148,6 +154,8 @@ export function toMessage(doc: MessageDoc): Message {
     timestamp: doc.timestamp.toISOString(),
     ack: doc.ack,
     hasMedia: doc.hasMedia,
+    ...(doc.editedAt ? { editedAt: doc.editedAt.toISOString() } : {}),
+    ...(doc.revoked ? { revoked: true } : {}),
   };
 }
 
@@ -156,6 +164,7 @@ export function toSyncRun(doc: SyncRunDoc): SyncRun {
     syncId: doc.syncId,
     sessionId: doc.sessionId,
     reason: doc.reason,
+    kind: doc.kind ?? 'full',
     startedAt: doc.startedAt.toISOString(),
     finishedAt: doc.finishedAt ? doc.finishedAt.toISOString() : null,
     nChats: doc.nChats,

@@ -35,6 +35,8 @@ import {
 import type {
   ChatHistory,
   ChatPageQuery,
+  ChatSyncState,
+  SyncRunStart,
   MessagePageQuery,
   RecentHistoryQuery,
   Store,
@@ -126,6 +128,31 @@ export class MongoStore implements Store {
     );
   }
 
+  async markFirstReady(sessionId: string, at: string): Promise<string> {
+    const when = new Date(toEpochMs(at, 'first ready time'));
+    const now = new Date();
+    // Pipeline update: keeps an existing firstReadyAt, creates the session if it is unknown.
+    await retryOnDuplicate(() =>
+      this.sessions.updateOne(
+        { sessionId },
+        [
+          {
+            $set: {
+              firstReadyAt: { $ifNull: ['$firstReadyAt', when] },
+              status: { $ifNull: ['$status', 'starting'] },
+              statusDetail: { $ifNull: ['$statusDetail', null] },
+              createdAt: { $ifNull: ['$createdAt', now] },
+              updatedAt: { $ifNull: ['$updatedAt', now] },
+            },
+          },
+        ],
+        { upsert: true },
+      ),
+    );
+    const doc = await this.sessions.findOne({ sessionId }, { projection: { firstReadyAt: 1 } });
+    return (doc?.firstReadyAt ?? when).toISOString();
+  }
+
   async upsertChats(sessionId: string, chats: ChatInput[]): Promise<void> {
     if (chats.length === 0) return;
     const ops: AnyBulkWriteOperation<ChatDoc>[] = chats.map((c) => {
@@ -184,10 +211,12 @@ export class MongoStore implements Store {
           $setOnInsert: {
             fromMe: m.fromMe,
             author: m.author,
-            body: m.body,
+            body: m.revoked ? '' : m.body,
             type: m.type,
             timestamp: new Date(ts[i]),
             hasMedia: m.hasMedia,
+            editedAt: m.editedAt ? new Date(toEpochMs(m.editedAt, `message ${m.id} editedAt`)) : null,
+            revoked: Boolean(m.revoked),
           },
           $max: { ack: m.ack },
         },
@@ -195,6 +224,11 @@ export class MongoStore implements Store {
       },
     }));
     const inserted = await bulkUpsert(this.messages, ops);
+    // Edits and deletes carried by the batch, applied with the same rules as the live events.
+    for (const m of messages) {
+      if (m.revoked) await this.revokeMessage(sessionId, chatId, m.id);
+      else if (m.editedAt) await this.editMessage(sessionId, chatId, m.id, m.body, m.editedAt);
+    }
     // A count, not an $inc: stored messages only grow, so $max of concurrent counts converges on
     // the truth even when two workers finish in either order, and a re-run repairs a lost update.
     const count = await this.messages.countDocuments({ sessionId, chatId });
@@ -236,6 +270,50 @@ export class MongoStore implements Store {
     return res.modifiedCount === 1;
   }
 
+  async editMessage(sessionId: string, chatId: string, messageId: string, body: string, editedAt: string): Promise<boolean> {
+    const at = new Date(toEpochMs(editedAt, `message ${messageId} editedAt`));
+    const res = await this.messages.updateOne(
+      {
+        sessionId,
+        chatId,
+        id: messageId,
+        revoked: { $ne: true },
+        $or: [{ editedAt: null }, { editedAt: { $exists: false } }, { editedAt: { $lt: at } }],
+      },
+      { $set: { body, editedAt: at } },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  async revokeMessage(sessionId: string, chatId: string, messageId: string): Promise<boolean> {
+    const res = await this.messages.updateOne(
+      { sessionId, chatId, id: messageId, revoked: { $ne: true } },
+      { $set: { revoked: true, body: '' } },
+    );
+    return res.modifiedCount === 1;
+  }
+
+  async chatSyncStates(sessionId: string): Promise<ChatSyncState[]> {
+    const [chats, newest] = await Promise.all([
+      this.chats.find({ sessionId }).project<ChatDoc>({ _id: 0, id: 1, lastMessageAt: 1, messageCount: 1 }).toArray(),
+      // Sorted like messages_by_time, so $first reads one index entry per chat.
+      this.messages
+        .aggregate<{ _id: string; newest: Date }>([
+          { $match: { sessionId } },
+          { $sort: { sessionId: 1, chatId: 1, timestamp: -1 } },
+          { $group: { _id: '$chatId', newest: { $first: '$timestamp' } } },
+        ])
+        .toArray(),
+    ]);
+    const byChat = new Map(newest.map((n) => [n._id, n.newest]));
+    return chats.map((c) => ({
+      id: c.id,
+      lastMessageAt: c.lastMessageAt ? c.lastMessageAt.toISOString() : null,
+      messageCount: c.messageCount,
+      newestMessageAt: byChat.get(c.id)?.toISOString() ?? null,
+    }));
+  }
+
   async recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]> {
     assertLimit(query.limitPerChat, 'limitPerChat');
     if (!(query.days > 0)) throw new RangeError(`days must be positive, got ${query.days}`);
@@ -268,10 +346,10 @@ export class MongoStore implements Store {
     );
   }
 
-  async startSyncRun(run: { syncId: string; sessionId: string; reason: SyncReason; nChats: number }): Promise<void> {
+  async startSyncRun(run: SyncRunStart): Promise<void> {
     // A retried job starting the same sync keeps the first record.
     const { syncId, ...rest } = run;
-    const doc = { ...rest, startedAt: new Date(), finishedAt: null, chatsFailed: 0, totalMessages: 0 };
+    const doc = { ...rest, kind: run.kind ?? 'full', startedAt: new Date(), finishedAt: null, chatsFailed: 0, totalMessages: 0 };
     await retryOnDuplicate(() => this.syncRuns.updateOne({ syncId }, { $setOnInsert: doc }, { upsert: true }));
   }
 

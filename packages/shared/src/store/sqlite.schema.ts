@@ -62,7 +62,14 @@ CREATE INDEX IF NOT EXISTS sync_runs_by_finish ON sync_runs (session_id, finishe
  * Migrations in order: entry i brings the schema from version i to i + 1 (`PRAGMA user_version`).
  * Add new ones at the end; never edit one that has shipped.
  */
-const MIGRATIONS: string[] = [SCHEMA_V1];
+const MIGRATIONS: string[] = [
+  SCHEMA_V1,
+  // v2, continuous sync: the simulated phone's clock anchor, live edits and deletes, the kind of a sync.
+  `ALTER TABLE sessions ADD COLUMN first_ready_at INTEGER;
+   ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+   ALTER TABLE messages ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE sync_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';`,
+];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -7,6 +7,7 @@ export interface SessionRow {
   status_detail: string | null;
   created_at: number;
   updated_at: number;
+  first_ready_at: number | null;
 }
 
 export interface ChatRow {
@@ -28,12 +29,15 @@ export interface MessageRow {
   ts: number;
   ack: number;
   has_media: number;
+  edited_at: number | null;
+  revoked: number;
 }
 
 export interface SyncRunRow {
   sync_id: string;
   session_id: string;
   reason: string;
+  kind: string;
   started_at: number;
   finished_at: number | null;
   n_chats: number;
@@ -42,7 +46,7 @@ export interface SyncRunRow {
 }
 
 const CHAT_COLUMNS = 'id, name, is_group, unread_count, last_message_at, message_count';
-const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media';
+const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked';
 const CHAT_ORDER = 'ORDER BY last_message_at DESC, id ASC LIMIT @limit';
 const MESSAGE_ORDER = 'ORDER BY ts DESC, id DESC LIMIT @limit';
 // MAX() of two values where NULL means "unknown", not "smallest": scalar MAX() returns NULL on any NULL.
@@ -68,6 +72,10 @@ export function prepareStatements(db: Database.Database) {
         updated_at = excluded.updated_at`),
     getSession: p<SessionRow>('SELECT * FROM sessions WHERE session_id = @sessionId'),
     listSessions: p<SessionRow>('SELECT * FROM sessions ORDER BY created_at, session_id'),
+    // The first instant wins: a later ready (restart, reconnect) keeps it.
+    markFirstReady: p(`INSERT INTO sessions (session_id, status, status_detail, created_at, updated_at, first_ready_at)
+      VALUES (@sessionId, 'starting', NULL, @now, @now, @at)
+      ON CONFLICT (session_id) DO UPDATE SET first_ready_at = COALESCE(sessions.first_ready_at, excluded.first_ready_at)`),
 
     // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward).
     upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
@@ -87,13 +95,25 @@ export function prepareStatements(db: Database.Database) {
       AND (last_message_at < @t OR (last_message_at = @t AND id > @id) OR last_message_at IS NULL) ${CHAT_ORDER}`),
     listChatsAfterNull: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId
       AND last_message_at IS NULL AND id > @id ${CHAT_ORDER}`),
+    // Per chat: what the store holds, read by a catch-up before it touches anything.
+    chatSyncStates: p<{ id: string; last_message_at: number | null; message_count: number; newest: number | null }>(
+      `SELECT c.id, c.last_message_at, c.message_count,
+        (SELECT MAX(m.ts) FROM messages m WHERE m.session_id = c.session_id AND m.chat_id = c.id) AS newest
+      FROM chats c WHERE c.session_id = @sessionId`),
     activeChats: p<{ id: string; last_message_at: number }>(`SELECT id, last_message_at FROM chats
       WHERE session_id = @sessionId AND last_message_at >= @since`),
 
     // Immutable fields are written once: a known id is left alone here and only its ack moves.
-    insertMessage: p(`INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media)
-      VALUES (@sessionId, @chatId, @id, @fromMe, @author, @body, @type, @ts, @ack, @hasMedia)
+    insertMessage: p(`INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked)
+      VALUES (@sessionId, @chatId, @id, @fromMe, @author, @body, @type, @ts, @ack, @hasMedia, @editedAt, @revoked)
       ON CONFLICT (session_id, chat_id, id) DO NOTHING`),
+    // Only a newer edit replaces the text, and never that of a deleted message.
+    editMessage: p(`UPDATE messages SET body = @body, edited_at = @editedAt
+      WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND revoked = 0
+        AND (edited_at IS NULL OR edited_at < @editedAt)`),
+    // Deleted for everyone is final: the id stays, the text goes.
+    revokeMessage: p(`UPDATE messages SET revoked = 1, body = ''
+      WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND revoked = 0`),
     raiseAck: p(`UPDATE messages SET ack = @ack
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND ack < @ack`),
     listMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -105,8 +125,8 @@ export function prepareStatements(db: Database.Database) {
     recentMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages
       WHERE session_id = @sessionId AND chat_id = @chatId AND ts >= @since ${MESSAGE_ORDER}`),
 
-    startSyncRun: p(`INSERT INTO sync_runs (sync_id, session_id, reason, started_at, finished_at, n_chats)
-      VALUES (@syncId, @sessionId, @reason, @now, NULL, @nChats) ON CONFLICT (sync_id) DO NOTHING`),
+    startSyncRun: p(`INSERT INTO sync_runs (sync_id, session_id, reason, kind, started_at, finished_at, n_chats)
+      VALUES (@syncId, @sessionId, @reason, @kind, @now, NULL, @nChats) ON CONFLICT (sync_id) DO NOTHING`),
     // A retried finalize keeps the first finish time and takes the latest figures.
     finishSyncRun: p(`UPDATE sync_runs SET finished_at = COALESCE(finished_at, @now), n_chats = @nChats,
       chats_failed = @chatsFailed, total_messages = @totalMessages WHERE sync_id = @syncId`),

@@ -8,6 +8,7 @@ import {
   type Page,
   type Session,
   type SessionStatus,
+  type SyncKind,
   type SyncReason,
   type SyncRun,
   isGroupChatId,
@@ -35,6 +36,8 @@ import {
 import type {
   ChatHistory,
   ChatPageQuery,
+  ChatSyncState,
+  SyncRunStart,
   MessagePageQuery,
   RecentHistoryQuery,
   Store,
@@ -72,17 +75,25 @@ export class SqliteStore implements Store {
       let inserted = 0;
       messages.forEach((m, i) => {
         const row = { sessionId, chatId, id: m.id, ack: m.ack };
+        const editedAt = m.editedAt ? toEpochMs(m.editedAt, `message ${m.id} editedAt`) : null;
         const { changes } = s.insertMessage.run({
           ...row,
           fromMe: m.fromMe ? 1 : 0,
           author: wellFormed(m.author),
-          body: wellFormed(m.body),
+          body: m.revoked ? '' : wellFormed(m.body),
           type: wellFormed(m.type),
           ts: ts[i],
           hasMedia: m.hasMedia ? 1 : 0,
+          editedAt,
+          revoked: m.revoked ? 1 : 0,
         });
-        if (changes === 1) inserted += 1;
-        else s.raiseAck.run(row);
+        if (changes === 1) {
+          inserted += 1;
+          return;
+        }
+        s.raiseAck.run(row);
+        if (m.revoked) s.revokeMessage.run(row);
+        else if (editedAt !== null) s.editMessage.run({ ...row, body: wellFormed(m.body), editedAt });
       });
       const newest = ts.reduce((a, b) => Math.max(a, b));
       s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
@@ -118,6 +129,12 @@ export class SqliteStore implements Store {
 
   async setSessionStatus(sessionId: string, status: SessionStatus, detail?: string | null): Promise<void> {
     this.s.setSessionStatus.run({ sessionId, status, detail: wellFormed(detail ?? null), now: Date.now() });
+  }
+
+  async markFirstReady(sessionId: string, at: string): Promise<string> {
+    const ms = toEpochMs(at, 'first ready time');
+    this.s.markFirstReady.run({ sessionId, at: ms, now: Date.now() });
+    return toIso(this.s.getSession.get({ sessionId })!.first_ready_at ?? ms);
   }
 
   async upsertChats(sessionId: string, chats: ChatInput[]): Promise<void> {
@@ -178,6 +195,24 @@ export class SqliteStore implements Store {
     return this.s.raiseAck.run({ sessionId, chatId, id: messageId, ack }).changes === 1;
   }
 
+  async editMessage(sessionId: string, chatId: string, messageId: string, body: string, editedAt: string): Promise<boolean> {
+    const at = toEpochMs(editedAt, `message ${messageId} editedAt`);
+    return this.s.editMessage.run({ sessionId, chatId, id: messageId, body: wellFormed(body), editedAt: at }).changes === 1;
+  }
+
+  async revokeMessage(sessionId: string, chatId: string, messageId: string): Promise<boolean> {
+    return this.s.revokeMessage.run({ sessionId, chatId, id: messageId }).changes === 1;
+  }
+
+  async chatSyncStates(sessionId: string): Promise<ChatSyncState[]> {
+    return this.s.chatSyncStates.all({ sessionId }).map((r) => ({
+      id: r.id,
+      lastMessageAt: toIsoOrNull(r.last_message_at),
+      messageCount: r.message_count,
+      newestMessageAt: toIsoOrNull(r.newest),
+    }));
+  }
+
   async recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]> {
     assertLimit(query.limitPerChat, 'limitPerChat');
     if (!(query.days > 0)) throw new RangeError(`days must be positive, got ${query.days}`);
@@ -197,8 +232,8 @@ export class SqliteStore implements Store {
       .map((h) => ({ chatId: h.chatId, lastMessageAt: h.lastMessageAt, messages: h.rows.map(toMessage) }));
   }
 
-  async startSyncRun(run: { syncId: string; sessionId: string; reason: SyncReason; nChats: number }): Promise<void> {
-    this.s.startSyncRun.run({ ...run, now: Date.now() });
+  async startSyncRun(run: SyncRunStart): Promise<void> {
+    this.s.startSyncRun.run({ ...run, kind: run.kind ?? 'full', now: Date.now() });
   }
 
   async finishSyncRun(
@@ -263,6 +298,9 @@ function toMessage(row: MessageRow): Message {
     timestamp: toIso(row.ts),
     ack: row.ack,
     hasMedia: row.has_media === 1,
+    // Only when set, so a message never edited or deleted keeps the documented shape.
+    ...(row.edited_at !== null ? { editedAt: toIso(row.edited_at) } : {}),
+    ...(row.revoked === 1 ? { revoked: true } : {}),
   };
 }
 
@@ -271,6 +309,7 @@ function toSyncRun(row: SyncRunRow): SyncRun {
     syncId: row.sync_id,
     sessionId: row.session_id,
     reason: row.reason as SyncReason,
+    kind: row.kind as SyncKind,
     startedAt: toIso(row.started_at),
     finishedAt: toIsoOrNull(row.finished_at),
     nChats: row.n_chats,

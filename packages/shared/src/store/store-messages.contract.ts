@@ -110,6 +110,50 @@ export function describeMessageContract(get: GetStore): void {
     });
   });
 
+  describe('live edits and deletes', () => {
+    it('an edit replaces the text once, only by a newer edit, and a re-fetched older copy never undoes it', async () => {
+      const s = uniqueSessionId('edit');
+      const m = message(C, 1, { body: 'first words' });
+      await get().upsertMessages(s, C, [m]);
+      expect(await get().editMessage(s, C, m.id, 'second words', iso(T0 + 10 * MINUTE))).toBe(true);
+      const stored = async () => (await get().listMessages(s, C, { limit: 1 })).items[0];
+      expect(await stored()).toEqual({ ...m, body: 'second words', editedAt: iso(T0 + 10 * MINUTE) });
+      // An older or repeated edit (events out of order, a retry) changes nothing.
+      expect(await get().editMessage(s, C, m.id, 'stale', iso(T0 + 5 * MINUTE))).toBe(false);
+      expect(await get().editMessage(s, C, m.id, 'second words', iso(T0 + 10 * MINUTE))).toBe(false);
+      // A bulk sync that fetched the message before the edit keeps the edit.
+      expect(await get().upsertMessages(s, C, [{ ...m, ack: 3 }])).toEqual({ inserted: 0, existing: 1 });
+      expect(await stored()).toMatchObject({ body: 'second words', editedAt: iso(T0 + 10 * MINUTE), ack: 3 });
+      // A fetch that carries a newer edit applies it.
+      await get().upsertMessages(s, C, [{ ...m, body: 'third', editedAt: iso(T0 + 20 * MINUTE) }]);
+      expect(await stored()).toMatchObject({ body: 'third', editedAt: iso(T0 + 20 * MINUTE) });
+      expect(await get().editMessage(s, C, 'false_unknown', 'x', iso(T0))).toBe(false);
+    });
+
+    it('a delete for everyone keeps the id, empties the body and is final', async () => {
+      const s = uniqueSessionId('revoke');
+      const [a, b] = messages(C, 0, 2);
+      await get().upsertMessages(s, C, [a, b]);
+      expect(await get().revokeMessage(s, C, a.id)).toBe(true);
+      expect(await get().revokeMessage(s, C, a.id)).toBe(false);
+      expect(await get().revokeMessage(s, C, 'false_unknown')).toBe(false);
+      const list = async () => (await get().listMessages(s, C, { limit: 10 })).items;
+      expect(await list()).toEqual([b, { ...a, body: '', revoked: true }]);
+      // Neither a re-fetched copy from before the delete nor a later edit brings the text back.
+      await get().upsertMessages(s, C, [a, b]);
+      expect(await get().editMessage(s, C, a.id, 'back?', iso(T0 + 60 * MINUTE))).toBe(false);
+      expect((await list())[1]).toEqual({ ...a, body: '', revoked: true });
+      expect((await get().getChat(s, C))?.messageCount).toBe(2);
+      // A fetch that already sees it deleted stores it deleted, and deletes a stored one.
+      const c = message(C, 5, { body: 'gone', revoked: true });
+      await get().upsertMessages(s, C, [c, { ...b, revoked: true }]);
+      expect((await list()).slice(0, 2)).toEqual([
+        { ...c, body: '', revoked: true },
+        { ...b, body: '', revoked: true },
+      ]);
+    });
+  });
+
   describe('chat counters', () => {
     it('creates a missing chat: name = id, isGroup from @g.us, no unread', async () => {
       const s = uniqueSessionId('newchat');

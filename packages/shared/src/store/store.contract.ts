@@ -3,6 +3,7 @@ import { describeChatContract } from './store-chats.contract';
 import {
   MINUTE,
   T0,
+  chat,
   iso,
   message,
   messages,
@@ -41,6 +42,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeChatContract(get);
     describeMessageContract(get);
     describeSyncRunContract(get);
+    describeContinuousContract(get);
     describeOddInputContract(get);
   });
 }
@@ -92,6 +94,36 @@ function describeSessionContract(get: GetStore): void {
   });
 }
 
+function describeContinuousContract(get: GetStore): void {
+  describe('continuous sync', () => {
+    it('markFirstReady keeps the first instant, also for a session not created yet', async () => {
+      const s = uniqueSessionId('firstready');
+      await get().ensureSession(s);
+      expect(await get().markFirstReady(s, iso(T0))).toBe(iso(T0));
+      expect(await get().markFirstReady(s, iso(T0 + MINUTE))).toBe(iso(T0));
+      expect((await get().getSession(s))?.status).toBe('starting');
+      const fresh = uniqueSessionId('firstready-new');
+      expect(await get().markFirstReady(fresh, '2024-03-01T13:00:00+01:00')).toBe(iso(T0));
+      expect(await get().getSession(fresh)).toMatchObject({ sessionId: fresh, status: 'starting' });
+    });
+
+    it('chatSyncStates gives each chat its newest stored message, apart from the listed activity', async () => {
+      const s = uniqueSessionId('states');
+      const C = '5511900000001@c.us';
+      const D = '5511900000002@c.us';
+      await get().upsertMessages(s, C, messages(C, 0, 5));
+      // The phone's list says both moved on; only C has messages stored.
+      await get().upsertChats(s, [chat(C, T0 + 60 * MINUTE), chat(D, T0 + 30 * MINUTE)]);
+      const states = (await get().chatSyncStates(s)).sort((a, b) => a.id.localeCompare(b.id));
+      expect(states).toEqual([
+        { id: C, lastMessageAt: iso(T0 + 60 * MINUTE), messageCount: 5, newestMessageAt: iso(T0 + 4 * MINUTE) },
+        { id: D, lastMessageAt: iso(T0 + 30 * MINUTE), messageCount: 0, newestMessageAt: null },
+      ]);
+      expect(await get().chatSyncStates(uniqueSessionId('states-none'))).toEqual([]);
+    });
+  });
+}
+
 function describeSyncRunContract(get: GetStore): void {
   describe('sync runs', () => {
     it('records start and finish; session.lastSync is the last finished run', async () => {
@@ -100,7 +132,7 @@ function describeSyncRunContract(get: GetStore): void {
       expect(await get().getLastSyncRun(s)).toBeNull();
       await get().startSyncRun({ syncId: `${s}-1`, sessionId: s, reason: 'ready', nChats: 3 });
       expect(await get().getSyncRun(`${s}-1`)).toEqual({
-        syncId: `${s}-1`, sessionId: s, reason: 'ready', startedAt: expect.any(String), finishedAt: null,
+        syncId: `${s}-1`, sessionId: s, reason: 'ready', kind: 'full', startedAt: expect.any(String), finishedAt: null,
         nChats: 3, chatsFailed: 0, totalMessages: 0, done: false,
       });
       expect((await get().getLastSyncRun(s))?.syncId).toBe(`${s}-1`);
@@ -120,6 +152,15 @@ function describeSyncRunContract(get: GetStore): void {
       await get().finishSyncRun(`${s}-2`, { nChats: 2, chatsFailed: 0, totalMessages: 10 });
       expect((await get().getSession(s))?.lastSync).toMatchObject({ syncId: `${s}-2`, reason: 'manual', done: true });
       expect((await get().listSessions()).find((x) => x.sessionId === s)?.lastSync?.syncId).toBe(`${s}-2`);
+    });
+
+    it('keeps the kind of a sync (catch-up or full)', async () => {
+      const s = uniqueSessionId('synckind');
+      await get().ensureSession(s);
+      await get().startSyncRun({ syncId: `${s}-1`, sessionId: s, reason: 'reconnect', nChats: 0, kind: 'catch-up' });
+      await get().finishSyncRun(`${s}-1`, { nChats: 0, chatsFailed: 0, totalMessages: 0 });
+      expect(await get().getSyncRun(`${s}-1`)).toMatchObject({ kind: 'catch-up', done: true });
+      expect((await get().getSession(s))?.lastSync).toMatchObject({ kind: 'catch-up' });
     });
 
     it('is idempotent for retried jobs and strict about unknown runs', async () => {

@@ -1,4 +1,4 @@
-import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
 
 export interface ChatPageQuery {
   limit: number;
@@ -30,6 +30,24 @@ export interface ChatHistory {
   messages: Message[];
 }
 
+/** What the store holds of one chat, as a catch-up compares it with the phone's chat list. */
+export interface ChatSyncState {
+  id: string;
+  lastMessageAt: string | null;
+  messageCount: number;
+  /** Time of the newest stored message; null when none is stored. */
+  newestMessageAt: string | null;
+}
+
+export interface SyncRunStart {
+  syncId: string;
+  sessionId: string;
+  reason: SyncReason;
+  nChats: number;
+  /** Default `full`. */
+  kind?: SyncKind;
+}
+
 /** Thrown for a cursor the store did not produce; the API turns it into a 400. */
 export class InvalidCursorError extends Error {
   constructor(what: string) {
@@ -55,6 +73,11 @@ export interface Store {
   getSession(sessionId: string): Promise<Session | null>;
   listSessions(): Promise<Session[]>;
   setSessionStatus(sessionId: string, status: SessionStatus, detail?: string | null): Promise<void>;
+  /**
+   * Records the session's first `ready` (ISO time) unless one is recorded; resolves to the recorded
+   * one. The simulated phone's clock starts there, so its history survives restarts.
+   */
+  markFirstReady(sessionId: string, at: string): Promise<string>;
 
   /** Upserts chat metadata; keeps messageCount. */
   upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;
@@ -64,17 +87,27 @@ export interface Store {
 
   /**
    * Upserts one chat's batch in one transaction: immutable fields are written once, `ack` only
-   * moves up. Updates the chat's messageCount and lastMessageAt.
+   * moves up, a message with a newer `editedAt` replaces the text, `revoked` is final (a batch
+   * fetched before an edit or delete never undoes it). Updates the chat's messageCount and lastMessageAt.
    */
   upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult>;
   /** Newest first (timestamp desc, then id desc). */
   listMessages(sessionId: string, chatId: string, query: MessagePageQuery): Promise<Page<Message>>;
   /** Raises a message's ack; returns false when the message is unknown or the ack is not higher. */
   updateMessageAck(sessionId: string, chatId: string, messageId: string, ack: number): Promise<boolean>;
+  /**
+   * Live edit: replaces the text when `editedAt` is newer than the stored edit; never touches a
+   * deleted message. Returns false when nothing changed (unknown message, older edit, deleted).
+   */
+  editMessage(sessionId: string, chatId: string, messageId: string, body: string, editedAt: string): Promise<boolean>;
+  /** Deleted for everyone: `revoked`, body emptied, id kept; final. False when unknown or already revoked. */
+  revokeMessage(sessionId: string, chatId: string, messageId: string): Promise<boolean>;
+  /** Every stored chat of the session with its newest stored message time (for a catch-up). */
+  chatSyncStates(sessionId: string): Promise<ChatSyncState[]>;
   /** Recent messages of a session grouped by chat, newest chats first. */
   recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]>;
 
-  startSyncRun(run: { syncId: string; sessionId: string; reason: SyncReason; nChats: number }): Promise<void>;
+  startSyncRun(run: SyncRunStart): Promise<void>;
   finishSyncRun(syncId: string, result: { nChats: number; chatsFailed: number; totalMessages: number }): Promise<void>;
   getSyncRun(syncId: string): Promise<SyncRun | null>;
   /** The newest sync of the session, finished or not. */
