@@ -30,7 +30,13 @@ export const FetchMessagesJob = z.object({
   sessionId: SessionId,
   syncId: z.string(),
   chatId: z.string().min(1),
+  /** Messages to fetch; for a catch-up, the first page. */
   limit: z.number().int().min(1),
+  /**
+   * Catch-up: page back (growing the limit) until a message older than `after` (the newest stored
+   * message) shows up or `max` messages are fetched; only messages from `after` on are staged.
+   */
+  catchUp: z.object({ after: z.string(), max: z.number().int().min(1) }).optional(),
 });
 export type FetchMessagesJob = z.infer<typeof FetchMessagesJob>;
 

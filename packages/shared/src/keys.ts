@@ -18,6 +18,8 @@ export const Keys = {
   sessionLive: (sessionId: string) => `${P}:session:${sessionId}:live`,
   /** Prefix of the API's rate-limit counters (one string per route and client, with a TTL). */
   rateLimitPrefix: `${P}:rate-limit:`,
+  /** Hash: the session's message fetches from the phone (`calls`, `messages`), counted by the runner. */
+  fetchStats: (sessionId: string) => `${P}:session:${sessionId}:fetch-stats`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
 } as const;

@@ -11,8 +11,13 @@ export const RunnerEnv = BaseEnv.extend({
   SIM_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
   SIM_SEED: z.coerce.number().int().default(1),
   SIM_AUTO_SCAN_MS: z.coerce.number().int().min(0).default(1500),
-  /** After the first sync, a new simulated message every this many ms (0: off). */
+  /** Live message k arrives k·N ms after the session's first ready, runner up or not (0: off). */
   SIM_LIVE_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
+  /** Every n-th live message is edited / deleted for everyone a little later (0: never). */
+  SIM_EDIT_EVERY: z.coerce.number().int().min(0).default(0),
+  SIM_REVOKE_EVERY: z.coerce.number().int().min(0).default(0),
+  /** A catch-up fetches at most this many missed messages per chat. */
+  SYNC_CATCHUP_MAX_PER_CHAT: z.coerce.number().int().min(1).max(100_000).default(5000),
   /** Comma-separated chat ids whose fetch always fails (for demos of a failing chat). */
   SIM_FAIL_CHAT_IDS: z
     .string()

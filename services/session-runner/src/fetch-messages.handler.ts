@@ -1,13 +1,48 @@
-import { type FetchMessagesJob, type FetchMessagesResult, type Redis, Keys, STAGING_TTL_S } from '@wa-sync/shared';
+import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGING_TTL_S } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
+
+/** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
+export const CATCHUP_PAGE_GROWTH = 4;
 
 /**
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
  */
 export async function runFetchMessages(client: WhatsAppClient, data: FetchMessagesJob, redis: Redis): Promise<FetchMessagesResult> {
-  const messages = await client.fetchMessages(data.chatId, { limit: data.limit });
+  const messages = data.catchUp
+    ? await fetchBack(client, data.chatId, data.limit, data.catchUp, redis)
+    : await fetchCounted(client, data.chatId, data.limit, redis);
   const stagingKey = Keys.staging(data.syncId, data.chatId);
   await redis.set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S);
   return { stagingKey, count: messages.length };
+}
+
+/**
+ * Catch-up of one chat: WhatsApp Web only returns a chat's newest N messages, so the limit grows
+ * until the page reaches past the newest stored message (a message strictly older than `after`:
+ * then every message at `after`'s second is in it too), the chat has no more, or `max` is
+ * reached. Only messages from `after` on are staged: Redis holds what is new, not whole pages.
+ */
+async function fetchBack(
+  client: WhatsAppClient,
+  chatId: string,
+  firstPage: number,
+  { after, max }: { after: string; max: number },
+  redis: Redis,
+): Promise<Message[]> {
+  const afterMs = Date.parse(after);
+  let limit = Math.min(firstPage, max);
+  for (;;) {
+    const page = await fetchCounted(client, chatId, limit, redis);
+    const reached = page.length < limit || page.some((m) => Date.parse(m.timestamp) < afterMs);
+    if (reached || limit >= max) return page.filter((m) => Date.parse(m.timestamp) >= afterMs);
+    limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
+  }
+}
+
+/** One call to the phone, counted per session so tests and operators can see what a sync cost. */
+async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, redis: Redis): Promise<Message[]> {
+  const page = await client.fetchMessages(chatId, { limit });
+  await redis.multi().hincrby(Keys.fetchStats(client.sessionId), 'calls', 1).hincrby(Keys.fetchStats(client.sessionId), 'messages', page.length).exec();
+  return page;
 }

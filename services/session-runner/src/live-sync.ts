@@ -3,25 +3,44 @@ import type { WhatsAppClient } from './engine/engine';
 import type { SessionStatusReporter } from './session-status';
 
 /**
- * After `ready`, new messages and delivery updates are written straight to the store (one small
- * upsert each, idempotent like the bulk sync) and announced to joined clients.
+ * After `ready`, new messages, delivery updates, edits and deletes for everyone are written straight
+ * to the store (one small idempotent write each, like the bulk sync) and announced to joined
+ * clients. An update the store did not take (unknown message, ack not higher, older edit, already
+ * deleted) is not announced: clients only hear about what changed.
  */
 export function attachLiveSync(
   client: WhatsAppClient,
   deps: { store: Store; reporter: SessionStatusReporter; logger: Logger },
 ): void {
   const sessionId = client.sessionId;
-  client.on('message', (message) => {
-    void (async () => {
+  const handle = (what: string, work: () => Promise<unknown>) => {
+    work().catch((err) => deps.logger.error({ sessionId, err }, `live ${what} not stored`));
+  };
+  client.on('message', (message) =>
+    handle('message', async () => {
       await deps.store.upsertMessages(sessionId, message.chatId, [message]);
       await deps.reporter.announce(sessionId, 'message:new', { ...message, sessionId });
-    })().catch((err) => deps.logger.error({ sessionId, err }, 'live message not stored'));
-  });
-  client.on('message_ack', (update) => {
-    void (async () => {
+    }),
+  );
+  client.on('message_ack', (update) =>
+    handle('ack', async () => {
       if (await deps.store.updateMessageAck(sessionId, update.chatId, update.id, update.ack)) {
         await deps.reporter.announce(sessionId, 'message:status', { sessionId, ...update });
       }
-    })().catch((err) => deps.logger.error({ sessionId, err }, 'live ack not stored'));
-  });
+    }),
+  );
+  client.on('message_edit', ({ chatId, id, body, editedAt }) =>
+    handle('edit', async () => {
+      if (await deps.store.editMessage(sessionId, chatId, id, body, editedAt)) {
+        await deps.reporter.announce(sessionId, 'message:edit', { sessionId, chatId, id, body, editedAt });
+      }
+    }),
+  );
+  client.on('message_revoke_everyone', ({ chatId, id }) =>
+    handle('delete', async () => {
+      if (await deps.store.revokeMessage(sessionId, chatId, id)) {
+        await deps.reporter.announce(sessionId, 'message:revoke', { sessionId, chatId, id });
+      }
+    }),
+  );
 }

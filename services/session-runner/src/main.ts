@@ -13,7 +13,7 @@ async function main(): Promise<void> {
 
   const redis = createRedis(env.REDIS_URL);
   const store = await createStore(env.STORE_URL);
-  const engine = createEngine(env, logger);
+  const engine = createEngine(env, logger, { store });
   const queues = new SessionQueues(redis, logger);
   const flow = new FlowProducer({ connection: redis });
   const sessions = new SessionManager({
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     reporter: new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: env.EVENT_LOG_MAXLEN, logger }), logger),
     logger,
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
+    catchUpMaxPerChat: env.SYNC_CATCHUP_MAX_PER_CHAT,
     concurrency: env.WA_FETCH_CONCURRENCY,
     fetchPauseMs: env.WA_FETCH_PAUSE_MS,
     restoreConcurrency: env.WA_RESTORE_CONCURRENCY,

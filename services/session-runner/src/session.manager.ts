@@ -30,6 +30,8 @@ export interface SessionManagerDeps {
   reporter: SessionStatusReporter;
   logger: Logger;
   limitPerChat: number;
+  /** SYNC_CATCHUP_MAX_PER_CHAT: a catch-up fetches at most this many missed messages per chat; default 5000. */
+  catchUpMaxPerChat?: number;
   /** Session-queue jobs (list chats, fetch messages) run at once per session (WA_FETCH_CONCURRENCY). */
   concurrency: number;
   /** Least time between the starts of two fetches of a session (WA_FETCH_PAUSE_MS); default 0. */

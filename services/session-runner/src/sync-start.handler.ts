@@ -1,7 +1,11 @@
 import type { FlowJob, FlowProducer } from 'bullmq';
 import {
+  type ChatInput,
+  type ChatSyncState,
+  type FetchMessagesJob,
   type Logger,
   type Store,
+  type SyncKind,
   type SyncProgress,
   type SyncStartJob,
   QueueName,
@@ -15,12 +19,24 @@ export interface SyncStartDeps {
   progress: SyncProgress;
   flow: FlowProducer;
   logger: Logger;
+  /** SYNC_CATCHUP_MAX_PER_CHAT; default 5000. */
+  catchUpMaxPerChat?: number;
 }
+
+export const DEFAULT_CATCHUP_MAX_PER_CHAT = 5000;
+/** A catch-up's first page per changed chat; most chats only got a few messages. */
+export const CATCHUP_FIRST_PAGE = 50;
+
+/** One chat to fetch, and how. */
+type Planned = { chatId: string; limit: number; catchUp?: FetchMessagesJob['catchUp'] };
 
 /**
  * Lists the account's chats, saves them, announces the first `sync_chats` and adds the job graph:
  * finalize ← per chat (save ← fetch). Every step is idempotent (fixed job ids, progress begins
  * once), so a retried sync-start never doubles the work.
+ *
+ * A `ready` after the session's first completed sync is a catch-up: only chats whose activity
+ * moved past the store's get a fetch, paging back to the newest stored message.
  */
 export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, deps: SyncStartDeps): Promise<{ nChats: number }> {
   const { sessionId, syncId } = data;
@@ -32,17 +48,32 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
     log.warn({ requested: wanted.size, found: selected.length }, 'some requested chats do not exist');
   }
 
-  await deps.store.upsertChats(sessionId, chats);
-  await deps.store.startSyncRun({ syncId, sessionId, reason: data.reason, nChats: selected.length });
-  await deps.progress.begin(sessionId, syncId, selected.length);
+  const kind = await syncKind(data, deps.store);
+  let planned: Planned[];
+  let listed = chats;
+  if (kind === 'catch-up') {
+    // Read before the chat list is saved: saving it moves lastMessageAt forward.
+    const states = new Map((await deps.store.chatSyncStates(sessionId)).map((s) => [s.id, s]));
+    planned = planCatchUp(selected, states, data.limitPerChat, deps.catchUpMaxPerChat ?? DEFAULT_CATCHUP_MAX_PER_CHAT);
+    // A chat to fetch keeps its stored activity until its messages are saved: if this sync dies
+    // first, the next catch-up still sees it moved.
+    const fetching = new Set(planned.map((p) => p.chatId));
+    listed = chats.map((c) => (fetching.has(c.id) ? { ...c, lastMessageAt: states.get(c.id)?.lastMessageAt ?? null } : c));
+  } else {
+    planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat }));
+  }
 
-  const chatIds = selected.map((c) => c.id);
+  await deps.store.upsertChats(sessionId, listed);
+  await deps.store.startSyncRun({ syncId, sessionId, reason: data.reason, nChats: planned.length, kind });
+  await deps.progress.begin(sessionId, syncId, planned.length, kind);
+
+  const chatIds = planned.map((p) => p.chatId);
   await deps.flow.add({
     name: 'finalize-sync',
     queueName: QueueName.syncFinalize,
     data: { sessionId, syncId, chatIds },
     opts: { jobId: `finalize-${syncId}`, ...jobOptions(QueueName.syncFinalize, 'finalize-sync') },
-    children: chatIds.map((chatId, i): FlowJob => ({
+    children: planned.map(({ chatId, limit, catchUp }, i): FlowJob => ({
       name: 'save-chat',
       queueName: QueueName.chatSave,
       data: { sessionId, syncId, chatId },
@@ -52,12 +83,43 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
         {
           name: 'fetch-messages',
           queueName: sessionQueueName(sessionId),
-          data: { sessionId, syncId, chatId, limit: data.limitPerChat },
+          data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) } satisfies FetchMessagesJob,
           opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...jobOptions('session', 'fetch-messages') },
         },
       ],
     })),
   });
-  log.info({ nChats: chatIds.length, reason: data.reason }, 'sync started');
+  log.info({ kind, nChats: chatIds.length, listed: chats.length, skipped: selected.length - chatIds.length, reason: data.reason }, 'sync started');
   return { nChats: chatIds.length };
+}
+
+/**
+ * From the store, not from memory, so it holds across restarts and runners: a manual sync is
+ * full; any other is a catch-up once the session has completed a sync.
+ */
+export async function syncKind(data: SyncStartJob, store: Store): Promise<SyncKind> {
+  if (data.reason === 'manual') return 'full';
+  return (await store.getSession(data.sessionId))?.lastSync ? 'catch-up' : 'full';
+}
+
+/**
+ * Chats of a catch-up: a chat the store has no message of gets a first fetch (`limitPerChat`);
+ * one whose lastMessageAt moved past the store's is paged back to its newest stored message; the
+ * rest cost nothing.
+ */
+export function planCatchUp(chats: ChatInput[], states: Map<string, ChatSyncState>, limitPerChat: number, max: number): Planned[] {
+  const planned: Planned[] = [];
+  for (const chat of chats) {
+    if (chat.lastMessageAt === null) continue; // nothing on the phone to fetch
+    const state = states.get(chat.id);
+    const after = state?.newestMessageAt;
+    if (!state || state.messageCount === 0 || !after) {
+      planned.push({ chatId: chat.id, limit: limitPerChat });
+      continue;
+    }
+    const stored = state.lastMessageAt === null ? -Infinity : Date.parse(state.lastMessageAt);
+    if (Date.parse(chat.lastMessageAt) <= stored) continue;
+    planned.push({ chatId: chat.id, limit: Math.min(CATCHUP_FIRST_PAGE, max), catchUp: { after, max } });
+  }
+  return planned;
 }

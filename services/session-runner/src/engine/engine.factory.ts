@@ -1,9 +1,10 @@
-import type { Logger } from '@wa-sync/shared';
+import type { Logger, Store } from '@wa-sync/shared';
 import type { RunnerEnv } from '../env';
 import type { WhatsAppEngine } from './engine';
 import { SimulatedEngine } from './simulated.engine';
 
-export function createEngine(env: RunnerEnv, logger: Logger): WhatsAppEngine {
+/** The store keeps the simulated phone's clock anchor, so its history survives runner restarts. */
+export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Store } = {}): WhatsAppEngine {
   switch (env.WA_ENGINE) {
     case 'simulated':
       return new SimulatedEngine({
@@ -15,6 +16,12 @@ export function createEngine(env: RunnerEnv, logger: Logger): WhatsAppEngine {
         autoScanMs: env.SIM_AUTO_SCAN_MS,
         failChatIds: env.SIM_FAIL_CHAT_IDS,
         liveIntervalMs: env.SIM_LIVE_INTERVAL_MS,
+        editEvery: env.SIM_EDIT_EVERY,
+        revokeEvery: env.SIM_REVOKE_EVERY,
+      }, {
+        anchors: deps.store && {
+          firstReady: async (sessionId, nowMs) => Date.parse(await deps.store!.markFirstReady(sessionId, new Date(nowMs).toISOString())),
+        },
       });
     case 'webjs': {
       // Loaded on demand: whatsapp-web.js and puppeteer cost ~0.5 s to require, for nothing when simulated.

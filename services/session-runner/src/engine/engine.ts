@@ -16,6 +16,10 @@ export interface ClientEvents {
   message: (message: Message) => void;
   /** A message's delivery status moved. */
   message_ack: (update: { chatId: string; id: string; ack: number }) => void;
+  /** A message's text was edited (`editedAt` ISO-8601). */
+  message_edit: (update: { chatId: string; id: string; body: string; editedAt: string }) => void;
+  /** A message was deleted for everyone: its id stays, its content is gone. */
+  message_revoke_everyone: (update: { chatId: string; id: string }) => void;
 }
 
 export interface FetchOptions {

@@ -7,7 +7,10 @@ import type { ChatInput, Message } from '@wa-sync/shared';
  * messages of one chat costs O(limit), whatever the size of the account.
  */
 
-/** Fixed "now" of the generated history (not the clock), so runs are reproducible. */
+/**
+ * Default "now" of the generated history when none is given (tests, benches). The engine passes
+ * the session's first `ready` instead, so a demo's history ends when the session was linked.
+ */
 export const SIM_BASE_TIME_MS = Date.UTC(2025, 0, 15, 12, 0, 0);
 
 export type Rng = () => number;
@@ -87,7 +90,8 @@ interface SimChat {
   salt: number;
   /** Average seconds between two messages of this chat. */
   slotSec: number;
-  newestMs: number;
+  /** Time of the newest history message, relative to the history's base time (<= 0). */
+  newestOffsetMs: number;
   fromMeRate: number;
   participants: string[];
 }
@@ -96,6 +100,8 @@ export interface SimulatedAccountOptions {
   seed: number;
   chats: number;
   messagesPerChat: number;
+  /** "Now" of the generated history (epoch ms); default SIM_BASE_TIME_MS. Each call may pass another. */
+  baseTimeMs?: number;
 }
 
 export class SimulatedAccount {
@@ -122,39 +128,57 @@ export class SimulatedAccount {
     return this.chats.has(chatId);
   }
 
+  get baseTimeMs(): number {
+    return this.options.baseTimeMs ?? SIM_BASE_TIME_MS;
+  }
+
   /** Every chat, newest activity first; fresh objects, safe to mutate. */
-  listChats(): ChatInput[] {
-    return this.chatIds.map((id) => ({ ...this.chats.get(id)!.input, lastMessageAt: this.lastMessageAt(id) }));
+  listChats(baseMs = this.baseTimeMs): ChatInput[] {
+    return this.chatIds.map((id) => ({ ...this.chats.get(id)!.input, lastMessageAt: this.lastMessageAt(id, baseMs) }));
   }
 
   /** ISO time of the chat's newest history message; null without messages. */
-  lastMessageAt(chatId: string): string | null {
+  lastMessageAt(chatId: string, baseMs = this.baseTimeMs): string | null {
     const chat = this.requireChat(chatId);
-    return this.options.messagesPerChat > 0 ? new Date(chat.newestMs).toISOString() : null;
+    return this.options.messagesPerChat > 0 ? new Date(floorSec(baseMs + chat.newestOffsetMs)).toISOString() : null;
   }
 
   /** The `limit` most recent messages of a chat, oldest first; throws for an unknown chat. */
-  latestMessages(chatId: string, limit: number): Message[] {
+  latestMessages(chatId: string, limit: number, baseMs = this.baseTimeMs): Message[] {
     const chat = this.requireChat(chatId);
     const count = Math.min(Math.max(0, Math.floor(limit)), this.options.messagesPerChat);
     const out: Message[] = new Array(count);
-    for (let k = 0; k < count; k++) out[count - 1 - k] = this.historyMessage(chat, k);
+    for (let k = 0; k < count; k++) out[count - 1 - k] = this.historyMessage(chat, k, baseMs);
     return out;
   }
 
-  messages(chatId: string): Message[] {
-    return this.latestMessages(chatId, this.options.messagesPerChat);
+  messages(chatId: string, baseMs = this.baseTimeMs): Message[] {
+    return this.latestMessages(chatId, this.options.messagesPerChat, baseMs);
   }
 
   /**
-   * A message that arrives or is sent now (live mode). `seq` must be unique per chat for the
-   * caller; ids cannot collide with history ids (those use k < 2^31, these 2^31 + seq).
+   * Live message k of the account, as it arrived (see simulated.live.ts): a pure function of the
+   * seed, the chat and k. The id ends in k as 8 hex digits, so it never collides within the chat.
    */
-  liveMessage(chatId: string, r: Rng, seq: number, timestampMs: number): Message {
+  liveMessage(chatId: string, k: number, timestampMs: number): Message {
     const chat = this.requireChat(chatId);
-    const m = this.compose(chat, r, 0x80000000 + (seq % 0x80000000), timestampMs);
-    m.ack = m.fromMe ? 1 : 0;
-    return m;
+    const r = mulberry32(hashSeed(chat.salt, k, 0x11fe));
+    const fromMe = r() < chat.fromMeRate;
+    const author = chat.input.isGroup && !fromMe ? pick(r, chat.participants) : null;
+    const head = fromMe
+      ? `3EB0${hex(Math.floor(r() * 0x100000000), 8)}`
+      : `${hex(Math.floor(r() * 0x1000000), 6)}${hex(Math.floor(r() * 0x1000000), 6)}`;
+    return {
+      id: `${fromMe}_${chatId}_${head}${hex(k >>> 0, 8)}${author ? `_${author}` : ''}`,
+      chatId,
+      fromMe,
+      author,
+      body: `live #${k}`,
+      type: 'chat',
+      timestamp: new Date(timestampMs).toISOString(),
+      ack: fromMe ? 1 : 0,
+      hasMedia: false,
+    };
   }
 
   private requireChat(chatId: string): SimChat {
@@ -177,24 +201,24 @@ export class SimulatedAccount {
     const unread = r() < (isGroup ? 0.5 : 0.3) ? 1 + Math.floor(r() * (isGroup ? 40 : 5)) : 0;
     // Log-uniform 2 min .. 8 h between messages: some chats are chatty, some quiet.
     const slotSec = Math.round(Math.exp(Math.log(120) + r() * Math.log(28800 / 120)));
-    const newestMs = SIM_BASE_TIME_MS - (index * CHAT_SLOT_SEC + Math.floor(r() * CHAT_SLOT_SEC)) * 1000;
+    const newestOffsetMs = -(index * CHAT_SLOT_SEC + Math.floor(r() * CHAT_SLOT_SEC)) * 1000;
     return {
       input: { id, name, isGroup, unreadCount: Math.min(unread, this.options.messagesPerChat) },
       salt: hashSeed(this.options.seed, index, 0x5a17),
       slotSec,
-      newestMs,
+      newestOffsetMs,
       fromMeRate: isGroup ? 0.2 : 0.45,
       participants,
     };
   }
 
   /** Message k (0 = newest) of the chat's history. */
-  private historyMessage(chat: SimChat, k: number): Message {
+  private historyMessage(chat: SimChat, k: number, baseMs: number): Message {
     this.messagesGenerated++;
     const r = mulberry32(hashSeed(chat.salt, k));
     // Slot k minus a jitter smaller than the slot: strictly decreasing with k, by >= 1 s.
     const jitter = k === 0 ? 0 : Math.floor(r() * chat.slotSec);
-    const m = this.compose(chat, r, k, chat.newestMs - (k * chat.slotSec + jitter) * 1000);
+    const m = this.compose(chat, r, k, floorSec(baseMs + chat.newestOffsetMs) - (k * chat.slotSec + jitter) * 1000);
     if (m.fromMe) m.ack = k < 3 ? 1 + Math.floor(r() * 3) : r() < 0.9 ? 3 : 2;
     else m.ack = k < 3 ? Math.floor(r() * 3) : 3;
     return m;
@@ -223,6 +247,11 @@ export class SimulatedAccount {
       hasMedia: MEDIA_TYPES.has(type),
     };
   }
+}
+
+/** WhatsApp times have whole seconds. */
+function floorSec(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }
 
 function phone(r: Rng): string {

@@ -2,6 +2,19 @@ import { EventEmitter } from 'node:events';
 import type { ChatInput, Message } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from './engine';
 import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
+import { SimulatedLive } from './simulated.live';
+
+/**
+ * Where the simulated phone's clock anchor (the session's first `ready`) is kept: the store in
+ * the runner, so the history and live traffic survive restarts; memory by default.
+ */
+export interface SimulatedAnchors {
+  /** Records `nowMs` as the session's first ready unless one is kept; resolves to the kept one. */
+  firstReady(sessionId: string, nowMs: number): Promise<number>;
+}
+
+/** What the simulated phone served: counted per call, for tests and figures. */
+export type FetchObserver = (sessionId: string, chatId: string, messages: number) => void;
 
 export interface SimulatedEngineOptions {
   /** Chats of the account (SIM_CHATS). */
@@ -18,8 +31,12 @@ export interface SimulatedEngineOptions {
   autoScanMs: number;
   /** Chats whose fetch always fails: a permanently failing chat, for tests. */
   failChatIds?: string[];
-  /** After ready, a new message every this many ms; 0 (default) turns live mode off. */
+  /** Live message k arrives k·liveIntervalMs after the session's first ready (SIM_LIVE_INTERVAL_MS); 0: off. */
   liveIntervalMs?: number;
+  /** Every n-th live message is edited later (SIM_EDIT_EVERY); 0: never. */
+  editEvery?: number;
+  /** Every n-th live message is deleted for everyone later (SIM_REVOKE_EVERY); 0: never. */
+  revokeEvery?: number;
   /** A new QR while not scanned, like WhatsApp Web. */
   qrRefreshMs?: number;
 }
@@ -33,6 +50,8 @@ export const SIMULATED_DEFAULTS: Required<SimulatedEngineOptions> = {
   autoScanMs: 1500,
   failChatIds: [],
   liveIntervalMs: 0,
+  editEvery: 0,
+  revokeEvery: 0,
   qrRefreshMs: 20_000,
 };
 
@@ -45,12 +64,16 @@ export class SimulatedEngine implements WhatsAppEngine {
   readonly name = 'simulated' as const;
   readonly options: Required<SimulatedEngineOptions>;
   private shared?: SimulatedAccount;
+  readonly anchors: SimulatedAnchors;
 
-  constructor(options: Partial<SimulatedEngineOptions> = {}) {
+  constructor(
+    options: Partial<SimulatedEngineOptions> = {},
+    hooks: { anchors?: SimulatedAnchors; onFetch?: FetchObserver } = {},
+  ) {
     // An explicit `undefined` (e.g. an unset env value) keeps the default.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const o: Required<SimulatedEngineOptions> = { ...SIMULATED_DEFAULTS, ...given };
-    for (const key of ['chats', 'messagesPerChat'] as const) {
+    for (const key of ['chats', 'messagesPerChat', 'editEvery', 'revokeEvery'] as const) {
       if (!Number.isInteger(o[key]) || o[key] < 0) throw new RangeError(`${key} must be an integer >= 0`);
     }
     if (!(o.failRate >= 0 && o.failRate <= 1)) throw new RangeError('failRate must be within [0, 1]');
@@ -59,7 +82,11 @@ export class SimulatedEngine implements WhatsAppEngine {
     }
     if (!(o.qrRefreshMs > 0)) throw new RangeError('qrRefreshMs must be > 0');
     this.options = o;
+    this.anchors = hooks.anchors ?? memoryAnchors();
+    this.onFetch = hooks.onFetch;
   }
+
+  private readonly onFetch?: FetchObserver;
 
   /** Built on first use and shared by all clients: only the chat list, messages are made on demand. */
   get account(): SimulatedAccount {
@@ -68,7 +95,7 @@ export class SimulatedEngine implements WhatsAppEngine {
   }
 
   createClient(sessionId: string): SimulatedClient {
-    return new SimulatedClient(sessionId, this.account, this.options);
+    return new SimulatedClient(sessionId, this.account, this.options, this.anchors, this.onFetch);
   }
 
   /** The simulated phone keeps nothing on disk: restore falls back to the stored status. */
@@ -77,6 +104,16 @@ export class SimulatedEngine implements WhatsAppEngine {
   }
 
   async removeAuth(): Promise<void> {}
+}
+
+function memoryAnchors(): SimulatedAnchors {
+  const kept = new Map<string, number>();
+  return {
+    async firstReady(sessionId, nowMs) {
+      if (!kept.has(sessionId)) kept.set(sessionId, nowMs);
+      return kept.get(sessionId)!;
+    },
+  };
 }
 
 type State = 'idle' | 'qr' | 'authenticated' | 'ready' | 'stopped';
@@ -96,6 +133,10 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<Sleeper>();
   private liveTimer?: NodeJS.Timeout;
+  /** The phone's clock, known from the first `ready` on. */
+  private phone?: SimulatedLive;
+  /** Live events up to this instant have been emitted. */
+  private emittedTo = 0;
   private qrCount = 0;
   /**
    * Transient failures: a PRNG seeded by (seed, sessionId) and advanced by every fetch call.
@@ -104,22 +145,18 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
    */
   private readonly failRng: Rng;
   private readonly failChatIds: Set<string>;
-  // Live mode: messages appended after ready, and own ones whose ack is still rising.
-  private readonly liveRng: Rng;
-  private liveSeq = 0;
-  private readonly live = new Map<string, Message[]>();
-  private readonly pendingAcks: Message[] = [];
 
   constructor(
     readonly sessionId: string,
     /** The account behind this client; exposed for tests (e.g. `messagesGenerated`). */
     readonly account: SimulatedAccount,
     private readonly options: Required<SimulatedEngineOptions>,
+    private readonly anchors: SimulatedAnchors,
+    private readonly onFetch?: FetchObserver,
   ) {
     super();
     const base = hashSeed(options.seed, hashString(sessionId));
     this.failRng = mulberry32(hashSeed(base, 0xfa11));
-    this.liveRng = mulberry32(hashSeed(base, 0x11fe));
     this.failChatIds = new Set(options.failChatIds);
   }
 
@@ -138,12 +175,26 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     this.state = 'authenticated';
     this.emitEvent('authenticated');
     this.later(READY_DELAY_MS, () => {
-      this.state = 'ready';
-      this.emitEvent('ready');
-      if (this.options.liveIntervalMs > 0) {
-        this.liveTimer = setInterval(() => this.liveTick(), this.options.liveIntervalMs);
-      }
+      this.anchors
+        .firstReady(this.sessionId, Date.now())
+        .then((anchorMs) => this.becomeReady(anchorMs))
+        .catch((err) => {
+          if (this.state === 'stopped') return;
+          this.state = 'stopped';
+          this.emitEvent('disconnected', `phone clock unavailable: ${(err as Error).message}`);
+        });
     });
+  }
+
+  /** The phone's clock started at the first ready; what happened before now is history to fetch. */
+  private becomeReady(anchorMs: number): void {
+    if (this.state !== 'authenticated') return;
+    const o = this.options;
+    this.phone = new SimulatedLive(this.account, o.seed, anchorMs, { intervalMs: o.liveIntervalMs, editEvery: o.editEvery, revokeEvery: o.revokeEvery });
+    this.emittedTo = Date.now();
+    this.state = 'ready';
+    this.emitEvent('ready');
+    if (this.phone.enabled) this.liveTimer = setInterval(() => this.liveTick(), Math.max(1, o.liveIntervalMs));
   }
 
   /** Final: later calls reject. A logout also reports `disconnected` with reason LOGOUT. */
@@ -162,20 +213,16 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   }
 
   async getChats(): Promise<ChatInput[]> {
-    this.assertReady();
-    return this.account.listChats().map((chat) => {
-      const live = this.live.get(chat.id);
-      if (!live?.length) return chat;
-      return {
-        ...chat,
-        unreadCount: chat.unreadCount + live.filter((m) => !m.fromMe).length,
-        lastMessageAt: live[live.length - 1].timestamp,
-      };
+    const phone = this.assertReady();
+    const now = Date.now();
+    return this.account.listChats(phone.anchorMs).map((chat, i) => {
+      const live = phone.lastArrivalMs(i, now);
+      return live === null ? chat : { ...chat, lastMessageAt: new Date(live).toISOString() };
     });
   }
 
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
-    this.assertReady();
+    const phone = this.assertReady();
     if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`limit must be a finite number >= 0, got ${limit}`);
     if (!this.account.hasChat(chatId)) throw new Error(`unknown chat ${chatId} in session ${this.sessionId}`);
     // Drawn at call time, so outcomes follow the order of calls, not of timers.
@@ -188,8 +235,12 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
       throw new Error(`simulated transient failure fetching ${chatId} (failRate ${this.options.failRate}); retry may succeed`);
     }
     const n = Math.floor(limit);
-    const live = (this.live.get(chatId) ?? []).slice(-n).map((m) => ({ ...m }));
-    return [...this.account.latestMessages(chatId, n - live.length), ...live];
+    // What the phone holds at the end of the call, as WhatsApp Web would answer.
+    const now = Date.now();
+    const live = phone.latestKs(chatId, now, n).map((k) => phone.messageAt(k, now));
+    const result = [...this.account.latestMessages(chatId, n - live.length, phone.anchorMs), ...live];
+    this.onFetch?.(this.sessionId, chatId, result.length);
+    return result;
   }
 
   override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
@@ -217,26 +268,19 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     return `2@${b64(36)},${b64(32)},${b64(32)},${b64(32)}`;
   }
 
+  /** Emits what happened on the phone since the last tick, as WhatsApp Web's events would. */
   private liveTick(): void {
-    // Receipts lag the send: first raise the oldest pending own message by one step.
-    const pending = this.pendingAcks[0];
-    if (pending) {
-      pending.ack++;
-      if (pending.ack >= 3) this.pendingAcks.shift();
-      this.emitEvent('message_ack', { chatId: pending.chatId, id: pending.id, ack: pending.ack });
+    if (this.state !== 'ready' || !this.phone) return;
+    const now = Date.now();
+    const events = this.phone.eventsBetween(this.emittedTo, now);
+    this.emittedTo = now;
+    for (const e of events) {
+      if (this.state !== 'ready') return;
+      if (e.type === 'message') this.emitEvent('message', e.message);
+      else if (e.type === 'ack') this.emitEvent('message_ack', { chatId: e.chatId, id: e.id, ack: e.ack });
+      else if (e.type === 'edit') this.emitEvent('message_edit', { chatId: e.chatId, id: e.id, body: e.body, editedAt: e.editedAt });
+      else this.emitEvent('message_revoke_everyone', { chatId: e.chatId, id: e.id });
     }
-    const ids = this.account.chatIds;
-    if (ids.length === 0) return;
-    const r = this.liveRng;
-    const chatId = ids[Math.floor(r() * r() * ids.length)]; // favour the recent chats at the top
-    const list = this.live.get(chatId) ?? [];
-    const last = list.length ? list[list.length - 1].timestamp : this.account.lastMessageAt(chatId);
-    const prevMs = last ? Date.parse(last) : 0;
-    const message = this.account.liveMessage(chatId, r, this.liveSeq++, Math.max(Date.now(), prevMs + 1000));
-    list.push(message);
-    this.live.set(chatId, list);
-    if (message.fromMe) this.pendingAcks.push(message);
-    this.emitEvent('message', { ...message });
   }
 
   private later(ms: number, fn: () => void): void {
@@ -269,8 +313,9 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     if (this.state === 'stopped') throw this.stoppedError();
   }
 
-  private assertReady(): void {
+  private assertReady(): SimulatedLive {
     this.assertNotStopped();
-    if (this.state !== 'ready') throw new Error(`client ${this.sessionId} is not ready`);
+    if (this.state !== 'ready' || !this.phone) throw new Error(`client ${this.sessionId} is not ready`);
+    return this.phone;
   }
 }

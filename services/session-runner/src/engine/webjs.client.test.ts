@@ -54,7 +54,7 @@ beforeEach(() => {
   lib = new FakeLibrary();
   client = new WebjsClient('s1', () => lib, { authPath: join(dir, 'session-s1'), fetchTimeoutMs: 200, getChatsTimeoutMs: 200, startTimeoutMs: 200 }, logger);
   events = [];
-  for (const e of ['qr', 'authenticated', 'auth_failure', 'ready', 'disconnected', 'state', 'message', 'message_ack'] as const) {
+  for (const e of ['qr', 'authenticated', 'auth_failure', 'ready', 'disconnected', 'state', 'message', 'message_ack', 'message_edit', 'message_revoke_everyone'] as const) {
     client.on(e, (...args: unknown[]) => events.push([e, args[0]]));
   }
 });
@@ -102,6 +102,19 @@ describe('WebjsClient', () => {
     expect(live).toEqual([
       ['message', expect.objectContaining({ id: `false_${ALICE}_M1`, chatId: ALICE, timestamp: '2024-06-10T06:13:20.000Z' })],
       ['message_ack', { chatId: ALICE, id: `false_${ALICE}_M1`, ack: 3 }],
+    ]);
+  });
+
+  it('forwards edits and deletes for everyone of chat messages, not of stories', async () => {
+    await client.start();
+    lib.emit('ready');
+    lib.emit('message_edit', message('M2', 1_718_000_000, { body: 'new', latestEditSenderTimestampMs: 1_718_000_030_000 }), 'new', 'old');
+    lib.emit('message_edit', message('S2', 1_718_000_000, { isStatus: true }), 'x', 'y');
+    lib.emit('message_revoke_everyone', message('M3', 1_718_000_000, { type: 'revoked' as WebjsMessage['type'], body: '' }), null);
+    const live = events.filter(([e]) => e === 'message_edit' || e === 'message_revoke_everyone');
+    expect(live).toEqual([
+      ['message_edit', { chatId: ALICE, id: `false_${ALICE}_M2`, body: 'new', editedAt: '2024-06-10T06:13:50.000Z' }],
+      ['message_revoke_everyone', { chatId: ALICE, id: `false_${ALICE}_M3` }],
     ]);
   });
 

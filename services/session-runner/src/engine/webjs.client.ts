@@ -9,8 +9,10 @@ import {
   STATUS_BROADCAST,
   isChatMessage,
   mapChat,
+  mapEdit,
   mapMessage,
   mapMessages,
+  mapRevoke,
   messageChatId,
 } from './webjs.mapping';
 
@@ -159,6 +161,16 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
       const value = typeof ack === 'number' ? ack : msg.ack;
       if (typeof value !== 'number') return;
       this.send('message_ack', { chatId: messageChatId(msg), id: msg.id._serialized, ack: value });
+    });
+    lib.on('message_edit', (msg: WebjsMessage, newBody: unknown) => {
+      if (!isChatMessage(msg)) return;
+      const edit = this.tryMap(() => mapEdit(msg, newBody));
+      if (edit) this.send('message_edit', edit);
+    });
+    lib.on('message_revoke_everyone', (msg: WebjsMessage) => {
+      if (!isChatMessage(msg)) return;
+      const revoke = this.tryMap(() => mapRevoke(msg));
+      if (revoke) this.send('message_revoke_everyone', revoke);
     });
   }
 

@@ -1,5 +1,5 @@
 import type * as WAWebJS from 'whatsapp-web.js';
-import { type WebjsChat, type WebjsMessage, isChatMessage, mapChat, mapMessage, mapMessages, messageChatId, secondsToIso } from './webjs.mapping';
+import { type WebjsChat, type WebjsMessage, isChatMessage, mapChat, mapEdit, mapMessage, mapMessages, mapRevoke, messageChatId, secondsToIso } from './webjs.mapping';
 
 // Fixtures are shaped like what whatsapp-web.js hands out, checked against its index.d.ts.
 const ME = '15550000001@c.us';
@@ -89,6 +89,24 @@ describe('mapMessage', () => {
       ack: 3,
       hasMedia: false,
     });
+  });
+
+  it('carries an edit (ms stamp) and a delete for everyone, so a re-sync keeps them', () => {
+    const edited = { ...direct, body: 'hello again', latestEditSenderTimestampMs: (T + 60) * 1000 };
+    expect(mapMessage(edited)).toMatchObject({ body: 'hello again', editedAt: '2024-06-10T06:14:20.000Z' });
+    expect(mapMessage(direct)).not.toHaveProperty('editedAt');
+    const revoked = { ...direct, type: 'revoked' as WAWebJS.MessageTypes, body: 'leftover' };
+    expect(mapMessage(revoked)).toMatchObject({ id: `false_${ALICE}_3EB0A1`, body: '', revoked: true, type: 'revoked' });
+    expect(mapMessage(direct)).not.toHaveProperty('revoked');
+  });
+
+  it('maps the live edit and delete events', () => {
+    const at = new Date('2024-06-10T07:00:00.000Z');
+    expect(mapEdit({ ...inGroup, latestEditSenderTimestampMs: (T + 5) * 1000 }, 'fixed typo')).toEqual({
+      chatId: GROUP, id: `false_${GROUP}_3EB0B2`, body: 'fixed typo', editedAt: '2024-06-10T06:13:25.000Z',
+    });
+    expect(mapEdit(direct, undefined, () => at)).toEqual({ chatId: ALICE, id: `false_${ALICE}_3EB0A1`, body: 'hello', editedAt: at.toISOString() });
+    expect(mapRevoke({ ...ownInGroup, type: 'revoked' as WAWebJS.MessageTypes })).toEqual({ chatId: GROUP, id: `true_${GROUP}_3EB0C3` });
   });
 
   it('keeps the sender of a group message as author', () => {

@@ -7,7 +7,10 @@ import type * as WAWebJS from 'whatsapp-web.js';
  * say otherwise (a chat with no message has no `lastMessage`, notifications have no `ack`).
  */
 export type WebjsMessage = Pick<WAWebJS.Message, 'id' | 'body' | 'type' | 'timestamp' | 'hasMedia'> &
-  Partial<Pick<WAWebJS.Message, 'ack' | 'author' | 'from' | 'to' | 'fromMe' | 'isStatus'>>;
+  Partial<Pick<WAWebJS.Message, 'ack' | 'author' | 'from' | 'to' | 'fromMe' | 'isStatus' | 'latestEditSenderTimestampMs'>>;
+
+/** WhatsApp Web's type of a message deleted for everyone (its text and media are gone). */
+export const REVOKED_TYPE = 'revoked';
 
 export type WebjsChat = Pick<WAWebJS.Chat, 'id' | 'name' | 'isGroup' | 'unreadCount' | 'timestamp'> & {
   lastMessage?: Pick<WAWebJS.Message, 'timestamp'> | null;
@@ -80,7 +83,41 @@ export function mapMessage(msg: WebjsMessage, chatId: string = messageChatId(msg
     timestamp: secondsToIso(msg.timestamp) ?? NO_TIME,
     ack: typeof msg.ack === 'number' && Number.isFinite(msg.ack) ? Math.trunc(msg.ack) : 0,
     hasMedia: Boolean(msg.hasMedia),
+    // A fetch after an edit or a delete carries it, so a re-sync keeps (never undoes) them.
+    ...editOf(msg),
+    ...(msg.type === REVOKED_TYPE ? { body: '', revoked: true } : {}),
   };
+}
+
+function editOf(msg: WebjsMessage): { editedAt?: string } {
+  const at = msToIso(msg.latestEditSenderTimestampMs);
+  return at ? { editedAt: at } : {};
+}
+
+function msToIso(ms: number | null | undefined): string | null {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return null;
+  return new Date(Math.round(ms)).toISOString();
+}
+
+/**
+ * The library's `message_edit (message, newBody)` as our event. WhatsApp Web stamps the edit in
+ * ms; an edit without a stamp is dated when we hear of it.
+ */
+export function mapEdit(msg: WebjsMessage, newBody: unknown, now: () => Date = () => new Date()): { chatId: string; id: string; body: string; editedAt: string } {
+  return {
+    chatId: messageChatId(msg),
+    id: msg.id._serialized,
+    body: typeof newBody === 'string' ? newBody : typeof msg.body === 'string' ? msg.body : '',
+    editedAt: msToIso(msg.latestEditSenderTimestampMs) ?? now().toISOString(),
+  };
+}
+
+/**
+ * The library's `message_revoke_everyone (message, revokedMsg?)`: the first is the message whose
+ * type turned `revoked`, with the id of the message that was deleted.
+ */
+export function mapRevoke(msg: WebjsMessage): { chatId: string; id: string } {
+  return { chatId: messageChatId(msg), id: msg.id._serialized };
 }
 
 /**
