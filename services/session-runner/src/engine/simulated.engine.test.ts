@@ -1,6 +1,8 @@
 import type { Message } from '@wa-sync/shared';
 import { SIM_BASE_TIME_MS, SimulatedAccount } from './simulated.account';
 import { SimulatedEngine, type SimulatedClient, type SimulatedEngineOptions } from './simulated.engine';
+import { liveMessageK } from './simulated.live';
+import { waitFor } from '../../../../test/support/wait-for';
 
 const FAST: Partial<SimulatedEngineOptions> = { autoScanMs: 5, fetchLatencyMs: 1 };
 const clients: SimulatedClient[] = [];
@@ -155,7 +157,7 @@ describe('SimulatedClient', () => {
   it('returns the limit most recent messages, oldest first', async () => {
     const c = await readyClient({ chats: 5, messagesPerChat: 30 });
     const [chat] = await c.getChats();
-    const all = c.account.messages(chat.id);
+    const all = c.account.messages(chat.id, c.anchorMs);
     const ten = await c.fetchMessages(chat.id, { limit: 10 });
     expect(ten).toEqual(all.slice(-10));
     expect(ten.map((m) => m.timestamp)).toEqual([...ten.map((m) => m.timestamp)].sort());
@@ -227,28 +229,131 @@ describe('SimulatedClient', () => {
     expect(c.account.messagesGenerated).toBe(7);
   });
 
-  it('streams live messages only when liveIntervalMs > 0', async () => {
+  it('ends the generated history at the session\'s first ready, not at a fixed date', async () => {
+    const before = Date.now();
+    const c = await readyClient({ chats: 30, messagesPerChat: 50 });
+    expect(c.anchorMs).toBeGreaterThanOrEqual(before);
+    const chats = await c.getChats();
+    const newest = Date.parse(chats[0].lastMessageAt!);
+    expect(newest).toBeLessThanOrEqual(c.anchorMs!);
+    expect(newest).toBeGreaterThan(c.anchorMs! - 3600_000);
+    // A demo's "last 7 days" has messages in it.
+    const weekAgo = c.anchorMs! - 7 * 86_400_000;
+    expect(chats.filter((x) => Date.parse(x.lastMessageAt!) > weekAgo).length).toBeGreaterThan(20);
+  });
+
+  it('streams nothing live when liveIntervalMs is 0', async () => {
     const quiet = await readyClient();
     const heard: Message[] = [];
     quiet.on('message', (m) => heard.push(m));
     await new Promise((r) => setTimeout(r, 50));
     expect(heard).toEqual([]);
+  });
+});
 
-    const live = await readyClient({ liveIntervalMs: 5, messagesPerChat: 10 });
-    const acks: number[] = [];
-    live.on('message_ack', (u) => acks.push(u.ack));
-    const got = await new Promise<Message[]>((resolve) => {
-      const list: Message[] = [];
-      live.on('message', (m) => list.push(m) === 20 && resolve(list));
-    });
-    const last = got[got.length - 1];
-    const chat = (await live.getChats()).find((c) => c.id === last.chatId)!;
-    expect(chat.lastMessageAt).toBe(last.timestamp);
-    const fetched = await live.fetchMessages(last.chatId, { limit: 500 });
-    expect(fetched[fetched.length - 1].id).toBe(last.id);
-    expect(new Set(fetched.map((m) => m.id)).size).toBe(fetched.length);
-    const stamps = fetched.map((m) => Date.parse(m.timestamp));
-    expect(stamps.every((t, i) => i === 0 || t > stamps[i - 1])).toBe(true);
-    if (got.some((m) => m.fromMe)) expect(acks.length).toBeGreaterThan(0);
+describe('simulated phone that lives on without us', () => {
+  const N = 10;
+  const anchored = (anchorMs: number) => ({ firstReady: async () => anchorMs });
+
+  function phoneClient(options: Partial<SimulatedEngineOptions>, anchorMs: number, sessionId = 's1'): SimulatedClient {
+    const c = new SimulatedEngine({ ...FAST, chats: 4, messagesPerChat: 20, ...options }, { anchors: anchored(anchorMs) }).createClient(sessionId);
+    clients.push(c);
+    return c;
+  }
+
+  async function ready(c: SimulatedClient): Promise<SimulatedClient> {
+    const r = new Promise<void>((resolve) => c.on('ready', resolve));
+    await c.start();
+    await r;
+    return c;
+  }
+
+  /** Every live message a full fetch of every chat returns, by k. */
+  async function liveByK(c: SimulatedClient): Promise<Map<number, Message>> {
+    const byK = new Map<number, Message>();
+    for (const chat of await c.getChats()) {
+      for (const m of await c.fetchMessages(chat.id, { limit: 100_000 })) {
+        if (!m.id.includes('_') || Date.parse(m.timestamp) <= c.anchorMs!) continue;
+        const k = liveMessageK(m.id);
+        expect(byK.has(k)).toBe(false);
+        byK.set(k, m);
+      }
+    }
+    return byK;
+  }
+
+  it('holds every live message that arrived while no client was connected, once, in its chat', async () => {
+    const anchor = Date.now() - 2000; // linked 2 s ago, nobody listening since
+    const c = await ready(phoneClient({ liveIntervalMs: N }, anchor));
+    // Fetches run one after another: only what had arrived when the first began is in every chat.
+    const upTo = Math.floor((Date.now() - anchor) / N);
+    const byK = await liveByK(c);
+    for (const k of byK.keys()) if (k > upTo) byK.delete(k);
+    expect(upTo).toBeGreaterThanOrEqual(2000 / N);
+    expect([...byK.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: upTo }, (_, i) => i + 1));
+    for (const [k, m] of byK) {
+      expect(m.body).toBe(`live #${k}`);
+      expect(m.timestamp).toBe(new Date(anchor + k * N).toISOString());
+    }
+    // The chat list moved with them.
+    const chats = await c.getChats();
+    const last = byK.get(upTo)!;
+    expect(Date.parse(chats.find((x) => x.id === last.chatId)!.lastMessageAt!)).toBeGreaterThanOrEqual(Date.parse(last.timestamp));
+  });
+
+  it('is a pure function of the seed and the clock: another client, another process, the same phone', async () => {
+    const anchor = Date.now() - 1000;
+    const a = await ready(phoneClient({ liveIntervalMs: N, seed: 3 }, anchor));
+    const b = await ready(phoneClient({ liveIntervalMs: N, seed: 3 }, anchor));
+    const [chat] = await a.getChats();
+    const fromA = await a.fetchMessages(chat.id, { limit: 30 });
+    const fromB = await b.fetchMessages(chat.id, { limit: 30 });
+    // Same messages; only the newest may have arrived between the two calls.
+    expect(fromB.map((m) => m.id)).toEqual(expect.arrayContaining(fromA.slice(0, 25).map((m) => m.id)));
+    const other = await ready(phoneClient({ liveIntervalMs: N, seed: 4 }, anchor));
+    const [otherChat] = await other.getChats();
+    expect(otherChat.id).not.toBe(chat.id);
+  });
+
+  it('keeps the first ready: a later client of the session continues the same history', async () => {
+    const engine = new SimulatedEngine({ ...FAST, liveIntervalMs: N, chats: 3, messagesPerChat: 5 });
+    const first = await ready(engine.createClient('kept'));
+    clients.push(first);
+    await first.stop({ logout: false });
+    await new Promise((r) => setTimeout(r, 30));
+    const second = await ready(engine.createClient('kept'));
+    clients.push(second);
+    expect(second.anchorMs).toBe(first.anchorMs);
+  });
+
+  it('emits arrivals, rising acks, edits and deletes while running; a fetch shows the same state', async () => {
+    const c = await ready(phoneClient({ liveIntervalMs: N, editEvery: 3, revokeEvery: 5 }, Date.now()));
+    const heard: Array<[string, any]> = [];
+    for (const e of ['message', 'message_ack', 'message_edit', 'message_revoke_everyone'] as const) c.on(e, (x: any) => heard.push([e, x]));
+    await waitFor('a few edits and deletes', () => heard.filter(([e]) => e === 'message_revoke_everyone').length >= 3);
+    const messages = heard.filter(([e]) => e === 'message').map(([, m]) => m as Message);
+    const ks = messages.map((m) => liveMessageK(m.id));
+    expect(ks).toEqual(Array.from({ length: ks.length }, (_, i) => ks[0] + i)); // no gap, no repeat
+    messages.forEach((m) => expect(m.body).toBe(`live #${liveMessageK(m.id)}`));
+    const edits = heard.filter(([e]) => e === 'message_edit').map(([, x]) => x);
+    expect(edits.length).toBeGreaterThan(0);
+    for (const e of edits) {
+      const k = liveMessageK(e.id);
+      expect(k % 3).toBe(0);
+      expect(e.body).toBe(`live #${k} (edited)`);
+    }
+    const revokes = heard.filter(([e]) => e === 'message_revoke_everyone').map(([, x]) => x);
+    revokes.forEach((r) => expect(liveMessageK(r.id) % 5).toBe(0));
+    const acks = heard.filter(([e]) => e === 'message_ack').map(([, x]) => x);
+    // Only own messages get receipts (also those that arrived before this client was ready).
+    acks.forEach((a) => expect(a.id).toMatch(/^true_/));
+    if (messages.filter((m) => m.fromMe).length > 2) expect(acks.map((a) => a.ack)).toEqual(expect.arrayContaining([2, 3]));
+
+    // Fetched now, the phone shows those edits and deletes.
+    const byK = await liveByK(c);
+    const revokedK = liveMessageK(revokes[0].id);
+    expect(byK.get(revokedK)).toMatchObject({ body: '', revoked: true });
+    const editedK = liveMessageK(edits[0].id);
+    if (editedK % 5 !== 0) expect(byK.get(editedK)).toMatchObject({ body: `live #${editedK} (edited)`, editedAt: edits[0].editedAt });
   });
 });

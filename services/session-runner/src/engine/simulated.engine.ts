@@ -160,6 +160,11 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     this.failChatIds = new Set(options.failChatIds);
   }
 
+  /** The session's first ready (epoch ms), where the phone's clock starts; known once ready. */
+  get anchorMs(): number | undefined {
+    return this.phone?.anchorMs;
+  }
+
   /** Idempotent until stopped; lifecycle follows through events: qr → authenticated → ready. */
   async start(): Promise<void> {
     this.assertNotStopped();
