@@ -7,14 +7,16 @@ import { EventEmitter } from 'node:events';
 import type { ChatInput, Message } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
 
+const PER_CHAT = 3;
+/** Every chat's newest message (messages are at minutes 0, 1, 2 of 2024-06-01). */
+const LAST_MESSAGE_AT = new Date(Date.UTC(2024, 5, 1, 0, PER_CHAT - 1)).toISOString();
 export const CHATS: ChatInput[] = [1, 2, 3, 4, 5, 6].map((n) => ({
   id: `1555000000${n}@c.us`,
   name: `Contact ${n}`,
   isGroup: false,
   unreadCount: 0,
-  lastMessageAt: new Date(Date.UTC(2024, 5, n)).toISOString(),
+  lastMessageAt: LAST_MESSAGE_AT,
 }));
-const PER_CHAT = 3;
 
 export class FakeEngine implements WhatsAppEngine {
   readonly name = 'webjs' as const;

@@ -22,6 +22,11 @@ export const SyncStartJob = z.object({
   limitPerChat: z.number().int().min(1).max(10_000),
   /** Only these chats; all chats when absent. */
   chatIds: z.array(z.string().min(1)).optional(),
+  /**
+   * When the client became ready (ISO-8601). Messages stored after it came in live, so a catch-up
+   * compares the phone with what the store held before it.
+   */
+  readyAt: z.string().optional(),
 });
 export type SyncStartJob = z.infer<typeof SyncStartJob>;
 

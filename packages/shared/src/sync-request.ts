@@ -10,6 +10,8 @@ export interface SyncRequest {
   reason: SyncReason;
   limitPerChat: number;
   chatIds?: string[];
+  /** When the client became ready (a catch-up reaches back past messages stored live since). */
+  readyAt?: string;
 }
 
 /**

@@ -223,6 +223,8 @@ export class SessionManager {
       await this.setStatus(session, 'failed', `authentication failed: ${message}; auth removed, link the phone again`);
     }));
     client.on('ready', on('ready', async () => {
+      // Before any await: live messages stored from here on must not hide what a catch-up fetches.
+      const readyAt = new Date().toISOString();
       const reconnected = session.attempts > 0;
       session.attempts = 0;
       await this.setStatus(session, 'ready');
@@ -232,6 +234,7 @@ export class SessionManager {
         sessionId,
         reason: reconnected ? 'reconnect' : 'ready',
         limitPerChat: this.deps.limitPerChat,
+        readyAt,
       });
       logger.info({ sessionId, syncId, coalesced, reconnected }, 'sync requested on ready');
     }));

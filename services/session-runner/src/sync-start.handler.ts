@@ -26,6 +26,12 @@ export interface SyncStartDeps {
 export const DEFAULT_CATCHUP_MAX_PER_CHAT = 5000;
 /** A catch-up's first page per changed chat; most chats only got a few messages. */
 export const CATCHUP_FIRST_PAGE = 50;
+/**
+ * A catch-up compares the phone with what the store held this long before the client became
+ * ready: WhatsApp times have whole seconds and the phone's clock is not ours, and a message stored
+ * live just after ready must not pass for the newest one the store had.
+ */
+export const CATCHUP_MARGIN_MS = 5000;
 
 /** One chat to fetch, and how. */
 type Planned = { chatId: string; limit: number; catchUp?: FetchMessagesJob['catchUp'] };
@@ -50,20 +56,16 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
 
   const kind = await syncKind(data, deps.store);
   let planned: Planned[];
-  let listed = chats;
   if (kind === 'catch-up') {
-    // Read before the chat list is saved: saving it moves lastMessageAt forward.
-    const states = new Map((await deps.store.chatSyncStates(sessionId)).map((s) => [s.id, s]));
+    const readyMs = data.readyAt ? Date.parse(data.readyAt) : Date.now();
+    const cutoff = new Date((Number.isFinite(readyMs) ? readyMs : Date.now()) - CATCHUP_MARGIN_MS).toISOString();
+    const states = new Map((await deps.store.chatSyncStates(sessionId, cutoff)).map((s) => [s.id, s]));
     planned = planCatchUp(selected, states, data.limitPerChat, deps.catchUpMaxPerChat ?? DEFAULT_CATCHUP_MAX_PER_CHAT);
-    // A chat to fetch keeps its stored activity until its messages are saved: if this sync dies
-    // first, the next catch-up still sees it moved.
-    const fetching = new Set(planned.map((p) => p.chatId));
-    listed = chats.map((c) => (fetching.has(c.id) ? { ...c, lastMessageAt: states.get(c.id)?.lastMessageAt ?? null } : c));
   } else {
     planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat }));
   }
 
-  await deps.store.upsertChats(sessionId, listed);
+  await deps.store.upsertChats(sessionId, chats);
   await deps.store.startSyncRun({ syncId, sessionId, reason: data.reason, nChats: planned.length, kind });
   await deps.progress.begin(sessionId, syncId, planned.length, kind);
 
@@ -103,9 +105,13 @@ export async function syncKind(data: SyncStartJob, store: Store): Promise<SyncKi
 }
 
 /**
- * Chats of a catch-up: a chat the store has no message of gets a first fetch (`limitPerChat`);
- * one whose lastMessageAt moved past the store's is paged back to its newest stored message; the
- * rest cost nothing.
+ * Chats of a catch-up, from the store's state before the client became ready (`states`): a chat
+ * the store has no message of gets a first fetch (`limitPerChat`); one whose lastMessageAt moved
+ * past the newest stored message is paged back to it; the rest cost nothing.
+ *
+ * The newest stored message, not the chat's stored lastMessageAt, is the mark: the chat list and
+ * live messages move lastMessageAt forward before the messages in between are stored, so a
+ * catch-up that died half-way or a live message just after ready would hide a gap.
  */
 export function planCatchUp(chats: ChatInput[], states: Map<string, ChatSyncState>, limitPerChat: number, max: number): Planned[] {
   const planned: Planned[] = [];
@@ -117,8 +123,7 @@ export function planCatchUp(chats: ChatInput[], states: Map<string, ChatSyncStat
       planned.push({ chatId: chat.id, limit: limitPerChat });
       continue;
     }
-    const stored = state.lastMessageAt === null ? -Infinity : Date.parse(state.lastMessageAt);
-    if (Date.parse(chat.lastMessageAt) <= stored) continue;
+    if (Date.parse(chat.lastMessageAt) <= Date.parse(after)) continue;
     planned.push({ chatId: chat.id, limit: Math.min(CATCHUP_FIRST_PAGE, max), catchUp: { after, max } });
   }
   return planned;

@@ -293,13 +293,15 @@ export class MongoStore implements Store {
     return res.modifiedCount === 1;
   }
 
-  async chatSyncStates(sessionId: string): Promise<ChatSyncState[]> {
+  async chatSyncStates(sessionId: string, before?: string): Promise<ChatSyncState[]> {
+    const match: Filter<MessageDoc> = { sessionId };
+    if (before !== undefined) match.timestamp = { $lt: new Date(toEpochMs(before, 'before')) };
     const [chats, newest] = await Promise.all([
       this.chats.find({ sessionId }).project<ChatDoc>({ _id: 0, id: 1, lastMessageAt: 1, messageCount: 1 }).toArray(),
       // Sorted like messages_by_time, so $first reads one index entry per chat.
       this.messages
         .aggregate<{ _id: string; newest: Date }>([
-          { $match: { sessionId } },
+          { $match: match },
           { $sort: { sessionId: 1, chatId: 1, timestamp: -1 } },
           { $group: { _id: '$chatId', newest: { $first: '$timestamp' } } },
         ])

@@ -98,7 +98,7 @@ export function prepareStatements(db: Database.Database) {
     // Per chat: what the store holds, read by a catch-up before it touches anything.
     chatSyncStates: p<{ id: string; last_message_at: number | null; message_count: number; newest: number | null }>(
       `SELECT c.id, c.last_message_at, c.message_count,
-        (SELECT MAX(m.ts) FROM messages m WHERE m.session_id = c.session_id AND m.chat_id = c.id) AS newest
+        (SELECT MAX(m.ts) FROM messages m WHERE m.session_id = c.session_id AND m.chat_id = c.id AND m.ts < @before) AS newest
       FROM chats c WHERE c.session_id = @sessionId`),
     activeChats: p<{ id: string; last_message_at: number }>(`SELECT id, last_message_at FROM chats
       WHERE session_id = @sessionId AND last_message_at >= @since`),

@@ -204,8 +204,9 @@ export class SqliteStore implements Store {
     return this.s.revokeMessage.run({ sessionId, chatId, id: messageId }).changes === 1;
   }
 
-  async chatSyncStates(sessionId: string): Promise<ChatSyncState[]> {
-    return this.s.chatSyncStates.all({ sessionId }).map((r) => ({
+  async chatSyncStates(sessionId: string, before?: string): Promise<ChatSyncState[]> {
+    const bound = before === undefined ? Number.MAX_SAFE_INTEGER : toEpochMs(before, 'before');
+    return this.s.chatSyncStates.all({ sessionId, before: bound }).map((r) => ({
       id: r.id,
       lastMessageAt: toIsoOrNull(r.last_message_at),
       messageCount: r.message_count,

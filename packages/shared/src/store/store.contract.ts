@@ -120,6 +120,10 @@ function describeContinuousContract(get: GetStore): void {
         { id: D, lastMessageAt: iso(T0 + 30 * MINUTE), messageCount: 0, newestMessageAt: null },
       ]);
       expect(await get().chatSyncStates(uniqueSessionId('states-none'))).toEqual([]);
+      // Before a time: what the store held then (messages stored later came in live).
+      const then = (await get().chatSyncStates(s, iso(T0 + 2 * MINUTE))).find((x) => x.id === C);
+      expect(then).toMatchObject({ newestMessageAt: iso(T0 + MINUTE), messageCount: 5 });
+      expect((await get().chatSyncStates(s, iso(T0))).find((x) => x.id === C)?.newestMessageAt).toBeNull();
     });
   });
 }

@@ -102,8 +102,11 @@ export interface Store {
   editMessage(sessionId: string, chatId: string, messageId: string, body: string, editedAt: string): Promise<boolean>;
   /** Deleted for everyone: `revoked`, body emptied, id kept; final. False when unknown or already revoked. */
   revokeMessage(sessionId: string, chatId: string, messageId: string): Promise<boolean>;
-  /** Every stored chat of the session with its newest stored message time (for a catch-up). */
-  chatSyncStates(sessionId: string): Promise<ChatSyncState[]>;
+  /**
+   * Every stored chat of the session with its newest stored message time (for a catch-up);
+   * with `before` (ISO-8601), the newest stored message strictly older than it.
+   */
+  chatSyncStates(sessionId: string, before?: string): Promise<ChatSyncState[]>;
   /** Recent messages of a session grouped by chat, newest chats first. */
   recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]>;
 
