@@ -142,6 +142,11 @@ describe('continuous sync end to end', () => {
     });
     expect(catchUp).toMatchObject({ kind: 'catch-up', chatsFailed: 0 });
     const readyAgainAt = Date.now();
+    // Invariant 5: once saved, no message body stays in Redis, however much the catch-up fetched.
+    await storedSync(stack, 'phone', catchUp.syncId);
+    const r = createRedis(redis.url);
+    expect(await r.keys('wa-sync:staging:*')).toEqual([]);
+    await r.quit();
     const statsAfter = await fetchStats('phone');
 
     // Messages keep arriving while the chats are read one after another: judge what had arrived

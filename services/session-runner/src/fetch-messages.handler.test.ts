@@ -1,0 +1,104 @@
+import { type ChatInput, type Message, type Redis, Keys, createRedis } from '@wa-sync/shared';
+import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
+import { runFetchMessages } from './fetch-messages.handler';
+import { planCatchUp } from './sync-start.handler';
+import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
+
+const CHAT = '15550001111@c.us';
+const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (i: number) => new Date(T0 + i * 1000).toISOString();
+
+/** A chat of `n` messages, message i at T0 + i s; fetchMessages returns the newest `limit`, as WhatsApp Web does. */
+class ScriptedChat implements WhatsAppClient {
+  readonly sessionId = 'fetch-test';
+  readonly limits: number[] = [];
+  constructor(private readonly n: number) {}
+  on<E extends keyof ClientEvents>(): this {
+    return this;
+  }
+  off<E extends keyof ClientEvents>(): this {
+    return this;
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async getChats(): Promise<ChatInput[]> {
+    return [];
+  }
+  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+    this.limits.push(limit);
+    const from = Math.max(0, this.n - limit);
+    return Array.from({ length: this.n - from }, (_, j) => {
+      const i = from + j;
+      return { id: `false_${chatId}_M${i}`, chatId, fromMe: false, author: null, body: `#${i}`, type: 'chat', timestamp: at(i), ack: 0, hasMedia: false };
+    });
+  }
+}
+
+let server: PrivateRedis;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  redis = createRedis(server.url);
+});
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+});
+
+async function staged(key: string): Promise<Message[]> {
+  return JSON.parse((await redis.get(key))!) as Message[];
+}
+
+describe('catch-up fetch', () => {
+  it('pages back in growing pages until it passes the newest stored message, and stages only what is new', async () => {
+    const chat = new ScriptedChat(1000);
+    // The store's newest message is #599: 400 arrived since.
+    const result = await runFetchMessages(chat, { sessionId: chat.sessionId, syncId: 's1', chatId: CHAT, limit: 50, catchUp: { after: at(599), max: 5000 } }, redis);
+    expect(chat.limits).toEqual([50, 200, 800]);
+    const messages = await staged(result.stagingKey);
+    expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 401 }, (_, i) => `#${599 + i}`));
+    expect(result).toEqual({ stagingKey: Keys.staging('s1', CHAT), count: 401 });
+    expect(await redis.hgetall(Keys.fetchStats(chat.sessionId))).toEqual({ calls: '3', messages: String(50 + 200 + 800) });
+  });
+
+  it('stops at the chat\'s start and at the configured maximum', async () => {
+    const short = new ScriptedChat(120);
+    await runFetchMessages(short, { sessionId: 'x', syncId: 's2', chatId: CHAT, limit: 50, catchUp: { after: at(-1), max: 5000 } }, redis);
+    expect(short.limits).toEqual([50, 200]); // 120 < 200: nothing older exists
+    const busy = new ScriptedChat(10_000);
+    const r = await runFetchMessages(busy, { sessionId: 'x', syncId: 's3', chatId: CHAT, limit: 50, catchUp: { after: at(10), max: 1000 } }, redis);
+    expect(busy.limits).toEqual([50, 200, 800, 1000]);
+    expect(r.count).toBe(1000);
+  });
+
+  it('a plain fetch is one call of the given limit', async () => {
+    const chat = new ScriptedChat(300);
+    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, redis);
+    expect(chat.limits).toEqual([100]);
+    expect(r.count).toBe(100);
+  });
+});
+
+describe('catch-up plan', () => {
+  const chat = (id: string, last: number | null): ChatInput => ({ id, name: id, isGroup: false, unreadCount: 0, lastMessageAt: last === null ? null : at(last) });
+  const state = (id: string, newest: number | null, count = 10) => ({ id, lastMessageAt: newest === null ? null : at(newest + 50), messageCount: count, newestMessageAt: newest === null ? null : at(newest) });
+
+  it('skips what did not move, pages back what did, fully fetches what the store lacks', () => {
+    const states = new Map([
+      ['same', state('same', 100)],
+      ['moved', state('moved', 100)],
+      ['empty', state('empty', null, 0)],
+    ]);
+    const plan = planCatchUp(
+      [chat('same', 100), chat('moved', 130), chat('empty', 5), chat('new', 7), chat('silent', null)],
+      states,
+      100,
+      5000,
+    );
+    expect(plan).toEqual([
+      { chatId: 'moved', limit: 50, catchUp: { after: at(100), max: 5000 } },
+      { chatId: 'empty', limit: 100 },
+      { chatId: 'new', limit: 100 },
+    ]);
+  });
+});
