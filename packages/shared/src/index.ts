@@ -11,6 +11,7 @@ export * from './event-log';
 export * from './session-queues';
 export * from './sync-progress';
 export * from './sync-request';
+export * from './catch-up-gaps';
 export * from './catalog-worker';
 export * from './shutdown';
 export * from './timeout';

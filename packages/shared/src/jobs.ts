@@ -46,7 +46,12 @@ export const FetchMessagesJob = z.object({
 export type FetchMessagesJob = z.infer<typeof FetchMessagesJob>;
 
 /** What a fetch job returns: a pointer, never the messages (they would travel in every event). */
-export const FetchMessagesResult = z.object({ stagingKey: z.string(), count: z.number().int() });
+export const FetchMessagesResult = z.object({
+  stagingKey: z.string(),
+  count: z.number().int(),
+  /** A catch-up's `after`: once the chat is saved, its gap from there is closed. */
+  catchUpAfter: z.string().optional(),
+});
 export type FetchMessagesResult = z.infer<typeof FetchMessagesResult>;
 
 /** Saves one fetched chat; its only child is the chat's fetch job (sync-workers). */

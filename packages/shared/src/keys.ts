@@ -20,6 +20,8 @@ export const Keys = {
   rateLimitPrefix: `${P}:rate-limit:`,
   /** Hash: the session's message fetches from the phone (`calls`, `messages`), counted by the runner. */
   fetchStats: (sessionId: string) => `${P}:session:${sessionId}:fetch-stats`,
+  /** Hash: chat id → time from which a catch-up in flight (or one that failed) may lack messages. */
+  catchUpGaps: (sessionId: string) => `${P}:session:${sessionId}:catch-up-gaps`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
 } as const;

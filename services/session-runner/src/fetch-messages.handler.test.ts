@@ -1,4 +1,4 @@
-import { type ChatInput, type Message, type Redis, Keys, createRedis } from '@wa-sync/shared';
+import { type ChatInput, type Message, type Redis, CatchUpGaps, Keys, createRedis } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
 import { runFetchMessages } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
@@ -57,7 +57,7 @@ describe('catch-up fetch', () => {
     expect(chat.limits).toEqual([50, 200, 800]);
     const messages = await staged(result.stagingKey);
     expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 401 }, (_, i) => `#${599 + i}`));
-    expect(result).toEqual({ stagingKey: Keys.staging('s1', CHAT), count: 401 });
+    expect(result).toEqual({ stagingKey: Keys.staging('s1', CHAT), count: 401, catchUpAfter: at(599) });
     expect(await redis.hgetall(Keys.fetchStats(chat.sessionId))).toEqual({ calls: '3', messages: String(50 + 200 + 800) });
   });
 
@@ -75,7 +75,18 @@ describe('catch-up fetch', () => {
     const chat = new ScriptedChat(300);
     const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, redis);
     expect(chat.limits).toEqual([100]);
-    expect(r.count).toBe(100);
+    expect(r).toEqual({ stagingKey: Keys.staging('s4', CHAT), count: 100 });
+  });
+});
+
+describe('catch-up gaps', () => {
+  it('stay open until the chat is saved from that point; a newer gap survives an older save', async () => {
+    const gaps = new CatchUpGaps(redis);
+    await gaps.mark('g', [{ chatId: 'a', after: at(1) }, { chatId: 'b', after: at(2) }]);
+    await gaps.close('g', 'a', at(1));
+    await gaps.mark('g', [{ chatId: 'b', after: at(5) }]); // a later catch-up of b
+    await gaps.close('g', 'b', at(2)); // the earlier one's save comes late
+    expect(await gaps.open('g')).toEqual(new Map([['b', at(5)]]));
   });
 });
 
@@ -100,5 +111,12 @@ describe('catch-up plan', () => {
       { chatId: 'empty', limit: 100 },
       { chatId: 'new', limit: 100 },
     ]);
+  });
+
+  it('reaches back to a gap an earlier catch-up left open, even when nothing moved since', () => {
+    // An earlier catch-up of `hurt` from #40 failed; live messages up to #100 were stored since.
+    const states = new Map([['hurt', state('hurt', 100)], ['fine', state('fine', 100)]]);
+    const plan = planCatchUp([chat('hurt', 100), chat('fine', 100)], states, 100, 5000, new Map([['hurt', at(40)]]));
+    expect(plan).toEqual([{ chatId: 'hurt', limit: 50, catchUp: { after: at(40), max: 5000 } }]);
   });
 });

@@ -14,7 +14,7 @@ export async function runFetchMessages(client: WhatsAppClient, data: FetchMessag
     : await fetchCounted(client, data.chatId, data.limit, redis);
   const stagingKey = Keys.staging(data.syncId, data.chatId);
   await redis.set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S);
-  return { stagingKey, count: messages.length };
+  return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
 }
 
 /**

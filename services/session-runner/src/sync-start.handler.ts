@@ -4,10 +4,12 @@ import {
   type ChatSyncState,
   type FetchMessagesJob,
   type Logger,
+  type Redis,
   type Store,
   type SyncKind,
   type SyncProgress,
   type SyncStartJob,
+  CatchUpGaps,
   QueueName,
   jobOptions,
   sessionQueueName,
@@ -19,6 +21,8 @@ export interface SyncStartDeps {
   progress: SyncProgress;
   flow: FlowProducer;
   logger: Logger;
+  /** Where catch-ups keep the chats they have not finished (Redis). */
+  redis: Redis;
   /** SYNC_CATCHUP_MAX_PER_CHAT; default 5000. */
   catchUpMaxPerChat?: number;
 }
@@ -60,7 +64,10 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
     const readyMs = data.readyAt ? Date.parse(data.readyAt) : Date.now();
     const cutoff = new Date((Number.isFinite(readyMs) ? readyMs : Date.now()) - CATCHUP_MARGIN_MS).toISOString();
     const states = new Map((await deps.store.chatSyncStates(sessionId, cutoff)).map((s) => [s.id, s]));
-    planned = planCatchUp(selected, states, data.limitPerChat, deps.catchUpMaxPerChat ?? DEFAULT_CATCHUP_MAX_PER_CHAT);
+    const gaps = new CatchUpGaps(deps.redis);
+    planned = planCatchUp(selected, states, data.limitPerChat, deps.catchUpMaxPerChat ?? DEFAULT_CATCHUP_MAX_PER_CHAT, await gaps.open(sessionId));
+    // Before any fetch: a chat this sync does not finish is where the next one starts.
+    await gaps.mark(sessionId, planned.flatMap((p) => (p.catchUp ? [{ chatId: p.chatId, after: p.catchUp.after }] : [])));
   } else {
     planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat }));
   }
@@ -113,17 +120,26 @@ export async function syncKind(data: SyncStartJob, store: Store): Promise<SyncKi
  * live messages move lastMessageAt forward before the messages in between are stored, so a
  * catch-up that died half-way or a live message just after ready would hide a gap.
  */
-export function planCatchUp(chats: ChatInput[], states: Map<string, ChatSyncState>, limitPerChat: number, max: number): Planned[] {
+export function planCatchUp(
+  chats: ChatInput[],
+  states: Map<string, ChatSyncState>,
+  limitPerChat: number,
+  max: number,
+  /** Gaps earlier catch-ups left open (chat id → from when): fetched back to there, never skipped. */
+  gaps: Map<string, string> = new Map(),
+): Planned[] {
   const planned: Planned[] = [];
   for (const chat of chats) {
     if (chat.lastMessageAt === null) continue; // nothing on the phone to fetch
     const state = states.get(chat.id);
-    const after = state?.newestMessageAt;
-    if (!state || state.messageCount === 0 || !after) {
+    const newest = state?.newestMessageAt;
+    if (!state || state.messageCount === 0 || !newest) {
       planned.push({ chatId: chat.id, limit: limitPerChat });
       continue;
     }
-    if (Date.parse(chat.lastMessageAt) <= Date.parse(after)) continue;
+    const gap = gaps.get(chat.id);
+    const after = gap && Date.parse(gap) < Date.parse(newest) ? gap : newest;
+    if (!gap && Date.parse(chat.lastMessageAt) <= Date.parse(after)) continue;
     planned.push({ chatId: chat.id, limit: Math.min(CATCHUP_FIRST_PAGE, max), catchUp: { after, max } });
   }
   return planned;

@@ -7,6 +7,7 @@ import {
   type SaveChatResult,
   type Store,
   type SyncProgress,
+  CatchUpGaps,
 } from '@wa-sync/shared';
 
 export interface SaveChatDeps {
@@ -38,6 +39,7 @@ export async function runSaveChat(job: Job, data: SaveChatJob, deps: SaveChatDep
   }
   const messages = JSON.parse(raw) as Message[];
   await deps.store.upsertMessages(sessionId, chatId, messages);
+  if (fetched.catchUpAfter) await new CatchUpGaps(deps.redis).close(sessionId, chatId, fetched.catchUpAfter);
   await deps.progress.recordChat({ sessionId, syncId, chatId, messages: messages.length, failed: false });
   await deps.redis.del(fetched.stagingKey);
   return { messages: messages.length, failed: false };
