@@ -7,17 +7,21 @@ import type { ApiDeps } from './deps';
 import { installErrorHandlers } from './errors';
 import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi';
 import { installAuth } from './ops/auth';
+import { installCors } from './ops/cors';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board';
 import { ApiMetrics } from './ops/metrics';
 import { QueueDirectory } from './ops/queue-directory';
 import { installRateLimit } from './ops/rate-limit';
 import { chatRoutes } from './routes/chat.routes';
 import { healthRoutes } from './routes/health.routes';
+import { recentRoutes } from './routes/recent.routes';
 import { metricsRoutes } from './routes/metrics.routes';
 import { sessionRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
+import { eventsRoutes } from './sse/events.routes';
+import { SseHub } from './sse/sse-hub';
 import { SocketHub } from './ws/socket-hub';
-import { wsRoutes } from './ws/ws.routes';
+import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
 
 export interface RouteInfo {
   method: string;
@@ -27,6 +31,12 @@ export interface RouteInfo {
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteInfo[]>();
+const sseHubs = new WeakMap<FastifyInstance, SseHub>();
+
+/** The app's open SSE streams (tests and metrics count them). */
+export function sseHubOf(app: FastifyInstance): SseHub | undefined {
+  return sseHubs.get(app);
+}
 
 /** Every route the app registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
 export function routesOf(app: FastifyInstance): RouteInfo[] {
@@ -57,6 +67,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
+  sseHubs.set(app, sse);
   const routes: RouteInfo[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -93,12 +105,16 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
 
   // Before auth: its onRequest hook marks upgrade requests, so a refused one's socket is destroyed.
   await app.register(websocket, {
+    // A bigger frame closes the socket with 1009 before more of it is buffered.
+    options: { maxPayload: WS_MAX_PAYLOAD },
     // On close: a close frame with 1001 (going away) to every client, so they know to reconnect.
     preClose(done) {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
       done();
     },
   });
+  // Before auth: a CORS preflight carries no key; a foreign Origin is refused before the key is checked.
+  await installCors(app, deps.corsOrigins ?? [], '/ws');
   installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
   await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
@@ -110,6 +126,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await chatRoutes(scope, deps);
     await syncRoutes(scope, deps, rateLimit);
     await wsRoutes(scope, deps, hub);
+    await recentRoutes(scope, deps);
+    await eventsRoutes(scope, deps, sse);
   });
 
   if (deps.subscriber) {
@@ -117,6 +135,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
     await subscribeEvents(deps.subscriber, deps.events, (envelope) => {
       hub.dispatch(envelope);
+      sse.dispatch(envelope);
       metrics.onEvent(envelope);
     });
   }

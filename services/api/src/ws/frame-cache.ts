@@ -1,0 +1,34 @@
+import type { BusEnvelope } from '@wa-sync/shared';
+
+/**
+ * Serialized forms of a bus event, computed once per event and shared by every socket and SSE
+ * stream it goes to: fan-out to N clients costs one JSON.stringify, not N. Keyed by the envelope
+ * object, so an event is forgotten as soon as nothing holds it.
+ */
+const wsFrames = new WeakMap<BusEnvelope, string>();
+const sseFrames = new WeakMap<BusEnvelope, string>();
+
+/** `{ "event", "data", "id" }`, the WebSocket frame of a logged event. */
+export function frameOf(envelope: BusEnvelope): string {
+  let frame = wsFrames.get(envelope);
+  if (frame === undefined) {
+    frame = JSON.stringify({ event: envelope.event, data: envelope.data, id: envelope.id });
+    wsFrames.set(envelope, frame);
+  }
+  return frame;
+}
+
+/** `id:`, `event:` and `data:` lines of a logged event, as Server-Sent Events carry it. */
+export function sseFrameOf(envelope: BusEnvelope): string {
+  let frame = sseFrames.get(envelope);
+  if (frame === undefined) {
+    frame = sseEvent(envelope.event, envelope.data, envelope.id);
+    sseFrames.set(envelope, frame);
+  }
+  return frame;
+}
+
+/** One SSE event. JSON has no raw newlines, so `data:` is one line. */
+export function sseEvent(event: string, data: unknown, id?: string): string {
+  return `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
