@@ -109,7 +109,11 @@ export class EventLog {
     return [{ ...envelope, id }];
   }
 
-  /** True when every entry after `since` is still in the log. */
+  /**
+   * True when every entry after `since` is still in the log. Trimming (MAXLEN) does not move
+   * `max-deleted-entry-id` (only XDEL does), so a trimmed log holds `since` only from its first
+   * entry on: the trimmed ids are unknown, and one of them may be newer than `since`.
+   */
   private async holds(key: string, since: string): Promise<boolean> {
     let info: unknown[];
     try {
@@ -117,10 +121,19 @@ export class EventLog {
     } catch {
       return false; // no log at all: Redis lost it, or the session never logged anything
     }
-    const field = (name: string) => info[info.indexOf(name) + 1] as string;
-    const lastGenerated = field('last-generated-id');
-    const maxDeleted = field('max-deleted-entry-id') ?? '0-0';
-    return compareEventIds(since, maxDeleted) >= 0 && compareEventIds(since, lastGenerated) <= 0;
+    const field = (name: string): unknown => {
+      const at = info.findIndex((v, i) => i % 2 === 0 && v === name);
+      return at === -1 ? undefined : info[at + 1];
+    };
+    const lastGenerated = String(field('last-generated-id'));
+    const maxDeleted = (field('max-deleted-entry-id') as string | undefined) ?? '0-0';
+    const first = field('first-entry');
+    const firstId = Array.isArray(first) ? String(first[0]) : null;
+    const removedAny = Number(field('entries-added')) !== Number(field('length'));
+    if (compareEventIds(since, lastGenerated) > 0) return false; // from another log (Redis was replaced)
+    if (compareEventIds(since, maxDeleted) < 0) return false;
+    if (!removedAny || compareEventIds(since, lastGenerated) === 0) return true;
+    return firstId !== null && compareEventIds(since, firstId) >= 0;
   }
 }
 
