@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { SseClient } from './sse-hub';
 
 const BATCH_BYTES = 64 * 1024;
@@ -26,8 +25,16 @@ export class SseWriter {
     const chunk = this.batch;
     this.batch = '';
     if (this.closed) return;
-    if (!this.client.res.write(chunk)) {
-      await Promise.race([once(this.client.res, 'drain'), once(this.client.res, 'close')]);
-    }
+    const res = this.client.res;
+    if (res.write(chunk)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   }
 }
