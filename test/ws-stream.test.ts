@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { EventLog, Keys, type Redis, createRedis } from '@wa-sync/shared';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { appendLive } from './support/live-events';
+import { openRaw } from './support/sse-client';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { waitFor } from './support/wait-for';
 import { type Frame, WsClient } from './support/ws-client';
@@ -265,6 +266,11 @@ describe('origins', () => {
     const denied = await guarded.app.inject({ url: '/whatsapp-web/sessions', headers: { origin: ALLOWED } });
     expect(denied.statusCode).toBe(401);
     expect(denied.headers['access-control-allow-origin']).toBe(ALLOWED);
+    // The SSE stream too (its reply is written by hand, the CORS headers must survive that).
+    const stream = await openRaw(`http://127.0.0.1:${port}/whatsapp-web/session/x/events?deviceType=mobile&token=${KEY}`, { origin: ALLOWED });
+    expect(stream.res.statusCode).toBe(200);
+    expect(stream.res.headers['access-control-allow-origin']).toBe(ALLOWED);
+    stream.close();
     // Without CORS_ORIGINS: no CORS headers at all (same origin only).
     const plain = await api.app.inject({ url: '/whatsapp-web/sessions', headers: { origin: ALLOWED } });
     expect(plain.headers['access-control-allow-origin']).toBeUndefined();

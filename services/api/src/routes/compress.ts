@@ -33,7 +33,7 @@ export async function sendJson(req: FastifyRequest, reply: FastifyReply, body: u
   reply.header('content-type', 'application/json; charset=utf-8').header('vary', 'accept-encoding');
   const encoding = json.length >= MIN_BYTES ? pickEncoding(req.headers['accept-encoding']) : null;
   if (!encoding) return reply.send(json);
-  // Brotli quality 5: most of the gain of 11 at a fraction of its time, for a body made per request.
-  const compressed = encoding === 'br' ? await brotli(json, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: json.length } }) : await gz(json, { level: 6 });
+  // Brotli 4 and gzip 5: most of the gain of the slow levels at a fraction of their time, for a body made per request.
+  const compressed = encoding === 'br' ? await brotli(json, { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: json.length } }) : await gz(json, { level: 5 });
   return reply.header('content-encoding', encoding).send(compressed);
 }
