@@ -181,6 +181,34 @@ describe('garbage in the event channel and the log', () => {
   });
 });
 
+describe('a lost event subscription', () => {
+  it('delivers what was published while the subscriber reconnected, from the log, once and in order', async () => {
+    const s = 'gap-fill';
+    const ws = await WsClient.connect(wsUrl);
+    await joined(ws, { sessionId: s });
+    const sse = await openRaw(`${wsUrl.replace('ws://', 'http://').replace('/ws', '')}/whatsapp-web/session/${s}/events?deviceType=mobile`);
+    const sseIds = () => [...sse.text().matchAll(/^id: (\S+)\nevent: message:new$/gm)].map((m) => m[1]);
+    const ids = await appendLive(log, s, 0, 1);
+    await waitFor('the first event', () => bodies(ws.frames).length === 1 && sseIds().length === 1);
+    // Redis drops the API's subscriber connection; events keep being logged until it is back.
+    const logged = api.logs.length;
+    await redis.client('KILL', 'TYPE', 'pubsub');
+    for (let k = 1; !api.logs.slice(logged).some((l) => l.includes('event subscription back')); k++) {
+      ids.push(...(await appendLive(log, s, k, k + 1)));
+      if (k > 5000) throw new Error('the subscriber never came back');
+    }
+    const k = ids.length;
+    ids.push(...(await appendLive(log, s, k, k + 5)));
+    await waitFor('every event', () => ws.frames.some((f) => f.id === ids.at(-1)) && sseIds().includes(ids.at(-1)!), 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ws.frames.filter((f) => f.event === 'message:new').map((f) => f.id)).toEqual(ids);
+    expect(sseIds()).toEqual(ids);
+    console.log(`gap fill: ${ids.length - 6} events logged while the subscriber was away`);
+    ws.close();
+    sse.close();
+  });
+});
+
 describe('limits', () => {
   it('closes a socket that sends a 1 MB frame with 1009; the API and other sockets carry on', async () => {
     const other = await WsClient.connect(wsUrl);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
-import { redactUrl, subscribeEvents } from '@wa-sync/shared';
+import { Keys, redactUrl, subscribeEvents } from '@wa-sync/shared';
 import type { ApiDeps } from './deps';
 import { installErrorHandlers } from './errors';
 import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi';
@@ -20,6 +20,7 @@ import { sessionRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
 import { eventsRoutes } from './sse/events.routes';
 import { SseHub } from './sse/sse-hub';
+import { LiveFeed } from './ws/live-feed';
 import { SocketHub } from './ws/socket-hub';
 import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
 
@@ -69,6 +70,16 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   });
   const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   sseHubs.set(app, sse);
+  const feed = new LiveFeed(
+    deps.events,
+    (envelope, fill) => {
+      hub.dispatch(envelope, fill);
+      sse.dispatch(envelope, fill);
+      metrics.onEvent(envelope);
+    },
+    () => [...hub.sessions(), ...sse.sessions()],
+    deps.logger,
+  );
   const routes: RouteInfo[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -125,18 +136,23 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await sessionRoutes(scope, deps, rateLimit);
     await chatRoutes(scope, deps);
     await syncRoutes(scope, deps, rateLimit);
-    await wsRoutes(scope, deps, hub);
+    await wsRoutes(scope, deps, hub, feed);
     await recentRoutes(scope, deps);
-    await eventsRoutes(scope, deps, sse);
+    await eventsRoutes(scope, deps, sse, feed);
   });
 
   if (deps.subscriber) {
     // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
     if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
-    await subscribeEvents(deps.subscriber, deps.events, (envelope) => {
-      hub.dispatch(envelope);
-      sse.dispatch(envelope);
-      metrics.onEvent(envelope);
+    const subscriber = deps.subscriber;
+    await subscribeEvents(subscriber, deps.events, (envelope) => feed.push(envelope));
+    // After a reconnect (ioredis resubscribes on its own), what was published meanwhile comes from
+    // the logs. Our own SUBSCRIBE is answered after ioredis's: the subscription is live again by then.
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(Keys.eventsChannel)
+        .then(() => feed.fillGaps())
+        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'event subscription: could not fill the gap'));
     });
   }
   return app;

@@ -5,6 +5,7 @@ import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';
 import { sseEvent } from '../ws/frame-cache';
 import { writeDesktopBootstrap } from './desktop-bootstrap';
+import type { LiveFeed } from '../ws/live-feed';
 import { SSE_HEARTBEAT_MS, type SseClient, type SseHub } from './sse-hub';
 import { EventsQuery, SessionParams } from './sse.schemas';
 import { SseWriter } from './sse-writer';
@@ -19,7 +20,7 @@ const RETRY_MS = 2_000;
  * bootstrap (`sync:initial`, `message:sync`…, `sync:complete` with the log position it started
  * at); then every logged event of the session with its log id, none missed and none twice.
  */
-export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SseHub): Promise<void> {
+export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SseHub, feed?: LiveFeed): Promise<void> {
   hub.startHeartbeat(deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS);
   // Streams never end on their own: without this, app.close() would wait for them forever.
   app.addHook('preClose', async () => hub.closeAll());
@@ -70,6 +71,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: Sse
       try {
         const through = await catchUp(deps, writer, client, query, resumeFrom);
         await writer.flush();
+        if (through) feed?.observe(sessionId, through);
         hub.release(client, through);
       } catch (err) {
         req.log.error({ err }, 'event stream failed to start');

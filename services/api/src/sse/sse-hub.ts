@@ -7,6 +7,8 @@ export interface SseClient {
   readonly res: ServerResponse;
   /** Live events held back while the bootstrap or the replay is written; null once live. */
   pending: BusEnvelope[] | null;
+  /** The log id its bootstrap or replay went up to: an event read back after a gap and not newer was sent already. */
+  floor: string | null;
   closed: boolean;
 }
 
@@ -40,7 +42,7 @@ export class SseHub {
 
   /** Registers a stream, holding live events back until `release`. */
   add(sessionId: string, res: ServerResponse): SseClient {
-    const client: SseClient = { sessionId, res, pending: [], closed: false };
+    const client: SseClient = { sessionId, res, pending: [], floor: null, closed: false };
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
@@ -62,16 +64,24 @@ export class SseHub {
     const pending = client.pending;
     if (!pending || client.closed) return;
     client.pending = null;
+    client.floor = through;
     for (const envelope of pending) {
       if (through && compareEventIds(envelope.id, through) <= 0) continue;
       this.write(client, sseFrameOf(envelope));
     }
   }
 
-  dispatch(envelope: BusEnvelope): void {
+  /** Sessions some stream of this process listens to. */
+  sessions(): Iterable<string> {
+    return this.rooms.keys();
+  }
+
+  /** `fill`: read back from the log after the subscription was lost; a stream that already carried it is skipped. */
+  dispatch(envelope: BusEnvelope, fill = false): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
+      if (fill && client.floor && compareEventIds(envelope.id, client.floor) <= 0) continue;
       if (client.pending) {
         client.pending.push(envelope);
         const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;

@@ -9,6 +9,8 @@ interface Client {
   sentCurrentChat: Map<string, number>;
   /** Live events held back per session while that session's replay is read (join with `since`). */
   pending: Map<string, BusEnvelope[]>;
+  /** Per session, the log id its replay went up to: an event read back after a gap and not newer was sent already. */
+  floors: Map<string, string>;
   /** Pings sent since the last pong. */
   missedPongs: number;
 }
@@ -49,7 +51,7 @@ export class SocketHub {
   }
 
   add(socket: WebSocket): void {
-    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), missedPongs: 0 };
+    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), floors: new Map(), missedPongs: 0 };
     this.clients.set(socket, client);
     socket.on('pong', () => (client.missedPongs = 0));
   }
@@ -69,7 +71,8 @@ export class SocketHub {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.add(sessionId);
-    if (hold) client.pending.set(sessionId, []);
+    // A second join while the first still replays keeps the first's held events.
+    if (hold && !client.pending.has(sessionId)) client.pending.set(sessionId, []);
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
@@ -81,6 +84,7 @@ export class SocketHub {
     const pending = client?.pending.get(sessionId);
     if (!client || !pending) return;
     client.pending.delete(sessionId);
+    if (replayedThrough) client.floors.set(sessionId, replayedThrough);
     for (const envelope of pending) {
       if (replayedThrough && compareEventIds(envelope.id, replayedThrough) <= 0) continue;
       this.deliver(client, envelope);
@@ -92,6 +96,7 @@ export class SocketHub {
     if (!client) return;
     client.sessions.delete(sessionId);
     client.pending.delete(sessionId);
+    client.floors.delete(sessionId);
     const room = this.rooms.get(sessionId);
     room?.delete(client);
     if (room?.size === 0) this.rooms.delete(sessionId);
@@ -106,15 +111,27 @@ export class SocketHub {
     this.write(client, JSON.stringify(id ? { event, data, id } : { event, data }));
   }
 
-  /** Delivers a bus event to every socket that joined its session. */
-  dispatch(envelope: BusEnvelope): void {
+  /** Sessions some socket of this process joined. */
+  sessions(): Iterable<string> {
+    return this.rooms.keys();
+  }
+
+  /**
+   * Delivers a bus event to every socket that joined its session. `fill`: read back from the log
+   * after the subscription was lost; a socket whose replay already covered it is skipped.
+   */
+  dispatch(envelope: BusEnvelope, fill = false): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
       const pending = client.pending.get(envelope.sessionId);
       if (pending) this.hold(client, pending, envelope);
-      else this.deliver(client, envelope);
+      else if (!fill || !this.covered(client.floors.get(envelope.sessionId), envelope.id)) this.deliver(client, envelope);
     }
+  }
+
+  private covered(floor: string | undefined, id: string): boolean {
+    return floor !== undefined && compareEventIds(id, floor) <= 0;
   }
 
   /**

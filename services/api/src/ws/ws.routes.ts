@@ -3,6 +3,7 @@ import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/sha
 import type { WebSocket } from 'ws';
 import type { ApiDeps } from '../deps';
 import { currentSync } from '../sync-snapshot';
+import type { LiveFeed } from './live-feed';
 import type { SocketHub } from './socket-hub';
 
 /** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
@@ -10,7 +11,7 @@ export const WS_MAX_PAYLOAD = 64 * 1024;
 export const WS_PING_INTERVAL_MS = 30_000;
 
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
-export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub): Promise<void> {
+export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
   hub.configure({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   hub.startHeartbeat(deps.wsPingIntervalMs ?? WS_PING_INTERVAL_MS);
   app.addHook('onClose', async () => hub.stopHeartbeat());
@@ -20,7 +21,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
     // An oversized frame (1009) or a protocol error: ws closes the socket; only log it.
     socket.on('error', (err) => deps.logger.info({ err: err.message }, 'websocket closed on a bad frame'));
     socket.on('message', (raw) => {
-      handleFrame(socket, raw.toString(), deps, hub).catch((err) => {
+      handleFrame(socket, raw.toString(), deps, hub, feed).catch((err) => {
         deps.logger.error({ err }, 'websocket frame failed');
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
@@ -28,7 +29,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
   });
 }
 
-async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub): Promise<void> {
+async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -60,11 +61,14 @@ async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: S
   // hub's currentChat check.
   hub.join(socket, sessionId, since !== undefined);
   try {
-    const [session, live, sync] = await Promise.all([
+    const [session, live, sync, head] = await Promise.all([
       deps.store.getSession(sessionId),
       deps.redis.hgetall(Keys.sessionLive(sessionId)),
       currentSync(deps, sessionId),
+      // Where a gap in the subscription would be filled from, if no event came through yet.
+      since === undefined && feed ? deps.events.head(sessionId) : null,
     ]);
+    if (head) feed?.observe(sessionId, head);
     const status = session?.status ?? null;
     const joined = { sessionId, status, ...(status === 'qr' && live.qr ? { qr: live.qr, qrDataUrl: live.qrDataUrl } : {}), sync };
     if (since === undefined) return hub.send(socket, 'joined', joined);
@@ -73,7 +77,9 @@ async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: S
     hub.send(socket, 'joined', { ...joined, resumed: replay.resumed });
     for (const envelope of replay.events) hub.send(socket, envelope.event, envelope.data, envelope.id);
     // Not resumed: nothing replayed; everything held back since the join is new to the client.
-    hub.release(socket, sessionId, replay.resumed ? (replay.lastId ?? since) : null);
+    const through = replay.resumed ? (replay.lastId ?? since) : null;
+    if (through) feed?.observe(sessionId, through);
+    hub.release(socket, sessionId, through);
   } catch (err) {
     // The join failed: do not leave the socket holding events back for good.
     hub.leave(socket, sessionId);
