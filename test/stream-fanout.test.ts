@@ -85,6 +85,15 @@ it(`delivers every event to ${WS_CLIENTS} WebSockets and ${SSE_CLIENTS} SSE stre
     `fan-out to ${WS_CLIENTS} ws (in-process clients): p50 ${percentile(latencies, 50).toFixed(1)} ms, ` +
       `p99 ${percentile(latencies, 99).toFixed(1)} ms (from the append call; clients in the same process)`,
   );
+
+  // One serialization per event, whatever the number of sockets.
+  const stringify = jest.spyOn(JSON, 'stringify');
+  const lastId = await log.append(SESSION, 'message:new', liveMessage(SESSION, 'c1@c.us', EVENTS));
+  await waitFor('the last event everywhere', () => wsIds.every((got) => got.at(-1) === lastId), 60_000);
+  const frames = stringify.mock.calls.filter(([v]) => v !== null && typeof v === 'object' && 'event' in v && 'id' in v && (v as { id: string }).id === lastId);
+  stringify.mockRestore();
+  expect(frames).toHaveLength(1);
+
   for (const s of sockets) s.terminate();
   for (const s of streams) s.close();
 }, 120_000);
