@@ -44,6 +44,16 @@ function freePort() {
   });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -194,6 +204,8 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1000));
     const redis = createRedis(`redis://127.0.0.1:${redisPort}`);
     const log = new EventLog(redis);
+    const apiCpu0 = cpuSeconds(api.pid);
+    const ownCpu0 = process.cpuUsage();
     const start = performance.now();
     for (let k = 0; k < EVENTS; k++) {
       const at = (performance.timeOrigin + performance.now()).toFixed(3);
@@ -206,9 +218,13 @@ async function main() {
     }
     const expected = EVENTS * (SSE + WS);
     await waitUntil('every delivery', () => received >= expected, 60_000).catch(() => undefined);
+    const wall = (performance.now() - start) / 1000;
+    const apiCpu = cpuSeconds(api.pid) - apiCpu0;
+    const own = process.cpuUsage(ownCpu0);
     latencies.sort((a, b) => a - b);
     console.log(`live delivery to ${SSE} SSE + ${WS} WS clients, ${EVENTS} events at ${RATE}/s: ${received}/${expected} delivered, ` +
-      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies.at(-1).toFixed(1)} ms`);
+      `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies.at(-1).toFixed(1)} ms; ` +
+      `CPU over ${wall.toFixed(1)} s: API ${apiCpu.toFixed(1)} s, clients ${((own.user + own.system) / 1e6).toFixed(1)} s; load average ${os.loadavg()[0].toFixed(1)}`);
     redis.disconnect();
   } finally {
     for (const s of sockets) s.terminate();

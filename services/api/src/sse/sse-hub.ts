@@ -93,7 +93,7 @@ export class SseHub {
   }
 
   /** Writes unless the client is too far behind, in which case it is dropped (it resumes with Last-Event-ID). */
-  write(client: SseClient, chunk: string): void {
+  write(client: SseClient, chunk: string | Buffer): void {
     if (client.closed) return;
     const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
     if (client.res.writableLength > max) return this.drop(client, `more than ${max} bytes queued`);

@@ -174,10 +174,10 @@ export class SocketHub {
     this.write(client, frameOf(envelope));
   }
 
-  private write(client: Client, frame: string): void {
+  private write(client: Client, frame: string | Buffer): void {
     const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
     if (client.socket.bufferedAmount > max) return this.drop(client, `more than ${max} bytes queued`);
-    client.socket.send(frame);
+    client.socket.send(frame, { binary: false });
   }
 
   /** A client that cannot keep up is closed (1013: try again later), so memory stays bounded; it resumes with `since`. */
