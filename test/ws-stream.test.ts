@@ -24,7 +24,7 @@ beforeAll(async () => {
   redisServer = await startRedis();
   redis = createRedis(redisServer.url, { disconnectTimeout: 100 });
   log = new EventLog(redis);
-  api = await startApi(redisServer.url, { wsPingIntervalMs: 40 });
+  api = await startApi(redisServer.url);
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   wsUrl = `ws://127.0.0.1:${(api.app.server.address() as AddressInfo).port}/ws`;
 });
@@ -201,9 +201,9 @@ describe('a lost event subscription', () => {
     ids.push(...(await appendLive(log, s, k, k + 5)));
     await waitFor('every event', () => ws.frames.some((f) => f.id === ids.at(-1)) && sseIds().includes(ids.at(-1)!), 10_000);
     await new Promise((r) => setTimeout(r, 100));
+    console.log(`gap fill: ${ids.length - 6} events logged while the subscriber was away`);
     expect(ws.frames.filter((f) => f.event === 'message:new').map((f) => f.id)).toEqual(ids);
     expect(sseIds()).toEqual(ids);
-    console.log(`gap fill: ${ids.length - 6} events logged while the subscriber was away`);
     ws.close();
     sse.close();
   });
@@ -229,8 +229,12 @@ describe('limits', () => {
   });
 
   it('drops a socket that stops answering pings, and keeps one that answers', async () => {
-    const alive = await WsClient.connect(wsUrl);
-    const deaf = await WsClient.connect(wsUrl, { autoPong: false });
+    // Its own API with a short ping interval (30 s in production); wide enough for a busy test machine.
+    const pinging = await startApi(redisServer.url, { wsPingIntervalMs: 250 });
+    await pinging.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `ws://127.0.0.1:${(pinging.app.server.address() as AddressInfo).port}/ws`;
+    const alive = await WsClient.connect(url);
+    const deaf = await WsClient.connect(url, { autoPong: false });
     let pings = 0;
     deaf.socket.on('ping', () => pings++);
     const closed = new Promise<number>((resolve) => deaf.socket.once('close', (code) => resolve(code)));
@@ -239,8 +243,9 @@ describe('limits', () => {
     expect(pings).toBeGreaterThanOrEqual(2);
     expect(alive.socket.readyState).toBe(WebSocket.OPEN);
     expect(await joined(alive, { sessionId: 'still-here' })).toMatchObject({ sessionId: 'still-here' });
-    expect(api.logs.some((l) => l.includes('missed two pongs'))).toBe(true);
+    expect(pinging.logs.some((l) => l.includes('missed two pongs'))).toBe(true);
     alive.close();
+    await pinging.close();
   });
 });
 

@@ -72,9 +72,9 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   sseHubs.set(app, sse);
   const feed = new LiveFeed(
     deps.events,
-    (envelope, fill) => {
-      hub.dispatch(envelope, fill);
-      sse.dispatch(envelope, fill);
+    (envelope) => {
+      hub.dispatch(envelope);
+      sse.dispatch(envelope);
       metrics.onEvent(envelope);
     },
     () => [...hub.sessions(), ...sse.sessions()],
@@ -148,6 +148,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await subscribeEvents(subscriber, deps.events, (envelope) => feed.push(envelope));
     // After a reconnect (ioredis resubscribes on its own), what was published meanwhile comes from
     // the logs. Our own SUBSCRIBE is answered after ioredis's: the subscription is live again by then.
+    subscriber.on('close', () => feed.lost());
     subscriber.on('ready', () => {
       subscriber
         .subscribe(Keys.eventsChannel)

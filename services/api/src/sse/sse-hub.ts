@@ -7,7 +7,10 @@ export interface SseClient {
   readonly res: ServerResponse;
   /** Live events held back while the bootstrap or the replay is written; null once live. */
   pending: BusEnvelope[] | null;
-  /** The log id its bootstrap or replay went up to: an event read back after a gap and not newer was sent already. */
+  /**
+   * The log id its bootstrap or replay went up to, until a newer event has come: a live event can
+   * reach this process after the replay read that carried it (two Redis connections).
+   */
   floor: string | null;
   closed: boolean;
 }
@@ -76,12 +79,15 @@ export class SseHub {
     return this.rooms.keys();
   }
 
-  /** `fill`: read back from the log after the subscription was lost; a stream that already carried it is skipped. */
-  dispatch(envelope: BusEnvelope, fill = false): void {
+  /** Writes an event to every stream of its session, except those whose replay already carried it. */
+  dispatch(envelope: BusEnvelope): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
-      if (fill && client.floor && compareEventIds(envelope.id, client.floor) <= 0) continue;
+      if (client.floor !== null && !client.pending) {
+        if (compareEventIds(envelope.id, client.floor) <= 0) continue;
+        client.floor = null;
+      }
       if (client.pending) {
         client.pending.push(envelope);
         const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;

@@ -9,7 +9,11 @@ interface Client {
   sentCurrentChat: Map<string, number>;
   /** Live events held back per session while that session's replay is read (join with `since`). */
   pending: Map<string, BusEnvelope[]>;
-  /** Per session, the log id its replay went up to: an event read back after a gap and not newer was sent already. */
+  /**
+   * Per session, the log id its replay went up to, until a newer event has come: a live event can
+   * reach this process after the replay that already carried it (pub/sub and the replay read come
+   * over two connections), and must not be sent twice.
+   */
   floors: Map<string, string>;
   /** Pings sent since the last pong. */
   missedPongs: number;
@@ -117,21 +121,26 @@ export class SocketHub {
   }
 
   /**
-   * Delivers a bus event to every socket that joined its session. `fill`: read back from the log
-   * after the subscription was lost; a socket whose replay already covered it is skipped.
+   * Delivers a bus event to every socket that joined its session, except those whose replay
+   * already carried it.
    */
-  dispatch(envelope: BusEnvelope, fill = false): void {
+  dispatch(envelope: BusEnvelope): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
       const pending = client.pending.get(envelope.sessionId);
-      if (pending) this.hold(client, pending, envelope);
-      else if (!fill || !this.covered(client.floors.get(envelope.sessionId), envelope.id)) this.deliver(client, envelope);
+      if (pending) {
+        this.hold(client, pending, envelope);
+        continue;
+      }
+      const floor = client.floors.get(envelope.sessionId);
+      if (floor !== undefined) {
+        if (compareEventIds(envelope.id, floor) <= 0) continue;
+        // Ids only go up from here: no need to compare again.
+        client.floors.delete(envelope.sessionId);
+      }
+      this.deliver(client, envelope);
     }
-  }
-
-  private covered(floor: string | undefined, id: string): boolean {
-    return floor !== undefined && compareEventIds(id, floor) <= 0;
   }
 
   /**
