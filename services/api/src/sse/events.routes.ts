@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import { EventId } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
@@ -15,6 +15,25 @@ export const EVENTS_ROUTE = '/whatsapp-web/session/:id/events';
 /** How soon an EventSource reconnects after the stream ends. */
 const RETRY_MS = 2_000;
 
+const EVENTS_SCHEMA: FastifySchema = {
+  ...routeSchema({
+    tags: ['events'],
+    summary: 'Server-Sent Events: desktop bootstrap, then every session event with its log id',
+    description:
+      '`connected {sessionId, deviceType}`; for `deviceType=desktop` not resuming: `sync:initial {conversations, days, limit}`, ' +
+      'one `message:sync` per message, `sync:complete {count}` (its `id:` is the log position the bootstrap started at), or ' +
+      '`sync:error {message}`; then every logged event (`qr`, `status`, `sync_chats`, `message:new`…) with its log id as `id:`. ' +
+      'Reconnect with `Last-Event-ID` (or `?lastEventId=`) to replay what was missed; an id the log no longer holds restarts ' +
+      'the bootstrap. A comment line every 15 s keeps proxies from closing the stream.',
+    params: SessionParams,
+    querystring: EventsQuery,
+    responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+    errors: [400],
+  }),
+  // EventSource cannot set headers: the key may come as `?token=`.
+  security: [{ bearerAuth: [] }, { tokenQuery: [] }],
+};
+
 /**
  * `GET …/events`: Server-Sent Events. `connected`; for a desktop that is not resuming the
  * bootstrap (`sync:initial`, `message:sync`…, `sync:complete` with the log position it started
@@ -28,20 +47,9 @@ export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: Sse
   app.get(
     EVENTS_ROUTE,
     {
-      schema: routeSchema({
-        tags: ['events'],
-        summary: 'Server-Sent Events: desktop bootstrap, then every session event with its log id',
-        description:
-          '`connected {sessionId, deviceType}`; for `deviceType=desktop` not resuming: `sync:initial {conversations, days, limit}`, ' +
-          'one `message:sync` per message, `sync:complete {count}` (its `id:` is the log position the bootstrap started at), or ' +
-          '`sync:error {message}`; then every logged event (`qr`, `status`, `sync_chats`, `message:new`…) with its log id as `id:`. ' +
-          'Reconnect with `Last-Event-ID` (or `?lastEventId=`) to replay what was missed; an id the log no longer holds restarts ' +
-          'the bootstrap. A comment line every 15 s keeps proxies from closing the stream.',
-        params: SessionParams,
-        querystring: EventsQuery,
-        responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
-        errors: [400],
-      }),
+      // A HEAD would open a stream that never ends and sends nothing.
+      exposeHeadRoute: false,
+      schema: EVENTS_SCHEMA,
     },
     async (req, reply) => {
       const { id: sessionId } = parseRequest(SessionParams, req.params, 'params');
