@@ -76,6 +76,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: Sse
       const writer = new SseWriter(client);
       await writer.push(`retry: ${RETRY_MS}\n\n`);
       await writer.push(sseEvent('connected', { sessionId, deviceType: query.deviceType }));
+      // Right away: the client knows it is connected while the store is read.
+      await writer.flush();
       try {
         const through = await catchUp(deps, writer, client, query, resumeFrom);
         await writer.flush();
