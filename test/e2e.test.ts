@@ -154,7 +154,7 @@ describe('wa-sync end to end', () => {
     ws.send('dance', {});
     ws.send('join-session', { sessionId: '../etc' });
     await ws.waitFor('error', () => ws.of('error').length >= 3);
-    expect(ws.of('error').map((e) => e.code)).toEqual(['bad_frame', 'unknown_event', 'bad_request']);
+    expect(ws.of('error').map((e) => e.code)).toEqual(['bad_frame', 'unknown-event', 'bad_request']);
     ws.send('join-session', { sessionId: 'demo' });
     expect((await ws.waitFor('joined')).status).toBe('ready');
     ws.close();

@@ -5,6 +5,8 @@ import { waitFor } from './wait-for';
 export interface Frame<E extends ServerEventName = ServerEventName> {
   event: E;
   data: ServerEvents[E];
+  /** The event-log id, on logged events. */
+  id?: string;
 }
 
 /** A WebSocket client that records every frame, as a frontend would see them. */
@@ -14,8 +16,8 @@ export class WsClient {
     socket.on('message', (raw) => this.frames.push(JSON.parse(raw.toString()) as Frame));
   }
 
-  static async connect(url: string): Promise<WsClient> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<WsClient> {
+    const socket = new WebSocket(url, options);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);

@@ -36,6 +36,10 @@ export class EventLog {
     this.redis = redis as LogRedis;
   }
 
+  get logger(): Logger | undefined {
+    return this.options.logger;
+  }
+
   get maxLen(): number {
     return this.options.maxLen ?? DEFAULT_EVENT_LOG_MAXLEN;
   }
@@ -51,8 +55,25 @@ export class EventLog {
     const key = Keys.eventLog(sessionId);
     const resumed = await this.holds(key, since);
     if (!resumed) return { events: [], resumed: false, lastId: null };
-    const page = await this.range(sessionId, `(${since}`, '+', limit);
-    return { ...page, resumed: true };
+    const { events, lastId } = await this.range(sessionId, `(${since}`, '+', limit);
+    return { events, lastId, resumed: true };
+  }
+
+  /**
+   * Every event after `since`, oldest first, read in pages of `pageSize` (the log is capped, so
+   * this is bounded). `since` of `0-0` (an empty log's head) reads the whole log when it was never
+   * trimmed. `lastId` is the newest entry read, parsed or not (null when nothing was read).
+   */
+  async replayAfter(sessionId: string, since: string, pageSize = 500): Promise<Replay> {
+    if (!(await this.holds(Keys.eventLog(sessionId), since))) return { events: [], resumed: false, lastId: null };
+    const events: BusEnvelope[] = [];
+    let lastId: string | null = null;
+    for (;;) {
+      const page = await this.range(sessionId, `(${lastId ?? since}`, '+', pageSize);
+      events.push(...page.events);
+      if (page.lastId) lastId = page.lastId;
+      if (page.read < pageSize) return { events, resumed: true, lastId };
+    }
   }
 
   /** The newest `limit` events, oldest first. */
@@ -72,20 +93,27 @@ export class EventLog {
     return parseEnvelope(raw, this.options.logger);
   }
 
-  private async range(sessionId: string, start: string, end: string, limit: number): Promise<Omit<Replay, 'resumed'>> {
+  private async range(sessionId: string, start: string, end: string, limit: number): Promise<Omit<Replay, 'resumed'> & { read: number }> {
     const raw = (await this.redis.xrange(Keys.eventLog(sessionId), start, end, 'COUNT', limit)) as [string, string[]][];
     const events = raw.flatMap(([id, fields]) => this.parseEntry(sessionId, id, fields));
-    return { events, lastId: raw.at(-1)?.[0] ?? null };
+    return { events, lastId: raw.at(-1)?.[0] ?? null, read: raw.length };
   }
 
   private parseEntry(sessionId: string, id: string, fields: string[]): BusEnvelope[] {
-    const json = fields[fields.indexOf('e') + 1];
+    // Field names sit at even indexes: a garbage entry whose value is "e" is not mistaken for it.
+    const at = fields.findIndex((f, i) => i % 2 === 0 && f === 'e');
+    const json = at === -1 ? undefined : fields[at + 1];
+    if (json === undefined) this.options.logger?.warn({ id, sessionId }, 'skipped a log entry without an event');
     const envelope = typeof json === 'string' ? parseEnvelope(json, this.options.logger, id) : null;
     if (!envelope || envelope.sessionId !== sessionId) return [];
     return [{ ...envelope, id }];
   }
 
-  /** True when every entry after `since` is still in the log. */
+  /**
+   * True when every entry after `since` is still in the log. Trimming (MAXLEN) does not move
+   * `max-deleted-entry-id` (only XDEL does), so a trimmed log holds `since` only from its first
+   * entry on: the trimmed ids are unknown, and one of them may be newer than `since`.
+   */
   private async holds(key: string, since: string): Promise<boolean> {
     let info: unknown[];
     try {
@@ -93,10 +121,19 @@ export class EventLog {
     } catch {
       return false; // no log at all: Redis lost it, or the session never logged anything
     }
-    const field = (name: string) => info[info.indexOf(name) + 1] as string;
-    const lastGenerated = field('last-generated-id');
-    const maxDeleted = field('max-deleted-entry-id') ?? '0-0';
-    return compareEventIds(since, maxDeleted) >= 0 && compareEventIds(since, lastGenerated) <= 0;
+    const field = (name: string): unknown => {
+      const at = info.findIndex((v, i) => i % 2 === 0 && v === name);
+      return at === -1 ? undefined : info[at + 1];
+    };
+    const lastGenerated = String(field('last-generated-id'));
+    const maxDeleted = (field('max-deleted-entry-id') as string | undefined) ?? '0-0';
+    const first = field('first-entry');
+    const firstId = Array.isArray(first) ? String(first[0]) : null;
+    const removedAny = Number(field('entries-added')) !== Number(field('length'));
+    if (compareEventIds(since, lastGenerated) > 0) return false; // from another log (Redis was replaced)
+    if (compareEventIds(since, maxDeleted) < 0) return false;
+    if (!removedAny || compareEventIds(since, lastGenerated) === 0) return true;
+    return firstId !== null && compareEventIds(since, firstId) >= 0;
   }
 }
 
@@ -136,7 +173,13 @@ export async function subscribeEvents(subscriber: Redis, log: EventLog, onEvent:
   subscriber.on('message', (channel: string, raw: string) => {
     if (channel !== Keys.eventsChannel) return;
     const envelope = log.parseMessage(raw);
-    if (envelope) onEvent(envelope);
+    if (!envelope) return;
+    // A throw here would surface in ioredis's socket handler and take the process down.
+    try {
+      onEvent(envelope);
+    } catch (err) {
+      log.logger?.error({ err, event: envelope.event, id: envelope.id }, 'handling a session event failed');
+    }
   });
   await subscriber.subscribe(Keys.eventsChannel);
 }

@@ -2,22 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
-import { redactUrl, subscribeEvents } from '@wa-sync/shared';
+import { Keys, redactUrl, subscribeEvents } from '@wa-sync/shared';
 import type { ApiDeps } from './deps';
 import { installErrorHandlers } from './errors';
 import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi';
 import { installAuth } from './ops/auth';
+import { installCors } from './ops/cors';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board';
 import { ApiMetrics } from './ops/metrics';
 import { QueueDirectory } from './ops/queue-directory';
 import { installRateLimit } from './ops/rate-limit';
 import { chatRoutes } from './routes/chat.routes';
 import { healthRoutes } from './routes/health.routes';
+import { recentRoutes } from './routes/recent.routes';
 import { metricsRoutes } from './routes/metrics.routes';
 import { sessionRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
+import { eventsRoutes } from './sse/events.routes';
+import { SseHub } from './sse/sse-hub';
+import { LiveFeed } from './ws/live-feed';
 import { SocketHub } from './ws/socket-hub';
-import { wsRoutes } from './ws/ws.routes';
+import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
 
 export interface RouteInfo {
   method: string;
@@ -27,6 +32,12 @@ export interface RouteInfo {
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteInfo[]>();
+const sseHubs = new WeakMap<FastifyInstance, SseHub>();
+
+/** The app's open SSE streams (tests and metrics count them). */
+export function sseHubOf(app: FastifyInstance): SseHub | undefined {
+  return sseHubs.get(app);
+}
 
 /** Every route the app registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
 export function routesOf(app: FastifyInstance): RouteInfo[] {
@@ -57,6 +68,18 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
+  sseHubs.set(app, sse);
+  const feed = new LiveFeed(
+    deps.events,
+    (envelope) => {
+      hub.dispatch(envelope);
+      sse.dispatch(envelope);
+      metrics.onEvent(envelope);
+    },
+    () => [...hub.sessions(), ...sse.sessions()],
+    deps.logger,
+  );
   const routes: RouteInfo[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -93,12 +116,16 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
 
   // Before auth: its onRequest hook marks upgrade requests, so a refused one's socket is destroyed.
   await app.register(websocket, {
+    // A bigger frame closes the socket with 1009 before more of it is buffered.
+    options: { maxPayload: WS_MAX_PAYLOAD },
     // On close: a close frame with 1001 (going away) to every client, so they know to reconnect.
     preClose(done) {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
       done();
     },
   });
+  // Before auth: a CORS preflight carries no key; a foreign Origin is refused before the key is checked.
+  await installCors(app, deps.corsOrigins ?? [], '/ws');
   installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
   await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
@@ -109,15 +136,24 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await sessionRoutes(scope, deps, rateLimit);
     await chatRoutes(scope, deps);
     await syncRoutes(scope, deps, rateLimit);
-    await wsRoutes(scope, deps, hub);
+    await wsRoutes(scope, deps, hub, feed);
+    await recentRoutes(scope, deps);
+    await eventsRoutes(scope, deps, sse, feed);
   });
 
   if (deps.subscriber) {
     // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
     if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
-    await subscribeEvents(deps.subscriber, deps.events, (envelope) => {
-      hub.dispatch(envelope);
-      metrics.onEvent(envelope);
+    const subscriber = deps.subscriber;
+    await subscribeEvents(subscriber, deps.events, (envelope) => feed.push(envelope));
+    // After a reconnect (ioredis resubscribes on its own), what was published meanwhile comes from
+    // the logs. Our own SUBSCRIBE is answered after ioredis's: the subscription is live again by then.
+    subscriber.on('close', () => feed.lost());
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(Keys.eventsChannel)
+        .then(() => feed.fillGaps())
+        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'event subscription: could not fill the gap'));
     });
   }
   return app;

@@ -35,6 +35,14 @@ export interface ApiDeps {
   eventLogMaxLen?: number;
   /** The API's version, for the OpenAPI document. */
   version?: string;
+  /** CORS_ORIGINS: origins allowed for HTTP, SSE and the WebSocket upgrade; empty = same origin only. */
+  corsOrigins?: string[];
+  /** WebSocket ping interval; a socket that missed two pongs is dropped (default 30000). */
+  wsPingIntervalMs?: number;
+  /** SSE comment heartbeat interval (default 15000). */
+  sseHeartbeatMs?: number;
+  /** An SSE stream or WebSocket with more bytes queued than this is dropped (default 8 MiB). */
+  streamMaxBufferedBytes?: number;
 }
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */

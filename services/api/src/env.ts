@@ -1,5 +1,6 @@
 import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared';
 import { z } from 'zod';
+import { parseOrigins } from './ops/cors';
 
 export const ApiEnv = BaseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -19,6 +20,18 @@ export const ApiEnv = BaseEnv.extend({
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   /** Each /readyz probe (Redis PING, store ping) gives up after this long. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
+  /** Origins allowed for HTTP, SSE and the WebSocket upgrade, comma-separated; empty: same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      try {
+        return parseOrigins(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     trustProxy: env.TRUST_PROXY,
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
     version: packageVersion(),
+    corsOrigins: env.CORS_ORIGINS,
   });
   const app = await buildApp(deps, hub);
 

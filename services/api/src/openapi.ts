@@ -94,11 +94,14 @@ function extraPaths(boardPath: string): Record<string, unknown> {
         tags: ['websocket'],
         summary: 'WebSocket: `{ event, data }` frames; join a session to receive its events',
         description:
-          'Client → server: `join-session {sessionId}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
-          '`authenticated`, `ready`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, `error`. ' +
+          'Client → server: `join-session {sessionId, since?}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
+          '`authenticated`, `ready`, `status`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, ' +
+          '`message:edit`, `message:revoke`, `session_ready`, `left`, `error` (`unknown-event`, `bad_frame`, `bad_request`). ' +
+          'Logged events carry their log `id`; `since: <id>` replays what came after it, then goes live (`joined.resumed`). ' +
+          'Frames over 64 KiB close the socket (1009); pings every 30 s; a browser Origin outside CORS_ORIGINS is refused (403). ' +
           'With API_KEY set, the key goes in `Authorization: Bearer` or `?token=`; without it the upgrade is refused with a 401.',
         parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'The API key (browsers cannot set headers on a WebSocket)' }],
-        responses: { 101: { description: 'Switching protocols' }, 401: error401 },
+        responses: { 101: { description: 'Switching protocols' }, 401: error401, 403: { description: 'Origin not allowed (CORS_ORIGINS)', content: error401.content } },
         security: [{ bearerAuth: [] }, { tokenQuery: [] }],
       },
     },
@@ -128,7 +131,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { boardPath
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEY, when it is set' },
           basicAuth: { type: 'http', scheme: 'basic', description: 'API_KEY as the password (browser UIs only)' },
-          tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'API_KEY (WebSocket only)' },
+          tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'API_KEY (WebSocket and the SSE events stream only)' },
         },
       },
       // Hand-written OpenAPI path items; openapi-types (not a direct dependency) would only restate them.

@@ -4,8 +4,9 @@ import { sendError } from '../errors';
 
 /** Probes for load balancers and orchestrators: never behind the key. */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz']);
-/** Browsers cannot add a Bearer header to a page or a WebSocket: these take other carriers too. */
+/** Browsers cannot add a Bearer header to a WebSocket or an EventSource: these take `?token=` too. */
 const WS_ROUTE = '/ws';
+const TOKEN_ROUTES = new Set([WS_ROUTE, '/whatsapp-web/session/:id/events']);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -31,7 +32,7 @@ function credentialOf(req: FastifyRequest, uiPrefixes: string[]): string | null 
       if (colon !== -1) return decoded.slice(colon + 1);
     }
   }
-  if (req.routeOptions.url === WS_ROUTE) {
+  if (req.routeOptions.url && TOKEN_ROUTES.has(req.routeOptions.url)) {
     const token = (req.query as Record<string, unknown> | undefined)?.token;
     if (typeof token === 'string' && token) return token;
   }
@@ -59,7 +60,7 @@ export function installAuth(app: FastifyInstance, apiKey: string | undefined, ui
     reply.header('www-authenticate', isUi(req, uiPrefixes) ? 'Basic realm="wa-sync", charset="UTF-8"' : 'Bearer realm="wa-sync"');
     const message =
       given === null
-        ? `missing API key: send "Authorization: Bearer <key>"${req.routeOptions.url === WS_ROUTE ? ' or ?token=<key>' : ''}`
+        ? `missing API key: send "Authorization: Bearer <key>"${req.routeOptions.url && TOKEN_ROUTES.has(req.routeOptions.url) ? ' or ?token=<key>' : ''}`
         : 'wrong API key';
     return sendError(reply, 401, 'unauthorized', message);
   });

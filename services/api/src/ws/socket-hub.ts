@@ -1,27 +1,63 @@
-import type { BusEnvelope, ServerEventName, ServerEvents, SyncSnapshot } from '@wa-sync/shared';
+import { type BusEnvelope, type Logger, type ServerEventName, type ServerEvents, type SyncSnapshot, compareEventIds } from '@wa-sync/shared';
 import type { WebSocket } from 'ws';
+import { frameOf } from './frame-cache';
 
 interface Client {
   socket: WebSocket;
   sessions: Set<string>;
   /** Highest `currentChat` sent per syncId: a client never sees it go down (invariant 3). */
   sentCurrentChat: Map<string, number>;
+  /** Live events held back per session while that session's replay is read (join with `since`). */
+  pending: Map<string, BusEnvelope[]>;
+  /**
+   * Per session, the log id its replay went up to, until a newer event has come: a live event can
+   * reach this process after the replay that already carried it (pub/sub and the replay read come
+   * over two connections), and must not be sent twice.
+   */
+  floors: Map<string, string>;
+  /** Pings sent since the last pong. */
+  missedPongs: number;
 }
+
+export interface SocketHubOptions {
+  logger?: Logger;
+  /** A socket with more than this many bytes queued (a client that does not read) is dropped. */
+  maxBufferedBytes?: number;
+  /** A socket with more live events held back during a replay than this is dropped. */
+  maxPendingEvents?: number;
+}
+
+const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+const DEFAULT_MAX_PENDING = 10_000;
 
 /**
  * Which sockets joined which session, and delivery of session events to them. Rooms live in
  * this process; every API process subscribes to the event bus and serves its own sockets.
+ * A logged event is serialized once, whatever the number of sockets it goes to.
  */
 export class SocketHub {
   private readonly clients = new Map<WebSocket, Client>();
   private readonly rooms = new Map<string, Set<Client>>();
+  private options: SocketHubOptions;
+  private pingTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: SocketHubOptions = {}) {
+    this.options = options;
+  }
+
+  /** Fills in what the constructor was not given (the app passes its logger). */
+  configure(options: SocketHubOptions): void {
+    this.options = { ...options, ...this.options };
+  }
 
   get size(): number {
     return this.clients.size;
   }
 
   add(socket: WebSocket): void {
-    this.clients.set(socket, { socket, sessions: new Set(), sentCurrentChat: new Map() });
+    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), floors: new Map(), missedPongs: 0 };
+    this.clients.set(socket, client);
+    socket.on('pong', () => (client.missedPongs = 0));
   }
 
   remove(socket: WebSocket): void {
@@ -31,19 +67,40 @@ export class SocketHub {
     this.clients.delete(socket);
   }
 
-  join(socket: WebSocket, sessionId: string): void {
+  /**
+   * Joins a room. With `hold`, live events of that session are kept back until `release`: the
+   * caller reads the replay meanwhile, so nothing published in between is lost.
+   */
+  join(socket: WebSocket, sessionId: string, hold = false): void {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.add(sessionId);
+    // A second join while the first still replays keeps the first's held events.
+    if (hold && !client.pending.has(sessionId)) client.pending.set(sessionId, []);
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
+  }
+
+  /** Sends the held-back live events newer than `replayedThrough` (the replay's last id), then goes live. */
+  release(socket: WebSocket, sessionId: string, replayedThrough: string | null): void {
+    const client = this.clients.get(socket);
+    const pending = client?.pending.get(sessionId);
+    if (!client || !pending) return;
+    client.pending.delete(sessionId);
+    if (replayedThrough) client.floors.set(sessionId, replayedThrough);
+    for (const envelope of pending) {
+      if (replayedThrough && compareEventIds(envelope.id, replayedThrough) <= 0) continue;
+      this.deliver(client, envelope);
+    }
   }
 
   leave(socket: WebSocket, sessionId: string): void {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.delete(sessionId);
+    client.pending.delete(sessionId);
+    client.floors.delete(sessionId);
     const room = this.rooms.get(sessionId);
     room?.delete(client);
     if (room?.size === 0) this.rooms.delete(sessionId);
@@ -55,14 +112,90 @@ export class SocketHub {
     if (!client || socket.readyState !== socket.OPEN) return;
     if (event === 'sync_chats' && !this.advances(client, data as SyncSnapshot)) return;
     if (event === 'joined') this.advances(client, (data as ServerEvents['joined']).sync);
-    socket.send(JSON.stringify(id ? { event, data, id } : { event, data }));
+    this.write(client, JSON.stringify(id ? { event, data, id } : { event, data }));
   }
 
-  /** Delivers a bus event to every socket that joined its session. */
+  /** Sessions some socket of this process joined. */
+  sessions(): Iterable<string> {
+    return this.rooms.keys();
+  }
+
+  /**
+   * Delivers a bus event to every socket that joined its session, except those whose replay
+   * already carried it.
+   */
   dispatch(envelope: BusEnvelope): void {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
-    for (const client of room) this.send(client.socket, envelope.event, envelope.data, envelope.id);
+    for (const client of room) {
+      const pending = client.pending.get(envelope.sessionId);
+      if (pending) {
+        this.hold(client, pending, envelope);
+        continue;
+      }
+      const floor = client.floors.get(envelope.sessionId);
+      if (floor !== undefined) {
+        if (compareEventIds(envelope.id, floor) <= 0) continue;
+        // Ids only go up from here: no need to compare again.
+        client.floors.delete(envelope.sessionId);
+      }
+      this.deliver(client, envelope);
+    }
+  }
+
+  /**
+   * Pings every socket each `intervalMs`; one that missed two pongs in a row is terminated (a
+   * peer that vanished without a close frame would otherwise hold its room forever).
+   */
+  startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    this.pingTimer = setInterval(() => this.heartbeat(), intervalMs);
+    this.pingTimer.unref();
+  }
+
+  stopHeartbeat(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private heartbeat(): void {
+    for (const client of this.clients.values()) {
+      if (client.missedPongs >= 2) {
+        this.options.logger?.info({ sessions: [...client.sessions] }, 'websocket missed two pongs: dropped');
+        client.socket.terminate();
+        this.remove(client.socket);
+        continue;
+      }
+      client.missedPongs++;
+      if (client.socket.readyState === client.socket.OPEN) client.socket.ping();
+    }
+  }
+
+  private hold(client: Client, pending: BusEnvelope[], envelope: BusEnvelope): void {
+    pending.push(envelope);
+    const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
+    if (pending.length > max) this.drop(client, `more than ${max} live events arrived during its replay`);
+  }
+
+  private deliver(client: Client, envelope: BusEnvelope): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    if (envelope.event === 'sync_chats' && !this.advances(client, envelope.data as SyncSnapshot)) return;
+    this.write(client, frameOf(envelope));
+  }
+
+  private write(client: Client, frame: string | Buffer): void {
+    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    if (client.socket.bufferedAmount > max) return this.drop(client, `more than ${max} bytes queued`);
+    client.socket.send(frame, { binary: false });
+  }
+
+  /** A client that cannot keep up is closed (1013: try again later), so memory stays bounded; it resumes with `since`. */
+  private drop(client: Client, reason: string): void {
+    this.options.logger?.warn({ sessions: [...client.sessions], reason }, 'websocket too slow: dropped');
+    this.remove(client.socket);
+    client.socket.close(1013, 'too slow; reconnect and resume with since');
+    // A peer that reads nothing would not answer the close handshake either.
+    setTimeout(() => client.socket.terminate(), 1_000).unref();
   }
 
   private advances(client: Client, sync: SyncSnapshot | null): boolean {

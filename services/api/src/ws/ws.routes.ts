@@ -1,17 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import { ClientEvents, ClientFrame, Keys, type ClientEventName } from '@wa-sync/shared';
+import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/shared';
 import type { WebSocket } from 'ws';
 import type { ApiDeps } from '../deps';
 import { currentSync } from '../sync-snapshot';
+import type { LiveFeed } from './live-feed';
 import type { SocketHub } from './socket-hub';
 
+/** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
+export const WS_MAX_PAYLOAD = 64 * 1024;
+export const WS_PING_INTERVAL_MS = 30_000;
+
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
-export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub): Promise<void> {
+export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
+  hub.configure({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
+  hub.startHeartbeat(deps.wsPingIntervalMs ?? WS_PING_INTERVAL_MS);
+  app.addHook('onClose', async () => hub.stopHeartbeat());
   app.get('/ws', { websocket: true }, (socket: WebSocket) => {
     hub.add(socket);
     socket.on('close', () => hub.remove(socket));
+    // An oversized frame (1009) or a protocol error: ws closes the socket; only log it.
+    socket.on('error', (err) => deps.logger.info({ err: err.message }, 'websocket closed on a bad frame'));
     socket.on('message', (raw) => {
-      handleFrame(socket, raw.toString(), deps, hub).catch((err) => {
+      handleFrame(socket, raw.toString(), deps, hub, feed).catch((err) => {
         deps.logger.error({ err }, 'websocket frame failed');
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
@@ -19,7 +29,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
   });
 }
 
-async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub): Promise<void> {
+async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -31,10 +41,11 @@ async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: S
     return hub.send(socket, 'error', { code: 'bad_frame', message: 'frame must be { "event": string, "data": object }' });
   }
   const { event } = frame.data;
-  if (!(event in ClientEvents)) {
-    return hub.send(socket, 'error', { code: 'unknown_event', message: `unknown event "${event}"; expected join-session or leave-session` });
+  // Own keys only: `constructor`, `__proto__`, `toString` are unknown events like any other name.
+  if (!isClientEventName(event)) {
+    return hub.send(socket, 'error', { code: 'unknown-event', message: `unknown event ${JSON.stringify(event.slice(0, 64))}; expected join-session or leave-session` });
   }
-  const data = ClientEvents[event as ClientEventName].safeParse(frame.data.data ?? {});
+  const data = ClientEvents[event].safeParse(frame.data.data ?? {});
   if (!data.success) {
     const issue = data.error.issues[0];
     return hub.send(socket, 'error', { code: 'bad_request', message: `${event}: data.${issue.path.join('.')}: ${issue.message}` });
@@ -44,19 +55,34 @@ async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: S
     hub.leave(socket, sessionId);
     return hub.send(socket, 'left', { sessionId });
   }
-  // Join first, then read the snapshot: events in between are not lost, and stale ones are
-  // dropped by the hub's currentChat check.
-  hub.join(socket, sessionId);
-  const [session, live, sync] = await Promise.all([
-    deps.store.getSession(sessionId),
-    deps.redis.hgetall(Keys.sessionLive(sessionId)),
-    currentSync(deps, sessionId),
-  ]);
-  const status = session?.status ?? null;
-  hub.send(socket, 'joined', {
-    sessionId,
-    status,
-    ...(status === 'qr' && live.qr ? { qr: live.qr, qrDataUrl: live.qrDataUrl } : {}),
-    sync,
-  });
+  const { since } = data.data as ClientEvents['join-session'];
+  // Join first (holding live events back when resuming), then read: events published in
+  // between are either in the replay or held back, never lost; stale progress is dropped by the
+  // hub's currentChat check.
+  hub.join(socket, sessionId, since !== undefined);
+  try {
+    const [session, live, sync, head] = await Promise.all([
+      deps.store.getSession(sessionId),
+      deps.redis.hgetall(Keys.sessionLive(sessionId)),
+      currentSync(deps, sessionId),
+      // Where a gap in the subscription would be filled from, if no event came through yet.
+      since === undefined && feed ? deps.events.head(sessionId) : null,
+    ]);
+    if (head) feed?.observe(sessionId, head);
+    const status = session?.status ?? null;
+    const joined = { sessionId, status, ...(status === 'qr' && live.qr ? { qr: live.qr, qrDataUrl: live.qrDataUrl } : {}), sync };
+    if (since === undefined) return hub.send(socket, 'joined', joined);
+
+    const replay = await deps.events.replayAfter(sessionId, since);
+    hub.send(socket, 'joined', { ...joined, resumed: replay.resumed });
+    for (const envelope of replay.events) hub.send(socket, envelope.event, envelope.data, envelope.id);
+    // Not resumed: nothing replayed; everything held back since the join is new to the client.
+    const through = replay.resumed ? (replay.lastId ?? since) : null;
+    if (through) feed?.observe(sessionId, through);
+    hub.release(socket, sessionId, through);
+  } catch (err) {
+    // The join failed: do not leave the socket holding events back for good.
+    hub.leave(socket, sessionId);
+    throw err;
+  }
 }

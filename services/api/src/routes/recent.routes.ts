@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../deps';
+import { parseRequest } from '../errors';
+import { routeSchema } from '../openapi';
+import { sendJson } from './compress';
+import { RecentHistory, RecentQuery, SessionParams } from './recent.schemas';
+import { requireSession } from './session.routes';
+
+/** `GET …/messages/recent`: the desktop bootstrap as one JSON document (seed 000). */
+export async function recentRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get(
+    '/whatsapp-web/session/:id/messages/recent',
+    {
+      schema: routeSchema({
+        tags: ['chats'],
+        summary: 'Recent history: per chat active in the last `days`, its last `limit` messages (seed 000 shape)',
+        description: 'Newest conversation first, messages oldest first. Compressed with br or gzip when `Accept-Encoding` allows.',
+        params: SessionParams,
+        querystring: RecentQuery,
+        responses: { 200: { description: 'Conversations with their recent messages', schema: RecentHistory } },
+        errors: [400, 404, 503],
+      }),
+    },
+    async (req, reply) => {
+      const { id } = parseRequest(SessionParams, req.params, 'params');
+      const { days, limit } = parseRequest(RecentQuery, req.query, 'query');
+      await requireSession(deps, id);
+      const history = await deps.store.recentHistory(id, { days, limitPerChat: limit });
+      let messageCount = 0;
+      const conversations = history.map((h) => {
+        messageCount += h.messages.length;
+        return { conversationId: h.chatId, messages: h.messages.slice().reverse(), lastMessageAt: h.lastMessageAt };
+      });
+      const body: RecentHistory = { success: true, conversations, count: conversations.length, messageCount };
+      return sendJson(req, reply, body);
+    },
+  );
+}

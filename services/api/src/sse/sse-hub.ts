@@ -1,0 +1,140 @@
+import type { ServerResponse } from 'node:http';
+import { type BusEnvelope, type Logger, compareEventIds } from '@wa-sync/shared';
+import { sseFrameOf } from '../ws/frame-cache';
+
+export interface SseClient {
+  readonly sessionId: string;
+  readonly res: ServerResponse;
+  /** Live events held back while the bootstrap or the replay is written; null once live. */
+  pending: BusEnvelope[] | null;
+  /**
+   * The log id its bootstrap or replay went up to, until a newer event has come: a live event can
+   * reach this process after the replay read that carried it (two Redis connections).
+   */
+  floor: string | null;
+  closed: boolean;
+}
+
+export interface SseHubOptions {
+  logger?: Logger;
+  /** A stream with more bytes queued than this (a client that does not read) is dropped. */
+  maxBufferedBytes?: number;
+  /** A stream with more live events held back during its bootstrap than this is dropped. */
+  maxPendingEvents?: number;
+}
+
+const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+const DEFAULT_MAX_PENDING = 20_000;
+export const SSE_HEARTBEAT_MS = 15_000;
+
+/**
+ * The open Server-Sent Events streams of this API process, by session. A logged event is
+ * formatted once and written to every stream of its session; streams that are still
+ * bootstrapping hold it back until they are released.
+ */
+export class SseHub {
+  private readonly rooms = new Map<string, Set<SseClient>>();
+  private timer: NodeJS.Timeout | null = null;
+  private count = 0;
+
+  constructor(private readonly options: SseHubOptions = {}) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Registers a stream, holding live events back until `release`. */
+  add(sessionId: string, res: ServerResponse): SseClient {
+    const client: SseClient = { sessionId, res, pending: [], floor: null, closed: false };
+    let room = this.rooms.get(sessionId);
+    if (!room) this.rooms.set(sessionId, (room = new Set()));
+    room.add(client);
+    this.count++;
+    return client;
+  }
+
+  remove(client: SseClient): void {
+    if (client.closed) return;
+    client.closed = true;
+    client.pending = null;
+    const room = this.rooms.get(client.sessionId);
+    if (room?.delete(client)) this.count--;
+    if (room?.size === 0) this.rooms.delete(client.sessionId);
+  }
+
+  /** Writes the held-back events newer than `through` (what the stream already carried), then goes live. */
+  release(client: SseClient, through: string | null): void {
+    const pending = client.pending;
+    if (!pending || client.closed) return;
+    client.pending = null;
+    client.floor = through;
+    for (const envelope of pending) {
+      if (through && compareEventIds(envelope.id, through) <= 0) continue;
+      this.write(client, sseFrameOf(envelope));
+    }
+  }
+
+  /** Sessions some stream of this process listens to. */
+  sessions(): Iterable<string> {
+    return this.rooms.keys();
+  }
+
+  /** Writes an event to every stream of its session, except those whose replay already carried it. */
+  dispatch(envelope: BusEnvelope): void {
+    const room = this.rooms.get(envelope.sessionId);
+    if (!room) return;
+    for (const client of room) {
+      if (client.floor !== null && !client.pending) {
+        if (compareEventIds(envelope.id, client.floor) <= 0) continue;
+        client.floor = null;
+      }
+      if (client.pending) {
+        client.pending.push(envelope);
+        const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
+        if (client.pending.length > max) this.drop(client, `more than ${max} live events arrived during its bootstrap`);
+      } else {
+        this.write(client, sseFrameOf(envelope));
+      }
+    }
+  }
+
+  /** Writes unless the client is too far behind, in which case it is dropped (it resumes with Last-Event-ID). */
+  write(client: SseClient, chunk: string | Buffer): void {
+    if (client.closed) return;
+    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    if (client.res.writableLength > max) return this.drop(client, `more than ${max} bytes queued`);
+    client.res.write(chunk);
+  }
+
+  /** One timer for every stream: a comment line keeps proxies from closing idle streams. */
+  startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    this.timer = setInterval(() => {
+      for (const room of this.rooms.values()) for (const client of room) this.write(client, ': heartbeat\n\n');
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopHeartbeat(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Ends every stream (shutdown): EventSource clients reconnect, to another process if need be. */
+  closeAll(): void {
+    this.stopHeartbeat();
+    for (const room of [...this.rooms.values()]) {
+      for (const client of [...room]) {
+        this.remove(client);
+        client.res.end();
+      }
+    }
+  }
+
+  private drop(client: SseClient, reason: string): void {
+    this.options.logger?.warn({ sessionId: client.sessionId, reason }, 'event stream too slow: dropped');
+    this.remove(client);
+    // Its socket buffer is full: ending would wait for a reader that is not there.
+    client.res.destroy();
+  }
+}
