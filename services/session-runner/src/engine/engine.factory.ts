@@ -1,9 +1,10 @@
-import type { Logger } from '@wa-sync/shared';
+import type { Logger, Redis } from '@wa-sync/shared';
 import type { RunnerEnv } from '../env';
 import type { WhatsAppEngine } from './engine';
 import { SimulatedEngine } from './simulated.engine';
+import { ClientTracker, SimulatedAuthDir } from './simulated.presence';
 
-export function createEngine(env: RunnerEnv, logger: Logger): WhatsAppEngine {
+export function createEngine(env: RunnerEnv, logger: Logger, redis?: Redis): WhatsAppEngine {
   switch (env.WA_ENGINE) {
     case 'simulated':
       return new SimulatedEngine({
@@ -15,6 +16,8 @@ export function createEngine(env: RunnerEnv, logger: Logger): WhatsAppEngine {
         autoScanMs: env.SIM_AUTO_SCAN_MS,
         failChatIds: env.SIM_FAIL_CHAT_IDS,
         liveIntervalMs: env.SIM_LIVE_INTERVAL_MS,
+        auth: env.SIM_KEEP_AUTH ? new SimulatedAuthDir(env.WA_AUTH_DIR) : null,
+        tracker: env.SIM_TRACK_CLIENTS && redis ? new ClientTracker(redis) : null,
       });
     case 'webjs': {
       // Loaded on demand: whatsapp-web.js and puppeteer cost ~0.5 s to require, for nothing when simulated.
