@@ -12,14 +12,8 @@ export interface OrphanSyncDeps {
 }
 
 /**
- * A sync run the store still has open but whose progress hash is gone from Redis lost its job
- * graph (Redis restarted without persistence, or failed over to a stale replica): nothing will
- * ever finish it. A run younger than this may simply not have begun its progress yet.
- */
-const GRACE_MS = 10_000;
-
-/**
- * Closes the session's open sync when its job graph is gone: the store run is finished (every chat
+ * Closes the session's open sync when its job graph is gone (Redis restarted without persistence,
+ * or failed over to a stale replica: nothing would ever finish it): the store run is finished (every chat
  * counted failed, as nothing says which were saved), `sync_error` is announced, and a new sync is
  * requested when the client is ready (messages are upserted by id, so nothing is stored twice).
  * Returns the closed sync id, or null when there was nothing to close.
@@ -27,8 +21,10 @@ const GRACE_MS = 10_000;
 export async function closeOrphanSync(deps: OrphanSyncDeps, sessionId: string, clientReady: boolean): Promise<string | null> {
   const run = await deps.store.getLastSyncRun(sessionId);
   if (!run || run.finishedAt || run.done) return null;
-  if (Date.now() - Date.parse(run.startedAt) < GRACE_MS) return null;
   if (await deps.redis.exists(Keys.syncProgress(run.syncId))) return null;
+  // The session's active sync is set before the run is stored and cleared after it finishes: while
+  // it names this run, the run is only starting (progress not begun yet), not lost.
+  if ((await deps.redis.get(Keys.activeSync(sessionId))) === run.syncId) return null;
   const { syncId } = run;
   deps.logger.warn({ sessionId, syncId }, 'open sync has no progress in Redis (Redis lost its data): closing it and syncing again');
   await deps.store.finishSyncRun(syncId, { nChats: run.nChats, chatsFailed: run.nChats, totalMessages: run.totalMessages });
