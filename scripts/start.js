@@ -108,6 +108,7 @@ function startService(service, label, env, delayMs = RESTART_FIRST_MS) {
   const startedAt = Date.now();
   const child = spawn(process.execPath, [main], { stdio: 'inherit', env });
   children.set(label, child);
+  say(`${label} started (pid ${child.pid})`);
   child.once('exit', (code, signal) => {
     children.delete(label);
     if (stopping) return;
@@ -118,7 +119,6 @@ function startService(service, label, env, delayMs = RESTART_FIRST_MS) {
       restarts.delete(timer);
       if (stopping) return;
       startService(service, label, env, Math.min(delay * 2, RESTART_MAX_MS));
-      say(`${label} restarted (pid ${children.get(label)?.pid})`);
     }, delay);
     restarts.add(timer);
   });

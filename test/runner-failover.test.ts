@@ -43,6 +43,7 @@ const runner = (id: string) => service('session-runner', { RUNNER_ID: id });
 
 async function session(id: string): Promise<{ status: string; runnerId: string | null }> {
   const { json } = await httpJson(base, 'GET', `/whatsapp-web/session/${id}`);
+  lastSeen = { ...(lastSeen as object), [id]: `${json?.status}@${json?.runnerId}` };
   return json;
 }
 
@@ -79,6 +80,15 @@ async function syncAll(): Promise<Record<string, string>> {
   }
   return ids;
 }
+
+/** On a timeout: what each runner said about ownership, and where every session stands. */
+function ownershipLog(): string {
+  const lines = procs
+    .filter((p) => p.name === 'session-runner')
+    .flatMap((p) => p.output().split('\n').filter((l) => /claimed|stopping the client|lease|released|tick failed|error/i.test(l)));
+  return `${lines.slice(-60).join('\n')}\nsessions: ${JSON.stringify(lastSeen)}`;
+}
+let lastSeen: unknown = null;
 
 function figures(what: string, ms: number): void {
   process.stdout.write(`[recovery] ${what}: ${ms} ms\n`);
@@ -151,7 +161,7 @@ describe('two runners, two workers, as processes', () => {
     await waitFor('all ready and owned', async () => {
       const all = await Promise.all(SESSIONS.map(session));
       return all.every((s) => s.status === 'ready' && s.runnerId);
-    }, 60_000);
+    }, 60_000, ownershipLog);
     const { json } = await httpJson(base, 'GET', '/whatsapp-web/runners');
     const runners = json.runners as { id: string; sessions: string[]; pid: number }[];
     expect(runners.map((r) => r.id).sort()).toEqual(['r1', 'r2']);
@@ -184,7 +194,7 @@ describe('two runners, two workers, as processes', () => {
     await waitFor('all six on r2 and ready', async () => {
       const all = await Promise.all(SESSIONS.map(session));
       return all.every((s) => s.status === 'ready' && s.runnerId === 'r2');
-    }, 60_000);
+    }, 60_000, ownershipLog);
     figures(`runner kill -9: ${victimSessions.length} sessions owned by r2`, Date.now() - killedAt);
     for (const id of SESSIONS) await waitFor(`${id} sync done`, () => exact(syncs[id]), 60_000);
     figures('runner kill -9: every sync done', Date.now() - killedAt);
@@ -204,7 +214,7 @@ describe('two runners, two workers, as processes', () => {
       const all = await Promise.all(SESSIONS.map(session));
       const readyAgain = SESSIONS.every((id) => events.some((e) => e.sessionId === id && e.event === 'ready' && e.at > t0));
       return readyAgain && all.every((s) => s.status === 'ready' && s.runnerId === 'r3');
-    }, 30_000);
+    }, 30_000, ownershipLog);
     figures('runner SIGTERM: six sessions ready on r3', Date.now() - t0);
     expect(await r2.exited).toBe(0);
     expect(maxLive).toBe(1);

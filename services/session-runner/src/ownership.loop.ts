@@ -157,7 +157,7 @@ export class SessionOwnership {
           const ok = await withTimeout(this.leases.renew(h.lease), timeoutMs, 'lease renewal timed out');
           if (this.held.get(h.lease.sessionId) !== h) return;
           if (ok) h.validUntil = sentAt + this.deps.leaseMs;
-          else await this.lose(h, 'lease lost (expired or taken)');
+          else this.lose(h, 'lease lost (expired or taken)');
         } catch (err) {
           // Kept until the guard sees it near its end: the next renew may still succeed.
           this.deps.logger.warn({ sessionId: h.lease.sessionId, err: (err as Error).message }, 'lease renewal failed');
@@ -171,18 +171,21 @@ export class SessionOwnership {
     const margin = this.deps.leaseMs / 4;
     const now = Date.now();
     for (const h of this.held.values()) {
-      if (h.validUntil - now < margin) void this.lose(h, 'lease could not be renewed in time');
+      if (h.validUntil - now < margin) this.lose(h, 'lease could not be renewed in time');
     }
   }
 
-  private async lose(h: Held, why: string): Promise<void> {
+  private lose(h: Held, why: string): void {
     const { sessionId } = h.lease;
     if (this.held.get(sessionId) !== h) return;
     this.held.delete(sessionId);
     this.deps.logger.warn({ sessionId, fence: h.lease.token, why }, 'stopping the client: lease no longer ours');
-    await this.deps.sessions.release(sessionId);
-    // Best effort: frees it at once when Redis answers; else it lapses on its own.
-    await this.leases.release(h.lease).catch(() => false);
+    // Not awaited by the tick: closing the worker may wait on Redis, and renewals must go on.
+    // The client stops first; then the lease is freed at once when Redis answers, or lapses.
+    void this.deps.sessions
+      .release(sessionId)
+      .then(() => this.leases.release(h.lease))
+      .catch((err) => this.deps.logger.warn({ sessionId, err: (err as Error).message }, 'releasing a lost session failed'));
   }
 
   /** The manager dropped a session itself (stop, logout, failure): its lease goes too. */

@@ -241,7 +241,7 @@ export class SessionManager {
 
     client.on('qr', on('qr', (qr: string) => {
       session.status = 'qr';
-      return reporter.qr(sessionId, qr);
+      return reporter.qr(sessionId, qr, () => session.status === 'qr' && this.isCurrent(session, client));
     }));
     client.on('authenticated', on('authenticated', async () => {
       await this.setStatus(session, 'authenticated');
