@@ -252,9 +252,9 @@ describe('two runners, two workers, as processes', () => {
     }
     figures('Redis restarted empty: every session synced again', Date.now() - restartedAt);
     for (const id of SESSIONS) {
-      // The lost sync is closed, never left open; a sync that finished before the restart keeps its counts.
+      // The lost sync is closed, never left open (or never stored, if Redis went before its sync-start ran).
       const lost = await store.getSyncRun(syncs[id]);
-      expect(lost?.done).toBe(true);
+      expect(lost === null || lost.done).toBe(true);
       await expectStoredOnce(id);
       expect((await session(id)).status).toBe('ready');
     }
