@@ -3,7 +3,8 @@
  * them), on a private Redis and a SQLite store: leases with fencing tokens, spreading, handover
  * on shutdown, and a lost lease stopping its client before anyone else starts one.
  */
-import { RunnerKeys, type SyncSnapshot, listRunners, sessionOwners } from '@wa-sync/shared';
+import { Queue } from 'bullmq';
+import { QueueName, RunnerKeys, type SyncSnapshot, jobOptions, listRunners, sessionOwners } from '@wa-sync/shared';
 import { join } from 'node:path';
 import { LeaseStore } from '../services/session-runner/src/lease.store';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
@@ -132,5 +133,30 @@ describe('two runners', () => {
     const after = await h.redis.get(RunnerKeys.lease(id));
     expect(after).not.toBe(before);
     expect(maxLive).toBe(1);
+  });
+
+  it('commands reach the owner: a stop sent to the shared queue stops the session where it runs, and it stays stopped', async () => {
+    const r3 = await h.runner(engine(), settings);
+    const commands = new Queue(QueueName.sessionCommands, { connection: h.redis });
+    try {
+      // s2 runs on r2; r3 has nothing: the shared queue may hand the command to either.
+      const id = 's2';
+      expect(await r2.ownership.ownerOf(id)).toBe(r2.runnerId);
+      await commands.add('stop-session', { sessionId: id, logout: false }, jobOptions(QueueName.sessionCommands, 'stop-session'));
+      await waitFor('stopped', async () => (await h.store.getSession(id))?.status === 'stopped', 10_000);
+      await waitFor('lease released', async () => (await sessionOwners(h.redis, [id]))[0] === null, 10_000);
+      expect(r2.sessions.has(id)).toBe(false);
+      expect(await liveClientCount(h.redis, id)).toBe(0);
+      // Nobody claims a stopped session back on their own…
+      await new Promise((r) => setTimeout(r, settings.leaseMs / 2));
+      expect((await sessionOwners(h.redis, [id]))[0]).toBeNull();
+      // …until it is started again: the least loaded runner (r3, with none) takes it.
+      await h.store.setSessionStatus(id, 'starting');
+      await commands.add('start-session', { sessionId: id }, jobOptions(QueueName.sessionCommands, 'start-session'));
+      await waitFor('running again', async () => (await sessionOwners(h.redis, [id]))[0] === r3.runnerId && r3.sessions.isReady(id), 10_000);
+      expect(maxLive).toBe(1);
+    } finally {
+      await commands.close();
+    }
   });
 });
