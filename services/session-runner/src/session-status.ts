@@ -29,10 +29,8 @@ export class SessionStatusReporter {
     this.logger.info({ sessionId, status, detail }, 'session status');
   }
 
-  /** `current`: false once the client moved on while the image was drawn (a late QR must not undo `ready`). */
-  async qr(sessionId: string, qr: string, current: () => boolean = () => true): Promise<void> {
+  async qr(sessionId: string, qr: string): Promise<void> {
     const qrDataUrl = await QRCode.toDataURL(qr);
-    if (!current()) return;
     await this.store.setSessionStatus(sessionId, 'qr', null);
     await this.redis.hset(Keys.sessionLive(sessionId), { qr, qrDataUrl });
     await this.announce(sessionId, 'status', { sessionId, status: 'qr', detail: null });

@@ -59,6 +59,8 @@ interface LiveSession {
   /** Client rebuilds since the last `ready`. */
   attempts: number;
   retryTimer?: NodeJS.Timeout;
+  /** The client's events are handled one after the other: a slow QR image never lands after `ready`. */
+  handling: Promise<void>;
 }
 
 /** Sessions restored whatever their auth: they were running when the runner stopped. */
@@ -109,7 +111,7 @@ export class SessionManager {
     if (this.live.has(sessionId)) return;
     const { deps } = this;
     const client = deps.engine.createClient(sessionId);
-    const session: LiveSession = { sessionId, client, worker: this.createWorker(sessionId), status: 'starting', attempts: 0 };
+    const session: LiveSession = { sessionId, client, worker: this.createWorker(sessionId), status: 'starting', attempts: 0, handling: Promise.resolve() };
     this.live.set(sessionId, session);
     this.wire(session, client);
     await deps.reporter.status(sessionId, 'starting');
@@ -236,12 +238,14 @@ export class SessionManager {
     const { sessionId } = session;
     const on = <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) => (...args: A) => {
       if (!this.isCurrent(session, client)) return;
-      fn(...args).catch((err) => logger.error({ sessionId, err }, `handling ${what} failed`));
+      session.handling = session.handling
+        .then(() => fn(...args))
+        .then(() => undefined, (err) => logger.error({ sessionId, err }, `handling ${what} failed`));
     };
 
     client.on('qr', on('qr', (qr: string) => {
       session.status = 'qr';
-      return reporter.qr(sessionId, qr, () => session.status === 'qr' && this.isCurrent(session, client));
+      return reporter.qr(sessionId, qr);
     }));
     client.on('authenticated', on('authenticated', async () => {
       await this.setStatus(session, 'authenticated');
