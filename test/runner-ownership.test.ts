@@ -83,6 +83,7 @@ describe('lease store', () => {
 describe('two runners', () => {
   let r1: Runner;
   let r2: Runner;
+  let r3: Runner;
 
   it('spread the sessions, each owned once, all ready and synced', async () => {
     r1 = await h.runner(engine(), settings);
@@ -136,7 +137,7 @@ describe('two runners', () => {
   });
 
   it('commands reach the owner: a stop sent to the shared queue stops the session where it runs, and it stays stopped', async () => {
-    const r3 = await h.runner(engine(), settings);
+    r3 = await h.runner(engine(), settings);
     const commands = new Queue(QueueName.sessionCommands, { connection: h.redis });
     try {
       // s2 runs on r2; r3 has nothing: the shared queue may hand the command to either.
@@ -157,6 +158,30 @@ describe('two runners', () => {
       expect(maxLive).toBe(1);
     } finally {
       await commands.close();
+    }
+  });
+
+  it('a runner cut off from Redis stops its clients before their leases can lapse, then takes them back', async () => {
+    const reader = h.redis.duplicate();
+    try {
+      expect((await sessionOwners(reader, SESSIONS)).every(Boolean)).toBe(true);
+      // The earliest moment any lease could lapse (renewals may only push it later).
+      const before = Date.now();
+      const ttls = await Promise.all(SESSIONS.map((id) => reader.pttl(RunnerKeys.lease(id))));
+      const earliestLapse = before + Math.min(...ttls);
+      // Writes (renewals) block from now on.
+      await reader.call('CLIENT', 'PAUSE', String(settings.leaseMs * 2), 'WRITE');
+      const running = () => SESSIONS.filter((id) => r2.sessions.has(id) || r3.sessions.has(id));
+      await waitFor('clients stopped', () => running().length === 0, settings.leaseMs * 2);
+      // Stopped while every lease was still alive: no other runner could have started one yet.
+      expect(Date.now()).toBeLessThan(earliestLapse);
+      await reader.call('CLIENT', 'UNPAUSE');
+      await waitFor('all back', async () => (await sessionOwners(reader, SESSIONS)).filter(Boolean).length === SESSIONS.length, 20_000);
+      await waitFor('all ready', () => SESSIONS.every((id) => r2.sessions.isReady(id) || r3.sessions.isReady(id)), 20_000);
+      expect(maxLive).toBe(1);
+    } finally {
+      await reader.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      await reader.quit();
     }
   });
 });
