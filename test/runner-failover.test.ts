@@ -179,6 +179,8 @@ describe('two runners, two workers, as processes', () => {
       expect(await exact(run.syncId)).toBe(true);
       await expectStoredOnce(id);
     }
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    for (const r of runners) expect(metrics).toContain(`wa_sync_runner_sessions{runner="${r.id}"} ${r.sessions.length}`);
     expect(maxLive).toBe(1);
   });
 
