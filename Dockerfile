@@ -1,5 +1,6 @@
 # One image for the three services; docker-compose.yml picks the command.
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS (20 reached its end of life in April 2026); the code also runs on Node 20.19.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 builds from source; puppeteer must never download a browser.
 ENV PUPPETEER_SKIP_DOWNLOAD=true
@@ -16,12 +17,14 @@ COPY packages packages
 COPY services services
 RUN npx tsc -b && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 # Chromium is used by the session runner with WA_ENGINE=webjs (CHROME_PATH=/usr/bin/chromium).
 RUN apt-get update && apt-get install -y --no-install-recommends chromium ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production PUPPETEER_SKIP_DOWNLOAD=true
 COPY --from=build /app ./
+# The session runners' auth volume mounts here: created owned by node, a new named volume keeps that.
+RUN mkdir -p /data/auth && chown -R node:node /data
 USER node
 CMD ["node", "services/api/dist/main.js"]

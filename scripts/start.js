@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm start`: runs wa-sync as three processes (api, session-runner, sync-workers) with a private
- * redis-server when REDIS_URL is unset. Ctrl-C (or SIGTERM) stops them all, Redis last.
- * Expects a build (`npm run build`, which `npm start` runs first).
+ * `npm start`: runs wa-sync as processes — the api, SESSION_RUNNERS session runners and
+ * SYNC_WORKERS sync workers (default 1 each) — with a private redis-server when REDIS_URL is
+ * unset. It supervises them: a child that dies is started again after a short backoff (logged),
+ * so a crash (or kill -9) of any one does not stop the product. Ctrl-C (or SIGTERM) stops them
+ * all, Redis last. Expects a build (`npm run build`, which `npm start` runs first).
  */
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -13,10 +15,24 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 // DATA_DIR: where the SQLite file and the private Redis keep their data.
 const dataDir = path.resolve(root, process.env.DATA_DIR ?? 'data');
-const SERVICES = ['sync-workers', 'session-runner', 'api'];
 const STOP_DEADLINE_MS = 30_000;
+/** Restart backoff: doubles from the first delay up to the max; reset once a child ran this long. */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+const HEALTHY_AFTER_MS = 60_000;
+
+function count(name) {
+  const raw = process.env[name] ?? '1';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    process.stderr.write(`[wa-sync] ${name} must be an integer from 0 to 64, got ${JSON.stringify(raw)}\n`);
+    process.exit(1);
+  }
+  return n;
+}
 
 const children = new Map();
+const restarts = new Set();
 let redis = null;
 let stopping = false;
 
@@ -82,20 +98,29 @@ async function startRedis() {
   return `redis://127.0.0.1:${port}`;
 }
 
-function startService(name, env) {
-  const main = path.join(root, 'services', name, 'dist', 'main.js');
+/** Starts `service` as child `label` and keeps it running: restarted after a backoff when it dies. */
+function startService(service, label, env, delayMs = RESTART_FIRST_MS) {
+  const main = path.join(root, 'services', service, 'dist', 'main.js');
   if (!fs.existsSync(main)) {
     say(`${path.relative(root, main)} is missing: run npm run build (npm start does it)`);
     return stop(1);
   }
+  const startedAt = Date.now();
   const child = spawn(process.execPath, [main], { stdio: 'inherit', env });
-  children.set(name, child);
+  children.set(label, child);
+  say(`${label} started (pid ${child.pid})`);
   child.once('exit', (code, signal) => {
-    children.delete(name);
-    if (!stopping) {
-      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): stopping everything`);
-      void stop(1);
-    }
+    children.delete(label);
+    if (stopping) return;
+    // A child that ran for a while starts again quickly; one that keeps crashing waits longer.
+    const delay = Date.now() - startedAt > HEALTHY_AFTER_MS ? RESTART_FIRST_MS : delayMs;
+    say(`${label} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`}): restarting it in ${delay} ms`);
+    const timer = setTimeout(() => {
+      restarts.delete(timer);
+      if (stopping) return;
+      startService(service, label, env, Math.min(delay * 2, RESTART_MAX_MS));
+    }, delay);
+    restarts.add(timer);
   });
 }
 
@@ -123,6 +148,7 @@ async function stop(code) {
   if (stopping) return;
   stopping = true;
   say('stopping…');
+  for (const timer of restarts) clearTimeout(timer);
   const running = [...children.values()];
   for (const child of running) child.kill('SIGTERM');
   const timer = setTimeout(() => running.forEach((c) => c.kill('SIGKILL')), STOP_DEADLINE_MS);
@@ -141,9 +167,17 @@ async function main() {
   fs.mkdirSync(dataDir, { recursive: true });
   const env = { ...process.env };
   env.STORE_URL ??= `sqlite:${path.join(dataDir, 'wa-sync.db')}`;
+  // Every runner reads the same auth directory: a session moves between runners without a new QR.
+  env.WA_AUTH_DIR ??= path.join(dataDir, 'auth');
+  env.SIM_KEEP_AUTH ??= 'true';
+  const runners = count('SESSION_RUNNERS');
+  const workers = count('SYNC_WORKERS');
   env.REDIS_URL ??= await startRedis();
   if (!process.env.API_KEY) say('API_KEY is not set: the API is open to anyone who can reach it');
-  for (const name of SERVICES) startService(name, env);
+  for (let i = 1; i <= workers; i++) startService('sync-workers', workers > 1 ? `sync-workers#${i}` : 'sync-workers', env);
+  for (let i = 1; i <= runners; i++) startService('session-runner', runners > 1 ? `session-runner#${i}` : 'session-runner', env);
+  startService('api', 'api', env);
+  say(`supervising ${runners} session runner(s), ${workers} sync worker(s) and the api`);
   const host = env.HOST ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT ?? 3000}`;
   if (await waitForApi(url)) say(`wa-sync is running at ${url}  (WebSocket: ${url.replace('http', 'ws')}/ws) — Ctrl-C to stop`);

@@ -23,8 +23,9 @@ export function freePort(): Promise<number> {
  * A private redis-server on a free port, configured as production should be (noeviction), with
  * nothing on disk. Tests never touch a Redis that happens to run on the machine.
  */
-export async function startRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
+export async function startRedis(options: { port?: number } = {}): Promise<PrivateRedis> {
+  // A given port: a Redis "restarted" empty where the services expect it.
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],

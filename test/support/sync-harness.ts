@@ -16,6 +16,7 @@ import {
   subscribeEvents,
 } from '@wa-sync/shared';
 import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
+import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner';
 import { SessionStatusReporter } from '../../services/session-runner/src/session-status';
 import { SessionManager, type SessionManagerDeps } from '../../services/session-runner/src/session.manager';
 import { type SyncWorkers, startSyncWorkers } from '../../services/sync-workers/src/sync.workers';
@@ -30,7 +31,7 @@ type ManagerOptions = Partial<Omit<SessionManagerDeps, 'engine'>>;
  */
 export class SyncHarness {
   readonly events: BusEnvelope[] = [];
-  readonly logger: Logger = createLogger('test', 'silent');
+  readonly logger: Logger = createLogger('test', (process.env.HARNESS_LOG as 'info') ?? 'silent');
   store!: Store;
   /** The runner's connection (queues, flows, progress). */
   redis!: Redis;
@@ -43,6 +44,9 @@ export class SyncHarness {
   private flow!: FlowProducer;
   private workers?: SyncWorkers;
   private readonly managers: SessionManager[] = [];
+  private readonly runners: Runner[] = [];
+  private runnerSeq = 0;
+  private readonly runnerConnections: Redis[] = [];
 
   static async start(options: { workers?: boolean; workerConcurrency?: number } = {}): Promise<SyncHarness> {
     const h = new SyncHarness();
@@ -80,7 +84,36 @@ export class SyncHarness {
     return manager;
   }
 
+  /**
+   * A whole session runner (ownership, commands, session manager) built by `createRunner`, as the
+   * runner's main.ts builds it, on its own connections; started, and closed by `stop()` unless a
+   * test closes it first (as SIGTERM would).
+   */
+  async runner(engine: WhatsAppEngine, settings: Partial<RunnerSettings> = {}): Promise<Runner> {
+    const redis = createRedis(this.redisServer.url);
+    this.runnerConnections.push(redis);
+    const runner = createRunner(
+      { engine, store: this.store, redis, subscriber: createRedis(this.redisServer.url), logger: this.logger },
+      {
+        runnerId: `runner-${++this.runnerSeq}`,
+        leaseMs: 3000,
+        maxSessions: null,
+        limitPerChat: 20,
+        fetchConcurrency: 4,
+        jobLockMs: 3000,
+        stalledCheckMs: 1000,
+        restoreConcurrency: 8,
+        ...settings,
+      },
+    );
+    this.runners.push(runner);
+    await runner.start();
+    return runner;
+  }
+
   async stop(): Promise<void> {
+    for (const r of this.runners) await r.close().catch(() => undefined);
+    for (const r of this.runnerConnections) await r.quit().catch(() => undefined);
     for (const m of this.managers) await m.closeAll();
     await this.workers?.close();
     await this.flow?.close();

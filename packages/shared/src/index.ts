@@ -17,3 +17,4 @@ export * from './shutdown';
 export * from './timeout';
 export * from './store/store';
 export * from './store/store.factory';
+export * from './runners';

@@ -1,4 +1,5 @@
-import { BaseEnv, loadEnv } from '@wa-sync/shared';
+import { hostname } from 'node:os';
+import { BaseEnv, RunnerId, booleanString, loadEnv } from '@wa-sync/shared';
 import { z } from 'zod';
 
 const ms = () => z.coerce.number().int().min(1);
@@ -47,6 +48,21 @@ export const RunnerEnv = BaseEnv.extend({
   WA_RECONNECT_BASE_MS: ms().default(1_000),
   WA_RECONNECT_MAX_MS: ms().default(60_000),
   WA_RECONNECT_ATTEMPTS: z.coerce.number().int().min(0).max(1_000).default(10),
+
+  /** This runner's name in leases, the registry and its commands queue; unique per process. */
+  RUNNER_ID: RunnerId.default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`),
+  /** A session's lease lives this long without renewal: a dead runner's sessions move after it. */
+  RUNNER_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
+  /** Sessions this runner claims at most; unset: unlimited. */
+  RUNNER_MAX_SESSIONS: z.coerce.number().int().min(1).optional(),
+  /** Session-queue job lock (BullMQ renews it while the job runs): a dead runner's jobs are retried after it. */
+  WA_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(15_000),
+  /** How often the session's worker looks for jobs whose runner died (BullMQ `stalledInterval`). */
+  WA_STALLED_CHECK_MS: z.coerce.number().int().min(500).default(5_000),
+  /** Simulated engine: keep a linked marker in WA_AUTH_DIR, so a restart or a takeover needs no QR. */
+  SIM_KEEP_AUTH: booleanString.default(false),
+  /** Simulated engine, for tests: record live clients per session in Redis to catch two at once. */
+  SIM_TRACK_CLIENTS: booleanString.default(false),
 }).transform((e) => ({
   ...e,
   WA_FETCH_CONCURRENCY: e.WA_FETCH_CONCURRENCY ?? (e.WA_ENGINE === 'webjs' ? 2 : e.SYNC_CONCURRENCY),

@@ -1,10 +1,7 @@
-import { FlowProducer } from 'bullmq';
-import { EventLog, SessionQueues, Shutdown, SyncProgress, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
-import { createCommandsWorker } from './commands.worker';
+import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
-import { SessionStatusReporter } from './session-status';
-import { SessionManager } from './session.manager';
+import { createRunner } from './runner';
 
 async function main(): Promise<void> {
   const logger = createLogger('session-runner', env.LOG_LEVEL);
@@ -13,42 +10,43 @@ async function main(): Promise<void> {
 
   const redis = createRedis(env.REDIS_URL);
   const store = await createStore(env.STORE_URL);
-  const engine = createEngine(env, logger, { store });
-  const queues = new SessionQueues(redis, logger);
-  const flow = new FlowProducer({ connection: redis });
-  const sessions = new SessionManager({
-    engine,
-    store,
-    redis,
-    progress: new SyncProgress(redis, env.EVENT_LOG_MAXLEN),
-    queues,
-    flow,
-    reporter: new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: env.EVENT_LOG_MAXLEN, logger }), logger),
-    logger,
-    limitPerChat: env.SYNC_LIMIT_PER_CHAT,
-    catchUpMaxPerChat: env.SYNC_CATCHUP_MAX_PER_CHAT,
-    concurrency: env.WA_FETCH_CONCURRENCY,
-    fetchPauseMs: env.WA_FETCH_PAUSE_MS,
-    restoreConcurrency: env.WA_RESTORE_CONCURRENCY,
-    reconnect: { baseDelayMs: env.WA_RECONNECT_BASE_MS, maxDelayMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_ATTEMPTS },
-    // Outlives a getChats call even if renewals stall; see SessionManagerDeps.lockDurationMs.
-    lockDurationMs: Math.max(120_000, Math.ceil(env.WA_GET_CHATS_TIMEOUT_MS / 2)),
-  });
-  const commands = createCommandsWorker(sessions, redis, logger);
+  const engine = createEngine(env, logger, { store, redis });
+  const runner = createRunner(
+    { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger },
+    {
+      runnerId: env.RUNNER_ID,
+      leaseMs: env.RUNNER_LEASE_MS,
+      maxSessions: env.RUNNER_MAX_SESSIONS ?? null,
+      limitPerChat: env.SYNC_LIMIT_PER_CHAT,
+      catchUpMaxPerChat: env.SYNC_CATCHUP_MAX_PER_CHAT,
+      fetchConcurrency: env.WA_FETCH_CONCURRENCY,
+      fetchPauseMs: env.WA_FETCH_PAUSE_MS,
+      restoreConcurrency: env.WA_RESTORE_CONCURRENCY,
+      reconnect: { baseDelayMs: env.WA_RECONNECT_BASE_MS, maxDelayMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_ATTEMPTS },
+      jobLockMs: env.WA_JOB_LOCK_MS,
+      stalledCheckMs: env.WA_STALLED_CHECK_MS,
+      eventLogMaxLen: env.EVENT_LOG_MAXLEN,
+    },
+  );
 
+  // Clients stop (active jobs finish first) before the leases go, so no two run for one session.
   shutdown
-    .add('commands worker', () => commands.close())
-    .add('sessions', () => sessions.closeAll())
-    .add('queues', async () => {
-      await flow.close();
-      await queues.close();
-    })
+    .add('runner', () => runner.close())
     .add('store', () => store.close())
     .add('redis', () => redis.quit());
 
-  const restored = await sessions.restore();
+  await runner.start();
   logger.info(
-    { engine: engine.name, store: describeStoreUrl(env.STORE_URL), restored, fetchConcurrency: env.WA_FETCH_CONCURRENCY, fetchPauseMs: env.WA_FETCH_PAUSE_MS },
+    {
+      runnerId: env.RUNNER_ID,
+      engine: engine.name,
+      store: describeStoreUrl(env.STORE_URL),
+      owned: runner.ownership.owned(),
+      leaseMs: env.RUNNER_LEASE_MS,
+      maxSessions: env.RUNNER_MAX_SESSIONS ?? null,
+      fetchConcurrency: env.WA_FETCH_CONCURRENCY,
+      fetchPauseMs: env.WA_FETCH_PAUSE_MS,
+    },
     'session runner started',
   );
 }

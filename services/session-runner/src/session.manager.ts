@@ -47,6 +47,10 @@ export interface SessionManagerDeps {
    * result blocks the event loop. A crashed runner's jobs are retried after it expires.
    */
   lockDurationMs?: number;
+  /** How often the session's worker looks for jobs of a dead runner (BullMQ `stalledInterval`). */
+  stalledIntervalMs?: number;
+  /** False once this runner's lease on the session is no longer valid: its jobs must not touch the client. */
+  mayRun?: (sessionId: string) => boolean;
 }
 
 interface LiveSession {
@@ -57,6 +61,8 @@ interface LiveSession {
   /** Client rebuilds since the last `ready`. */
   attempts: number;
   retryTimer?: NodeJS.Timeout;
+  /** The client's events are handled one after the other: a slow QR image never lands after `ready`. */
+  handling: Promise<void>;
 }
 
 /** Sessions restored whatever their auth: they were running when the runner stopped. */
@@ -82,11 +88,32 @@ export class SessionManager {
     return this.live.has(sessionId);
   }
 
+  liveIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  isReady(sessionId: string): boolean {
+    return this.live.get(sessionId)?.status === 'ready';
+  }
+
+  /**
+   * Gives the session up without touching its stored status (another runner takes it over):
+   * the client is stopped first, so it is gone before the lease can pass to someone else.
+   */
+  async release(sessionId: string): Promise<void> {
+    const session = this.live.get(sessionId);
+    if (!session) return;
+    this.live.delete(sessionId);
+    clearTimeout(session.retryTimer);
+    await session.client.stop({ logout: false }).catch((err) => this.deps.logger.warn({ sessionId, err }, 'client stop failed'));
+    await session.worker.close(true).catch((err) => this.deps.logger.warn({ sessionId, err }, 'worker close failed'));
+  }
+
   async start(sessionId: string): Promise<void> {
     if (this.live.has(sessionId)) return;
     const { deps } = this;
     const client = deps.engine.createClient(sessionId);
-    const session: LiveSession = { sessionId, client, worker: this.createWorker(sessionId), status: 'starting', attempts: 0 };
+    const session: LiveSession = { sessionId, client, worker: this.createWorker(sessionId), status: 'starting', attempts: 0, handling: Promise.resolve() };
     this.live.set(sessionId, session);
     this.wire(session, client);
     await deps.reporter.status(sessionId, 'starting');
@@ -120,6 +147,7 @@ export class SessionManager {
   clientFor(sessionId: string): WhatsAppClient {
     const session = this.live.get(sessionId);
     if (!session) throw new Error(`session ${sessionId} is not running in this runner`);
+    if (this.deps.mayRun && !this.deps.mayRun(sessionId)) throw new Error(`session ${sessionId}: this runner's lease is no longer valid`);
     if (session.status !== 'ready') throw new Error(`session ${sessionId} is not ready (status ${session.status})`);
     return session.client;
   }
@@ -179,7 +207,14 @@ export class SessionManager {
         // The client is looked up after the pause: it may have been rebuilt meanwhile.
         'fetch-messages': (data) => pacer.run(() => runFetchMessages(this.clientFor(sessionId), data, deps.redis)),
       },
-      { connection: deps.redis, concurrency: deps.concurrency, lockDuration: deps.lockDurationMs ?? DEFAULT_LOCK_MS },
+      {
+        connection: deps.redis,
+        concurrency: deps.concurrency,
+        lockDuration: deps.lockDurationMs ?? DEFAULT_LOCK_MS,
+        ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
+        // Runs from the first `ready`: jobs wait for the client instead of burning their retries on it.
+        autorun: false,
+      },
       deps.logger.child({ sessionId }),
     );
     // A sync that could not even start must not keep coalescing later requests into itself.
@@ -205,7 +240,9 @@ export class SessionManager {
     const { sessionId } = session;
     const on = <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) => (...args: A) => {
       if (!this.isCurrent(session, client)) return;
-      fn(...args).catch((err) => logger.error({ sessionId, err }, `handling ${what} failed`));
+      session.handling = session.handling
+        .then(() => fn(...args))
+        .then(() => undefined, (err) => logger.error({ sessionId, err }, `handling ${what} failed`));
     };
 
     client.on('qr', on('qr', (qr: string) => {
@@ -229,7 +266,7 @@ export class SessionManager {
       session.attempts = 0;
       await this.setStatus(session, 'ready');
       await reporter.announce(sessionId, 'ready', { sessionId });
-      if (session.worker.isPaused()) await session.worker.resume();
+      if (session.worker.isPaused() || !session.worker.isRunning()) await session.worker.resume();
       const { syncId, coalesced } = await requestSync(this.deps.redis, this.deps.queues, {
         sessionId,
         reason: reconnected ? 'reconnect' : 'ready',

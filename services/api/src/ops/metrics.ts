@@ -1,4 +1,4 @@
-import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys, withTimeout } from '@wa-sync/shared';
+import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys, listRunners, withTimeout } from '@wa-sync/shared';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SocketHub } from '../ws/socket-hub';
 import type { QueueDirectory } from './queue-directory';
@@ -44,6 +44,37 @@ export class ApiMetrics {
           });
         } catch (err) {
           deps.logger.warn({ err: (err as Error).message }, 'metrics: queue counts unavailable');
+        }
+      },
+    });
+    new Gauge({
+      name: 'wa_sync_runner_sessions',
+      help: 'Sessions owned by each live session runner (its leases), read from the runner registry at scrape time',
+      labelNames: ['runner'],
+      registers,
+      collect: async function (this: Gauge<'runner'>) {
+        this.reset();
+        try {
+          const runners = await withTimeout(listRunners(deps.redis), deps.timeoutMs, `runner registry timed out after ${deps.timeoutMs} ms`);
+          for (const r of runners) this.set({ runner: r.id }, r.sessions.length);
+        } catch (err) {
+          deps.logger.warn({ err: (err as Error).message }, 'metrics: runner registry unavailable');
+        }
+      },
+    });
+    new Gauge({
+      name: 'wa_sync_runner_heartbeat_age_seconds',
+      help: "Seconds since each live session runner's last heartbeat",
+      labelNames: ['runner'],
+      registers,
+      collect: async function (this: Gauge<'runner'>) {
+        this.reset();
+        try {
+          const runners = await withTimeout(listRunners(deps.redis), deps.timeoutMs, `runner registry timed out after ${deps.timeoutMs} ms`);
+          const now = Date.now();
+          for (const r of runners) this.set({ runner: r.id }, (now - Date.parse(r.heartbeatAt)) / 1000);
+        } catch {
+          // logged by wa_sync_runner_sessions
         }
       },
     });

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { type Session, type SessionStatus, jobOptions, QueueName } from '@wa-sync/shared';
+import { type Session, type SessionStatus, jobOptions, listRunners, QueueName, sessionOwners } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';
 import type { RouteRateLimit } from '../ops/rate-limit';
 import {
   DeleteSessionQuery,
+  RunnerList,
   SessionList,
   SessionParams,
   SessionStarted,
@@ -16,12 +17,13 @@ import {
 /** A session in one of these has a live client (or is getting one): creating it again is a no-op. */
 const RUNNING: SessionStatus[] = ['starting', 'qr', 'authenticated', 'ready'];
 
-export function sessionView(session: Session): SessionView {
+export function sessionView(session: Session, runnerId: string | null = null): SessionView {
   return {
     sessionId: session.sessionId,
     status: session.status,
     statusDetail: session.statusDetail,
     lastSync: session.lastSync,
+    runnerId,
     createdAt: session.createdAt,
     updatedAt: session.updatedAt,
   };
@@ -79,7 +81,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     },
     async () => {
       const sessions = await deps.store.listSessions();
-      return { sessions: sessions.map(sessionView) };
+      const owners = await sessionOwners(deps.redis, sessions.map((s) => s.sessionId));
+      return { sessions: sessions.map((s, i) => sessionView(s, owners[i])) };
     },
   );
 
@@ -96,7 +99,25 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     },
     async (req) => {
       const { id } = parseRequest(SessionParams, req.params, 'params');
-      return sessionView(await requireSession(deps, id));
+      const session = await requireSession(deps, id);
+      const [owner] = await sessionOwners(deps.redis, [id]);
+      return sessionView(session, owner);
+    },
+  );
+
+  app.get(
+    '/whatsapp-web/runners',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Session runners alive (heartbeat within two leases) and the sessions each owns',
+        responses: { 200: { description: 'Every live runner', schema: RunnerList } },
+        errors: [503],
+      }),
+    },
+    async () => {
+      const runners = await listRunners(deps.redis);
+      return { runners: runners.map(({ id, pid, host, sessions, heartbeatAt }) => ({ id, pid, host, sessions, heartbeatAt })) };
     },
   );
 

@@ -25,6 +25,8 @@ export const SessionView = z.object({
   status: SessionStatus,
   statusDetail: z.string().nullable(),
   lastSync: SyncRunView.nullable(),
+  /** The runner holding the session's lease (its client runs there), or null. */
+  runnerId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -40,3 +42,14 @@ export const SessionStopping = z.object({
   stopping: z.literal(true),
   logout: z.boolean(),
 });
+
+export const RunnerView = z.object({
+  id: z.string(),
+  pid: z.number().int(),
+  host: z.string(),
+  /** Sessions whose lease the runner holds. */
+  sessions: z.array(z.string()),
+  /** ISO-8601 time of its last heartbeat (every RUNNER_LEASE_MS / 3). */
+  heartbeatAt: z.string(),
+});
+export const RunnerList = z.object({ runners: z.array(RunnerView) });

@@ -1,10 +1,14 @@
-import type { Logger, Store } from '@wa-sync/shared';
+import type { Logger, Redis, Store } from '@wa-sync/shared';
 import type { RunnerEnv } from '../env';
 import type { WhatsAppEngine } from './engine';
 import { SimulatedEngine } from './simulated.engine';
+import { ClientTracker, SimulatedAuthDir } from './simulated.presence';
 
-/** The store keeps the simulated phone's clock anchor, so its history survives runner restarts. */
-export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Store } = {}): WhatsAppEngine {
+/**
+ * The store keeps the simulated phone's clock anchor, so its history survives runner restarts;
+ * Redis lets the simulated engine count live clients per session (tests of ownership).
+ */
+export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Store; redis?: Redis } = {}): WhatsAppEngine {
   switch (env.WA_ENGINE) {
     case 'simulated':
       return new SimulatedEngine({
@@ -18,6 +22,8 @@ export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Sto
         liveIntervalMs: env.SIM_LIVE_INTERVAL_MS,
         editEvery: env.SIM_EDIT_EVERY,
         revokeEvery: env.SIM_REVOKE_EVERY,
+        auth: env.SIM_KEEP_AUTH ? new SimulatedAuthDir(env.WA_AUTH_DIR) : null,
+        tracker: env.SIM_TRACK_CLIENTS && deps.redis ? new ClientTracker(deps.redis) : null,
       }, {
         anchors: deps.store && {
           firstReady: async (sessionId, nowMs) => Date.parse(await deps.store!.markFirstReady(sessionId, new Date(nowMs).toISOString())),

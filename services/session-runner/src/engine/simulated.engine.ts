@@ -3,6 +3,7 @@ import type { ChatInput, Message } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from './engine';
 import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
+import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';
 
 /**
  * Where the simulated phone's clock anchor (the session's first `ready`) is kept: the store in
@@ -39,6 +40,10 @@ export interface SimulatedEngineOptions {
   revokeEvery?: number;
   /** A new QR while not scanned, like WhatsApp Web. */
   qrRefreshMs?: number;
+  /** Keeps a linked marker per session: a later client starts without a QR (SIM_KEEP_AUTH). */
+  auth?: SimulatedAuthDir | null;
+  /** Records live clients in Redis (SIM_TRACK_CLIENTS, tests). */
+  tracker?: ClientTracker | null;
 }
 
 export const SIMULATED_DEFAULTS: Required<SimulatedEngineOptions> = {
@@ -53,6 +58,8 @@ export const SIMULATED_DEFAULTS: Required<SimulatedEngineOptions> = {
   editEvery: 0,
   revokeEvery: 0,
   qrRefreshMs: 20_000,
+  auth: null,
+  tracker: null,
 };
 
 /** authenticated → ready: WhatsApp Web loads chats in between. */
@@ -98,12 +105,14 @@ export class SimulatedEngine implements WhatsAppEngine {
     return new SimulatedClient(sessionId, this.account, this.options, this.anchors, this.onFetch);
   }
 
-  /** The simulated phone keeps nothing on disk: restore falls back to the stored status. */
-  async hasAuth(): Promise<boolean> {
-    return false;
+  /** Without `auth` the simulated phone keeps nothing on disk: restore falls back to the stored status. */
+  async hasAuth(sessionId?: string): Promise<boolean> {
+    return !!sessionId && !!this.options.auth?.has(sessionId);
   }
 
-  async removeAuth(): Promise<void> {}
+  async removeAuth(sessionId?: string): Promise<void> {
+    if (sessionId) this.options.auth?.remove(sessionId);
+  }
 }
 
 function memoryAnchors(): SimulatedAnchors {
@@ -138,6 +147,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   /** Live events up to this instant have been emitted. */
   private emittedTo = 0;
   private qrCount = 0;
+  private trackerField?: string;
   /**
    * Transient failures: a PRNG seeded by (seed, sessionId) and advanced by every fetch call.
    * Each call draws anew, so a retry of a failed call can succeed, and a given order of calls
@@ -170,6 +180,16 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     this.assertNotStopped();
     if (this.state !== 'idle') return;
     this.state = 'qr';
+    if (this.options.tracker) {
+      const field = await this.options.tracker.up(this.sessionId);
+      if ((this.state as State) === 'stopped') await this.options.tracker.down(this.sessionId, field);
+      else this.trackerField = field;
+    }
+    if (this.options.auth?.has(this.sessionId)) {
+      // Linked before: no QR, straight to authenticated → ready.
+      this.later(0, () => this.scanNow());
+      return;
+    }
     this.later(0, () => this.showQr());
     if (this.options.autoScanMs <= MAX_TIMER_MS) this.later(this.options.autoScanMs, () => this.scanNow());
   }
@@ -178,6 +198,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   scanNow(): void {
     if (this.state !== 'qr') return;
     this.state = 'authenticated';
+    this.options.auth?.save(this.sessionId);
     this.emitEvent('authenticated');
     this.later(READY_DELAY_MS, () => {
       this.anchors
@@ -214,7 +235,11 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
       s.reject(this.stoppedError());
     }
     this.sleepers.clear();
-    if (logout) this.emitEvent('disconnected', 'LOGOUT');
+    if (this.trackerField) await this.options.tracker?.down(this.sessionId, this.trackerField).catch(() => undefined);
+    if (logout) {
+      this.options.auth?.remove(this.sessionId);
+      this.emitEvent('disconnected', 'LOGOUT');
+    }
   }
 
   async getChats(): Promise<ChatInput[]> {

@@ -1,0 +1,46 @@
+import { type Redis, type RunnerInfo, RunnerInfo as RunnerInfoSchema, RunnerKeys, isRunnerAlive } from '@wa-sync/shared';
+
+/** Entries this many leases old are removed by whichever runner heartbeats next. */
+const PRUNE_AFTER_LEASES = 4;
+
+/** This runner's entry in the registry: written on every heartbeat, removed on shutdown. */
+export class RunnerRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly self: Omit<RunnerInfo, 'sessions' | 'heartbeatAt'>,
+  ) {}
+
+  get id(): string {
+    return this.self.id;
+  }
+
+  async heartbeat(sessions: string[]): Promise<void> {
+    const info: RunnerInfo = { ...this.self, sessions: [...sessions].sort(), heartbeatAt: new Date().toISOString() };
+    await this.redis.hset(RunnerKeys.registry, this.self.id, JSON.stringify(info));
+  }
+
+  async remove(): Promise<void> {
+    await this.redis.hdel(RunnerKeys.registry, this.self.id);
+  }
+
+  /** The other live runners, and removes the entries of runners long dead. */
+  async others(now = Date.now()): Promise<RunnerInfo[]> {
+    const raw = await this.redis.hgetall(RunnerKeys.registry);
+    const alive: RunnerInfo[] = [];
+    const dead: string[] = [];
+    for (const [id, value] of Object.entries(raw)) {
+      if (id === this.self.id) continue;
+      let info: RunnerInfo | null = null;
+      try {
+        const parsed = RunnerInfoSchema.safeParse(JSON.parse(value));
+        info = parsed.success ? parsed.data : null;
+      } catch {
+        info = null;
+      }
+      if (info && isRunnerAlive(info, now)) alive.push(info);
+      else if (!info || now - Date.parse(info.heartbeatAt) > info.leaseMs * PRUNE_AFTER_LEASES) dead.push(id);
+    }
+    if (dead.length) await this.redis.hdel(RunnerKeys.registry, ...dead);
+    return alive;
+  }
+}

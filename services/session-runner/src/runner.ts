@@ -1,0 +1,132 @@
+import { FlowProducer } from 'bullmq';
+import { hostname } from 'node:os';
+import { EventLog, type Logger, type Redis, SessionQueues, type Store, SyncProgress } from '@wa-sync/shared';
+import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
+import type { WhatsAppEngine } from './engine/engine';
+import type { PacerClock } from './fetch-pacer';
+import { closeOrphanSync } from './orphan-sync.check';
+import { SessionOwnership } from './ownership.loop';
+import type { ReconnectPolicy } from './reconnect.policy';
+import { RunnerRegistry } from './runner.registry';
+import { SessionStatusReporter } from './session-status';
+import { SessionManager } from './session.manager';
+
+export interface RunnerConnections {
+  engine: WhatsAppEngine;
+  store: Store;
+  /** Commands, queues and workers (maxRetriesPerRequest: null). */
+  redis: Redis;
+  /** A second connection, for the nudge subscription; closed by `close()`. */
+  subscriber: Redis;
+  logger: Logger;
+  pacerClock?: PacerClock;
+}
+
+export interface RunnerSettings {
+  /** RUNNER_ID: queue names and keys carry it. */
+  runnerId: string;
+  /** RUNNER_LEASE_MS. */
+  leaseMs: number;
+  /** RUNNER_MAX_SESSIONS; null: unlimited. */
+  maxSessions: number | null;
+  limitPerChat: number;
+  /** SYNC_CATCHUP_MAX_PER_CHAT: most missed messages a catch-up fetches per chat. */
+  catchUpMaxPerChat?: number;
+  fetchConcurrency: number;
+  fetchPauseMs?: number;
+  restoreConcurrency?: number;
+  reconnect?: Partial<ReconnectPolicy>;
+  /** Session-queue job lock (WA_JOB_LOCK_MS): BullMQ renews it while the job runs. */
+  jobLockMs: number;
+  /** Session-queue stalled check (WA_STALLED_CHECK_MS). */
+  stalledCheckMs: number;
+  eventLogMaxLen?: number;
+}
+
+export interface Runner {
+  readonly runnerId: string;
+  readonly sessions: SessionManager;
+  readonly ownership: SessionOwnership;
+  /** Heartbeats, claims the sessions it should run, and takes commands. */
+  start(): Promise<void>;
+  /** SIGTERM: stop taking commands, stop the clients, release the leases; not the connections. */
+  close(): Promise<void>;
+}
+
+export function defaultRunnerId(): string {
+  return `${hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}-${process.pid}`;
+}
+
+/** The session runner as main.ts wires it, and as the tests' harness does. */
+export function createRunner(conn: RunnerConnections, settings: RunnerSettings): Runner {
+  const { engine, store, redis, logger } = conn;
+  const log = logger.child({ runnerId: settings.runnerId });
+  const queues = new SessionQueues(redis, log);
+  const flow = new FlowProducer({ connection: redis });
+  const progress = new SyncProgress(redis, settings.eventLogMaxLen);
+  const reporter = new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger: log }), log);
+  let ownership: SessionOwnership | undefined;
+  const sessions = new SessionManager({
+    engine,
+    store,
+    redis,
+    progress,
+    queues,
+    flow,
+    reporter,
+    logger: log,
+    limitPerChat: settings.limitPerChat,
+    catchUpMaxPerChat: settings.catchUpMaxPerChat,
+    concurrency: settings.fetchConcurrency,
+    fetchPauseMs: settings.fetchPauseMs,
+    pacerClock: conn.pacerClock,
+    restoreConcurrency: settings.restoreConcurrency,
+    reconnect: settings.reconnect,
+    lockDurationMs: settings.jobLockMs,
+    stalledIntervalMs: settings.stalledCheckMs,
+    mayRun: (sessionId) => ownership?.mayRun(sessionId) ?? false,
+  });
+  const registry = new RunnerRegistry(redis, {
+    id: settings.runnerId,
+    pid: process.pid,
+    host: hostname(),
+    leaseMs: settings.leaseMs,
+    maxSessions: settings.maxSessions,
+  });
+  const orphanDeps = { store, redis, queues, progress, reporter, logger: log, limitPerChat: settings.limitPerChat };
+  ownership = new SessionOwnership({
+    redis,
+    subscriber: conn.subscriber,
+    store,
+    engine,
+    sessions,
+    registry,
+    logger: log,
+    runnerId: settings.runnerId,
+    leaseMs: settings.leaseMs,
+    maxSessions: settings.maxSessions,
+    startConcurrency: settings.restoreConcurrency ?? 1,
+    // Redis may have come back empty: an open sync without progress is closed and run again.
+    onOwned: async (sessionId) => {
+      await closeOrphanSync(orphanDeps, sessionId, sessions.isReady(sessionId));
+    },
+  });
+  const own = ownership;
+  let commands: CommandsWorkers | undefined;
+  return {
+    runnerId: settings.runnerId,
+    sessions,
+    ownership: own,
+    async start() {
+      commands = createCommandsWorkers(sessions, own, redis, log);
+      await own.start();
+    },
+    async close() {
+      await commands?.close();
+      await own.stop();
+      await flow.close();
+      await queues.close();
+      await conn.subscriber.quit().catch(() => undefined);
+    },
+  };
+}
