@@ -7,6 +7,7 @@ import {
   type IndexDescription,
 } from 'mongodb';
 import type { Chat, Message, SessionStatus, SyncReason, SyncRun } from '../domain';
+import type { SessionWebhook } from '../webhooks';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
 export interface SessionDoc {
@@ -15,6 +16,8 @@ export interface SessionDoc {
   statusDetail: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Absent on sessions made before webhooks existed (no migration needed). */
+  webhooks?: SessionWebhook[];
 }
 
 export interface ChatDoc {

@@ -62,7 +62,11 @@ CREATE INDEX IF NOT EXISTS sync_runs_by_finish ON sync_runs (session_id, finishe
  * Migrations in order: entry i brings the schema from version i to i + 1 (`PRAGMA user_version`).
  * Add new ones at the end; never edit one that has shipped.
  */
-const MIGRATIONS: string[] = [SCHEMA_V1];
+const MIGRATIONS: string[] = [
+  SCHEMA_V1,
+  // v2: per-session webhooks (JSON array of { url, events?, secret? }); NULL means none.
+  `ALTER TABLE sessions ADD COLUMN webhooks TEXT;`,
+];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

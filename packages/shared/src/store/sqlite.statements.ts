@@ -68,6 +68,8 @@ export function prepareStatements(db: Database.Database) {
         updated_at = excluded.updated_at`),
     getSession: p<SessionRow>('SELECT * FROM sessions WHERE session_id = @sessionId'),
     listSessions: p<SessionRow>('SELECT * FROM sessions ORDER BY created_at, session_id'),
+    setSessionWebhooks: p('UPDATE sessions SET webhooks = @webhooks WHERE session_id = @sessionId'),
+    getSessionWebhooks: p<{ webhooks: string | null }>('SELECT webhooks FROM sessions WHERE session_id = @sessionId'),
 
     // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward).
     upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)

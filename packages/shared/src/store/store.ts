@@ -1,4 +1,5 @@
 import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncReason, SyncRun } from '../domain';
+import type { SessionWebhook } from '../webhooks';
 
 export interface ChatPageQuery {
   limit: number;
@@ -55,6 +56,10 @@ export interface Store {
   getSession(sessionId: string): Promise<Session | null>;
   listSessions(): Promise<Session[]>;
   setSessionStatus(sessionId: string, status: SessionStatus, detail?: string | null): Promise<void>;
+  /** Replaces the session's webhooks (secrets included: kept apart from `Session`, never in API answers). */
+  setSessionWebhooks(sessionId: string, webhooks: SessionWebhook[]): Promise<void>;
+  /** The session's webhooks; empty for an unknown session or one without any. */
+  getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]>;
 
   /** Upserts chat metadata; keeps messageCount. */
   upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;
