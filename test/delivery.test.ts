@@ -234,27 +234,27 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     const S = 'deliver-many';
     const N = 1_000;
     await h.store.ensureSession(S);
-    await h.store.setSessionWebhooks(S, [{ url: receiver.url('/session'), secret: SESSION_SECRET }]);
-    const before = queued(S).length;
+    const atEnv = () => receiver.delivered('/env').filter((r) => r.json.sessionId === S).length;
     const finalize = new Queue(QueueName.syncFinalize, { connection: h.redis });
     const progress = new SyncProgress(h.redis);
     const started = Date.now();
     try {
+      // Syncs of no chat: each is a finalize job, as the runner's flow leaves it once its chats are done.
       for (let i = 0; i < N; i += 100) {
         const batch = Array.from({ length: Math.min(100, N - i) }, (_, k) => `many-${i + k}`);
-        for (const syncId of batch) {
+        await Promise.all(batch.map(async (syncId) => {
           await h.store.startSyncRun({ syncId, sessionId: S, reason: 'manual', nChats: 0 });
           await progress.begin(S, syncId, 0);
-        }
+        }));
         await finalize.addBulk(batch.map((syncId) => ({ name: 'finalize-sync', data: { sessionId: S, syncId, chatIds: [] }, opts: { jobId: syncId } })));
       }
-      await waitFor('1,000 session_ready on the queue', () => queued(S).length - before >= N, 120_000);
+      await waitFor('1,000 session_ready on the queue', () => queued(S).length >= N, 240_000);
       const seconds = (Date.now() - started) / 1000;
-      await waitFor('every webhook', () => receiver.delivered('/session').filter((r) => r.json.sessionId === S).length >= N, 120_000);
+      await waitFor('every webhook', () => atEnv() >= N, 120_000);
       const withHooks = (Date.now() - started) / 1000;
       process.stdout.write(
-        `1,000 syncs finalized (1,000 session_ready) → on RabbitMQ in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s), ` +
-          `and 2,000 signed webhooks in ${withHooks.toFixed(1)} s\n`,
+        `1,000 syncs finalized → 1,000 session_ready on RabbitMQ in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s), ` +
+          `and 1,000 signed webhooks by ${withHooks.toFixed(1)} s\n`,
       );
       await waitFor('the delivery queues to drain', async () => {
         const b = await readDeliveryBacklog({ amqp: h.workers!.delivery.router.amqpQueue, webhook: h.workers!.delivery.router.webhookQueue });
@@ -263,6 +263,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     } finally {
       await finalize.close();
     }
+    expect(atEnv()).toBe(N);
     expect(new Set(queued(S).map((m) => m.messageId)).size).toBe(queued(S).length);
     for (const queue of [h.workers!.delivery.router.amqpQueue, h.workers!.delivery.router.webhookQueue]) {
       const counts = await queue.getJobCounts('completed', 'waiting', 'active', 'delayed');
@@ -275,7 +276,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     // The once-markers expire with the sync's progress.
     const marker = Keys.sessionReady('many-0');
     expect(await h.redis.ttl(marker)).toBeGreaterThan(0);
-  });
+  }, 420_000);
 
   it('figures: RabbitMQ publish throughput with confirms, and sync done → session_ready on the queue', async () => {
     const publisher = h.workers!.delivery.publisher!;
