@@ -295,6 +295,20 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     await waitFor('the bench messages', () => consumer.messages.length - base >= N, 30_000);
     process.stdout.write(`RabbitMQ: ${N} persistent publishes with confirms, 8 in flight, in ${seconds.toFixed(2)} s = ${(N / seconds).toFixed(0)} events/s\n`);
 
+    // The same through delivery jobs, as events travel: BullMQ job → worker (DELIVERY_CONCURRENCY 8) → confirm.
+    const viaJobs = consumer.messages.length;
+    const jobsStarted = Date.now();
+    await h.workers!.delivery.router.amqpQueue.addBulk(
+      Array.from({ length: N }, (_, n) => ({
+        name: 'publish-event',
+        data: { eventId: `bench.1700000000001-${n}`, sessionId: 'bench', event: 'session_ready' as const, timestamp: new Date().toISOString(), data: { n } },
+        opts: { jobId: `amqp.bench.1700000000001-${n}`, removeOnComplete: { count: KEEP_COMPLETED } },
+      })),
+    );
+    await waitFor('the delivery jobs', () => consumer.messages.length - viaJobs >= N, 120_000);
+    const jobSeconds = (Date.now() - jobsStarted) / 1000;
+    process.stdout.write(`RabbitMQ through delivery jobs: ${N} events in ${jobSeconds.toFixed(2)} s = ${(N / jobSeconds).toFixed(0)} events/s\n`);
+
     const S = 'deliver-latency';
     await h.store.ensureSession(S);
     const small = new SimulatedEngine({ chats: 3, messagesPerChat: 5, fetchLatencyMs: 1, failRate: 0, seed: 9, autoScanMs: 10 });
