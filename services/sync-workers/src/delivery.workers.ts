@@ -134,7 +134,8 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
     ready,
     async close() {
       clearInterval(heartbeat);
-      await ready.catch(() => undefined);
+      // A start still waiting for Redis is abandoned (close() below stops what it began).
+      await Promise.race([ready.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
       await dispatcher.close();
       await Promise.all([amqpWorker.close(), webhookWorker.close()]);
       await router.close();

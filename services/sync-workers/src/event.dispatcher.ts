@@ -56,7 +56,14 @@ export class EventDispatcher {
 
   async start(): Promise<void> {
     this.subscriber = this.deps.redis.duplicate();
+    this.subscriber.on('error', (err: Error) => this.deps.logger.debug({ err: err.message }, 'dispatcher subscriber error'));
+    // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
+    // Errors meanwhile (Redis down at boot) are ioredis's to retry: wait for ready, however long.
+    const subscriber = this.subscriber;
+    if (subscriber.status !== 'ready') await new Promise<void>((resolve) => subscriber.once('ready', () => resolve()));
+    if (this.closed) return;
     await subscribeEvents(this.subscriber, this.deps.log, (e) => this.onEvent(e));
+    if (this.closed) return;
     this.timer = setInterval(() => this.sweep(), this.deps.config.sweepMs);
     this.sweep();
   }
