@@ -280,6 +280,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
 
   it('figures: RabbitMQ publish throughput with confirms, and sync done → session_ready on the queue', async () => {
     const publisher = h.workers!.delivery.publisher!;
+    await waitFor('the broker connection', () => publisher.state === 'up', 15_000);
     const N = 2_000;
     const base = consumer.messages.length;
     const started = Date.now();
