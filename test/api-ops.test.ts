@@ -87,7 +87,16 @@ describe('auth', () => {
     const ready = await app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     conforms(Readiness, ready.json());
-    expect(ready.json()).toEqual({ status: 'ok', checks: { redis: 'ok', store: 'ok' } });
+    expect(ready.json()).toEqual({
+      status: 'ok',
+      checks: { redis: 'ok', store: 'ok' },
+      // No sync-workers process here: the broker's state is unknown, and nothing waits for delivery.
+      delivery: {
+        broker: 'unknown: no sync-workers process reported',
+        workers: [],
+        backlog: { amqp: { waiting: 0, active: 0, delayed: 0, failed: 0 }, webhook: { waiting: 0, active: 0, delayed: 0, failed: 0 } },
+      },
+    });
   });
 
   it('puts the docs, the metrics and Bull Board behind the key', async () => {
@@ -253,7 +262,7 @@ describe('Bull Board', () => {
     expect(res.statusCode).toBe(200);
     const queues = res.json().queues as { name: string; counts: Record<string, number>; readOnlyMode: boolean }[];
     const names = queues.map((q) => q.name);
-    expect(names).toEqual(expect.arrayContaining(['session-commands', 'chat-save', 'sync-finalize', 'session-synced', sessionQueueName(SESSION)]));
+    expect(names).toEqual(expect.arrayContaining(['session-commands', 'chat-save', 'sync-finalize', 'delivery-amqp', 'delivery-webhook', sessionQueueName(SESSION)]));
     expect(new Set(names).size).toBe(names.length);
     const sessionQueue = queues.find((q) => q.name === sessionQueueName(SESSION))!;
     expect(sessionQueue.counts.waiting).toBe(1);
@@ -338,6 +347,7 @@ describe('readiness without Redis', () => {
     expect(body.status).toBe('unavailable');
     expect(body.checks.store).toBe('ok');
     expect(body.checks.redis).toMatch(/^down: /);
+    expect(body.delivery).toEqual({ broker: 'unknown: Redis is down', workers: [], backlog: null });
 
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
     const sync = await app.inject({ url: '/whatsapp-web/session/limited/sync', headers: AUTH });

@@ -95,7 +95,7 @@ describe('/metrics during a sync', () => {
     expect(sample(text, 'wa_sync_chats_failed_total')).toBe(0);
     expect(sample(text, 'wa_sync_sync_duration_seconds_count')).toBe(0);
     expect(sample(text, 'wa_sync_websocket_clients')).toBe(0);
-    for (const queue of ['session-commands', 'chat-save', 'sync-finalize', 'session-synced']) {
+    for (const queue of ['session-commands', 'chat-save', 'sync-finalize', 'delivery-amqp', 'delivery-webhook']) {
       expect(text).toContain(`wa_sync_queue_jobs{queue="${queue}",state="waiting"}`);
     }
     expect(text).toContain('process_cpu_user_seconds_total');

@@ -4,7 +4,7 @@
  * them. Only the WhatsApp account is simulated.
  */
 import { Queue } from 'bullmq';
-import { type Store, type SyncSnapshot, QueueName, requestSync, sessionQueueName } from '@wa-sync/shared';
+import { type Store, type SyncSnapshot, requestSync, sessionQueueName } from '@wa-sync/shared';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';
@@ -103,18 +103,18 @@ describe('sync job graph', () => {
     firstSync = last;
   });
 
-  it('finishes the sync run and hands downstream consumers a session-synced job', async () => {
-    const syncedQueue = new Queue(QueueName.sessionSynced, { connection: h.redis });
-    const job = await waitFor('the session-synced job', () => syncedQueue.getJob(firstSync.syncId));
-    expect(job.data).toEqual({
+  it('finishes the sync run and logs one session_ready, with nothing left in a queue nobody reads', async () => {
+    const ready = await waitFor('session_ready', () => h.events.find((e) => e.event === 'session_ready' && (e.data as { syncId: string }).syncId === firstSync.syncId));
+    expect(ready.data).toEqual({
       sessionId: SESSION,
       syncId: firstSync.syncId,
+      kind: 'full',
       chats: expect.arrayContaining(chats.map((c) => c.id)),
       nChats: CHATS,
       totalMessages: firstSync.totalMessagesSynced,
       chatsFailed: firstSync.chatsFailed,
     });
-    await syncedQueue.close();
+    expect(await h.redis.keys('bull:session-synced:*')).toEqual([]);
     const run = await waitFor('the finished sync run', async () => ((await store.getSyncRun(firstSync.syncId))?.done ? store.getSyncRun(firstSync.syncId) : null));
     expect(run).toMatchObject({ nChats: CHATS, chatsFailed: firstSync.chatsFailed, totalMessages: firstSync.totalMessagesSynced });
     expect((await store.getSession(SESSION))?.lastSync?.syncId).toBe(firstSync.syncId);

@@ -19,6 +19,7 @@ import type { WhatsAppEngine } from '../../services/session-runner/src/engine/en
 import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner';
 import { SessionStatusReporter } from '../../services/session-runner/src/session-status';
 import { SessionManager, type SessionManagerDeps } from '../../services/session-runner/src/session.manager';
+import type { DeliveryConfig } from '../../services/sync-workers/src/delivery.config';
 import { type SyncWorkers, startSyncWorkers } from '../../services/sync-workers/src/sync.workers';
 import { type PrivateRedis, startRedis } from './redis-server';
 
@@ -38,17 +39,17 @@ export class SyncHarness {
   queues!: SessionQueues;
   /** A private temporary directory (the SQLite file lives here); removed by `stop()`. */
   dir!: string;
-  private redisServer!: PrivateRedis;
+  redisServer!: PrivateRedis;
   private workersRedis!: Redis;
   private subscriber!: Redis;
   private flow!: FlowProducer;
-  private workers?: SyncWorkers;
+  workers?: SyncWorkers;
   private readonly managers: SessionManager[] = [];
   private readonly runners: Runner[] = [];
   private runnerSeq = 0;
   private readonly runnerConnections: Redis[] = [];
 
-  static async start(options: { workers?: boolean; workerConcurrency?: number } = {}): Promise<SyncHarness> {
+  static async start(options: { workers?: boolean; workerConcurrency?: number; delivery?: DeliveryConfig } = {}): Promise<SyncHarness> {
     const h = new SyncHarness();
     h.redisServer = await startRedis();
     h.dir = mkdtempSync(join(tmpdir(), 'wa-sync-harness-'));
@@ -60,7 +61,14 @@ export class SyncHarness {
     h.queues = new SessionQueues(h.redis, h.logger);
     h.flow = new FlowProducer({ connection: h.redis });
     if (options.workers !== false) {
-      h.workers = startSyncWorkers({ store: h.store, redis: h.workersRedis, logger: h.logger, concurrency: options.workerConcurrency ?? 4 });
+      h.workers = startSyncWorkers({
+        store: h.store,
+        redis: h.workersRedis,
+        logger: h.logger,
+        concurrency: options.workerConcurrency ?? 4,
+        delivery: options.delivery,
+      });
+      await h.workers.delivery.ready;
     }
     return h;
   }

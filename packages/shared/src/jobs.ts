@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SessionId, SyncReason } from './domain';
+import { SESSION_EVENT_NAMES, type SessionEventName } from './events';
 import { QueueName } from './queues';
 
 /** Job payloads: one zod schema per job, and the type inferred from it, same name. */
@@ -73,21 +74,40 @@ export const FinalizeSyncJob = z.object({
 });
 export type FinalizeSyncJob = z.infer<typeof FinalizeSyncJob>;
 
-/** For downstream consumers of the `session-synced` queue. */
-export const SessionSyncedJob = z.object({
+/** One logged session event on its way to one downstream target (sync-workers). */
+export const DeliveryEvent = z.object({
+  /** `<sessionId>.<log id>`: AMQP `messageId` and `webhook-id`, the same on every retry (dedup key). */
+  eventId: z.string().regex(/^[A-Za-z0-9_-]{1,64}\.\d{1,20}-\d{1,20}$/),
   sessionId: SessionId,
-  syncId: z.string(),
-  chats: z.array(z.string()),
-  nChats: z.number().int(),
-  totalMessages: z.number().int(),
-  chatsFailed: z.number().int(),
+  event: z.enum(SESSION_EVENT_NAMES as [SessionEventName, ...SessionEventName[]]),
+  /** When the event was logged (ISO-8601, from its log id): the same on every retry. */
+  timestamp: z.string(),
+  data: z.record(z.string(), z.unknown()),
 });
-export type SessionSyncedJob = z.infer<typeof SessionSyncedJob>;
+export type DeliveryEvent = z.infer<typeof DeliveryEvent>;
+
+export const AmqpDeliveryJob = DeliveryEvent;
+export type AmqpDeliveryJob = z.infer<typeof AmqpDeliveryJob>;
+
+/** The secret is not in the job (Bull Board shows job data): the worker looks it up by `source`. */
+export const WebhookDeliveryJob = DeliveryEvent.extend({
+  url: z.string().url(),
+  /** Where the URL is configured: `WEBHOOK_URL`, or the session's `webhooks`. */
+  source: z.enum(['env', 'session']),
+});
+export type WebhookDeliveryJob = z.infer<typeof WebhookDeliveryJob>;
+
+/**
+ * Delivery jobs stop on time, not on a count: the `delivery` backoff strategy (sync-workers) ends
+ * the retries once the next try would fall outside the retry window (a day by default).
+ */
+export const DELIVERY_MAX_ATTEMPTS = 100_000;
 
 export interface JobSpec<S extends z.ZodTypeAny = z.ZodTypeAny> {
   schema: S;
   attempts: number;
-  backoff: { type: 'exponential' | 'fixed'; delay: number };
+  /** `delivery`: capped exponential with jitter, within a retry window (sync-workers' delivery.backoff.ts). */
+  backoff: { type: 'exponential' | 'fixed' | 'delivery'; delay: number };
 }
 
 /** One catalog per queue: job name → payload schema and retry policy. */
@@ -107,8 +127,11 @@ export const JobCatalog = {
   [QueueName.syncFinalize]: {
     'finalize-sync': { schema: FinalizeSyncJob, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
   },
-  [QueueName.sessionSynced]: {
-    'session-synced': { schema: SessionSyncedJob, attempts: 1, backoff: { type: 'fixed', delay: 0 } },
+  [QueueName.deliveryAmqp]: {
+    'publish-event': { schema: AmqpDeliveryJob, attempts: DELIVERY_MAX_ATTEMPTS, backoff: { type: 'delivery', delay: 1000 } },
+  },
+  [QueueName.deliveryWebhook]: {
+    'post-webhook': { schema: WebhookDeliveryJob, attempts: DELIVERY_MAX_ATTEMPTS, backoff: { type: 'delivery', delay: 2000 } },
   },
 } as const satisfies Record<string, Record<string, JobSpec>>;
 export type JobCatalog = typeof JobCatalog;

@@ -22,6 +22,14 @@ export const Keys = {
   fetchStats: (sessionId: string) => `${P}:session:${sessionId}:fetch-stats`,
   /** Hash: chat id → time from which a catch-up in flight (or one that failed) may lack messages. */
   catchUpGaps: (sessionId: string) => `${P}:session:${sessionId}:catch-up-gaps`,
+  /** String: the log id of a sync's `session_ready`; set once, so a retried finalize never logs it twice. */
+  sessionReady: (syncId: string) => `${P}:sync:${syncId}:session-ready`,
+  /** Hash: session id → id of the last log entry the delivery dispatcher handed to delivery jobs. */
+  deliveryCursors: `${P}:delivery:cursors`,
+  /** String with a TTL: one sync-workers process at a time dispatches a session's log. */
+  deliveryDispatchLock: (sessionId: string) => `${P}:delivery:dispatch:${sessionId}`,
+  /** Hash: sync-workers process id → its RabbitMQ connection state (JSON, refreshed by a heartbeat). */
+  deliveryBrokers: `${P}:delivery:brokers`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
 } as const;

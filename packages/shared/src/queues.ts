@@ -10,10 +10,18 @@ export const QueueName = {
   chatSave: 'chat-save',
   /** Per-sync finalize job, parent of every chat of the sync (sync-workers). */
   syncFinalize: 'sync-finalize',
-  /** Announced when a sync finishes, for downstream consumers (nothing in wa-sync reads it). */
-  sessionSynced: 'session-synced',
+  /** One job per event and RabbitMQ: publish with confirms (sync-workers). */
+  deliveryAmqp: 'delivery-amqp',
+  /** One job per event and webhook URL: a signed POST (sync-workers). */
+  deliveryWebhook: 'delivery-webhook',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+/**
+ * Queues wa-sync no longer uses; the sync workers remove them at boot so nothing lingers in Redis.
+ * `session-synced` had no consumer: `session_ready` deliveries replace it.
+ */
+export const RETIRED_QUEUE_NAMES = ['session-synced'] as const;
 
 /**
  * Work that must run where the session's WhatsApp client lives (list chats, fetch messages)

@@ -1,27 +1,33 @@
-import type { Queue } from 'bullmq';
 import {
   type FinalizeSyncJob,
   type Logger,
-  type SessionSyncedJob,
+  type Redis,
+  type SessionEvents,
   type Store,
   type SyncProgress,
-  QueueName,
-  jobOptions,
 } from '@wa-sync/shared';
+import type { DeliveryRouter } from './delivery.router';
+import { emitSessionReadyOnce } from './session-ready.emitter';
 
 export interface FinalizeDeps {
   store: Store;
+  redis: Redis;
   progress: SyncProgress;
-  sessionSynced: Queue;
+  /** Adds the delivery jobs of `session_ready`. */
+  router: DeliveryRouter;
   logger: Logger;
+  /** EVENT_LOG_MAXLEN. */
+  eventLogMaxLen: number;
 }
 
 /**
  * Runs once every chat of the sync is saved or has failed for good. Chats never counted (their
  * save job failed after its retries) are counted as failed here, so `done` always arrives; then
- * the store gets the summary and downstream consumers a `session-synced` job.
+ * the store gets the summary, the session's log one `session_ready`, and downstream targets a
+ * delivery job each. Every step is idempotent: a retry after a crash anywhere logs no second
+ * `session_ready` (its log id is kept beside the sync) and adds no second job (ids from that id).
  */
-export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps): Promise<SessionSyncedJob> {
+export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps): Promise<SessionEvents['session_ready']> {
   const { sessionId, syncId, chatIds } = data;
   for (const chatId of await deps.progress.uncounted(syncId, chatIds)) {
     await deps.progress.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
@@ -29,9 +35,10 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
   const snapshot = await deps.progress.get(syncId);
   if (!snapshot) throw new Error(`sync ${syncId} has no progress record`);
 
-  const summary: SessionSyncedJob = {
+  const summary: SessionEvents['session_ready'] = {
     sessionId,
     syncId,
+    kind: snapshot.kind,
     chats: chatIds,
     nChats: snapshot.nChats,
     totalMessages: snapshot.totalMessagesSynced,
@@ -42,11 +49,10 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
     chatsFailed: summary.chatsFailed,
     totalMessages: summary.totalMessages,
   });
-  await deps.sessionSynced.add('session-synced', summary, {
-    jobId: syncId,
-    ...jobOptions(QueueName.sessionSynced, 'session-synced'),
-  });
+  const logId = await emitSessionReadyOnce(deps.redis, summary, deps.eventLogMaxLen);
+  const hooks = await deps.store.getSessionWebhooks(sessionId);
+  await deps.router.enqueue([{ sessionId, event: 'session_ready', id: logId, data: summary }], () => hooks);
   await deps.progress.close(sessionId, syncId);
-  deps.logger.info({ sessionId, syncId, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
+  deps.logger.info({ sessionId, syncId, kind: summary.kind, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;
 }

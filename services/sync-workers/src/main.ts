@@ -1,5 +1,7 @@
 import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { deliveryConfigFromEnv } from './delivery.config';
 import { env } from './env';
+import { removeRetiredQueues } from './retired-queues';
 import { startSyncWorkers } from './sync.workers';
 
 async function main(): Promise<void> {
@@ -9,6 +11,7 @@ async function main(): Promise<void> {
 
   const redis = createRedis(env.REDIS_URL);
   const store = await createStore(env.STORE_URL);
+  await removeRetiredQueues(redis, logger).catch((err) => logger.warn({ err: (err as Error).message }, 'could not remove retired queues'));
   const workers = startSyncWorkers({
     store,
     redis,
@@ -17,6 +20,7 @@ async function main(): Promise<void> {
     eventLogMaxLen: env.EVENT_LOG_MAXLEN,
     lockDurationMs: env.JOB_LOCK_MS,
     stalledIntervalMs: env.STALLED_CHECK_MS,
+    delivery: deliveryConfigFromEnv(env),
   });
 
   // workers.close() takes no new job and waits for the active ones. A job cut off by the deadline

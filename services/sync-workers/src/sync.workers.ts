@@ -1,19 +1,23 @@
-import { Queue, type Worker, type WorkerOptions } from 'bullmq';
+import type { Worker, WorkerOptions } from 'bullmq';
 import {
   type Logger,
   type Redis,
   type SaveChatJob,
   type Store,
+  DEFAULT_EVENT_LOG_MAXLEN,
   QueueName,
   SyncProgress,
   createCatalogWorker,
   isFinalFailure,
 } from '@wa-sync/shared';
+import { type DeliveryConfig, deliveryConfig } from './delivery.config';
+import { type DeliveryWorkers, startDeliveryWorkers } from './delivery.workers';
 import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 
 export interface SyncWorkers {
   workers: Worker[];
+  delivery: DeliveryWorkers;
   /** Takes no new job, waits for the active ones (and their bookkeeping), closes the queue it writes to. */
   close(): Promise<void>;
 }
@@ -29,17 +33,20 @@ export interface SyncWorkersDeps {
   lockDurationMs?: number;
   /** BullMQ `stalledInterval` (default 30 s): how often jobs of dead workers are looked for. */
   stalledIntervalMs?: number;
+  /** Downstream delivery (RabbitMQ, webhooks); default: none configured, `session_ready` only logged. */
+  delivery?: DeliveryConfig;
 }
 
 /** The save and finalize workers of one sync-workers process. */
 export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
   const progress = new SyncProgress(redis, deps.eventLogMaxLen);
-  const sessionSynced = new Queue(QueueName.sessionSynced, { connection: redis });
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
   };
+  const eventLogMaxLen = deps.eventLogMaxLen ?? DEFAULT_EVENT_LOG_MAXLEN;
+  const delivery = startDeliveryWorkers({ config: deps.delivery ?? deliveryConfig(), store, redis, logger, eventLogMaxLen, lock });
   /** Failed chats being counted: shutdown waits for them, a chat is never left uncounted by a close. */
   const pending = new Set<Promise<unknown>>();
 
@@ -71,17 +78,18 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const finalize = createCatalogWorker(
     QueueName.syncFinalize,
     QueueName.syncFinalize,
-    { 'finalize-sync': (data) => runFinalizeSync(data, { store, progress, sessionSynced, logger }) },
+    { 'finalize-sync': (data) => runFinalizeSync(data, { store, redis, progress, router: delivery.router, logger, eventLogMaxLen }) },
     { connection: redis, concurrency: 2, ...lock },
     logger,
   );
 
   return {
     workers: [save, finalize],
+    delivery,
     async close() {
       await Promise.all([save.close(), finalize.close()]);
       await Promise.all(pending);
-      await sessionSynced.close();
+      await delivery.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   type IndexDescription,
 } from 'mongodb';
 import type { Chat, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
+import type { SessionWebhook } from '../webhooks';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
 export interface SessionDoc {
@@ -17,6 +18,8 @@ export interface SessionDoc {
   updatedAt: Date;
   /** The first `ready`; absent until then (documents written before continuous sync have none). */
   firstReadyAt?: Date;
+  /** Absent on sessions made before webhooks existed (no migration needed). */
+  webhooks?: SessionWebhook[];
 }
 
 export interface ChatDoc {

@@ -43,6 +43,7 @@ import type {
   UpsertResult,
 } from './store';
 import { checkBatch, compareIds } from './store.input';
+import { SessionWebhooks, type SessionWebhook } from '../webhooks';
 
 export interface MongoStoreOptions {
   /** Overrides the database named in the URL (tests use one database per run). */
@@ -151,6 +152,16 @@ export class MongoStore implements Store {
     );
     const doc = await this.sessions.findOne({ sessionId }, { projection: { firstReadyAt: 1 } });
     return (doc?.firstReadyAt ?? when).toISOString();
+  }
+
+  async setSessionWebhooks(sessionId: string, webhooks: SessionWebhook[]): Promise<void> {
+    await this.sessions.updateOne({ sessionId }, { $set: { webhooks } });
+  }
+
+  async getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]> {
+    const doc = await this.sessions.findOne({ sessionId }, { projection: { webhooks: 1 } });
+    const parsed = SessionWebhooks.safeParse(doc?.webhooks ?? []);
+    return parsed.success ? parsed.data : [];
   }
 
   async upsertChats(sessionId: string, chats: ChatInput[]): Promise<void> {

@@ -69,6 +69,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
    ALTER TABLE messages ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE sync_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';`,
+  // v3: per-session webhooks (JSON array of { url, events?, secret? }); NULL means none.
+  `ALTER TABLE sessions ADD COLUMN webhooks TEXT;`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -76,6 +76,8 @@ export function prepareStatements(db: Database.Database) {
     markFirstReady: p(`INSERT INTO sessions (session_id, status, status_detail, created_at, updated_at, first_ready_at)
       VALUES (@sessionId, 'starting', NULL, @now, @now, @at)
       ON CONFLICT (session_id) DO UPDATE SET first_ready_at = COALESCE(sessions.first_ready_at, excluded.first_ready_at)`),
+    setSessionWebhooks: p('UPDATE sessions SET webhooks = @webhooks WHERE session_id = @sessionId'),
+    getSessionWebhooks: p<{ webhooks: string | null }>('SELECT webhooks FROM sessions WHERE session_id = @sessionId'),
 
     // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward).
     upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)

@@ -44,6 +44,7 @@ import type {
   UpsertResult,
 } from './store';
 import { checkBatch, compareIds, wellFormed } from './store.input';
+import { SessionWebhooks, type SessionWebhook } from '../webhooks';
 
 type UpsertBatch = (sessionId: string, chatId: string, messages: Message[], ts: number[]) => UpsertResult;
 
@@ -135,6 +136,15 @@ export class SqliteStore implements Store {
     const ms = toEpochMs(at, 'first ready time');
     this.s.markFirstReady.run({ sessionId, at: ms, now: Date.now() });
     return toIso(this.s.getSession.get({ sessionId })!.first_ready_at ?? ms);
+  }
+
+  async setSessionWebhooks(sessionId: string, webhooks: SessionWebhook[]): Promise<void> {
+    this.s.setSessionWebhooks.run({ sessionId, webhooks: webhooks.length ? JSON.stringify(webhooks) : null });
+  }
+
+  async getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]> {
+    const raw = this.s.getSessionWebhooks.get({ sessionId })?.webhooks;
+    return raw ? parseWebhooks(raw) : [];
   }
 
   async upsertChats(sessionId: string, chats: ChatInput[]): Promise<void> {
@@ -318,4 +328,14 @@ function toSyncRun(row: SyncRunRow): SyncRun {
     totalMessages: row.total_messages,
     done: row.finished_at !== null,
   };
+}
+
+/** Stored webhooks are re-checked on read: a row edited by hand cannot hand the workers a bad URL. */
+function parseWebhooks(raw: string): SessionWebhook[] {
+  try {
+    const parsed = SessionWebhooks.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }

@@ -91,6 +91,25 @@ function describeSessionContract(get: GetStore): void {
         [b, 'disconnected'],
       ]);
     });
+
+    it('keeps a session\'s webhooks apart from the session, replaced as a whole', async () => {
+      const s = uniqueSessionId('webhooks');
+      await get().ensureSession(s);
+      expect(await get().getSessionWebhooks(s)).toEqual([]);
+      const hooks = [
+        { url: 'https://example.com/hook', events: ['session_ready' as const, 'message:new' as const], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+        { url: 'http://127.0.0.1:9/other' },
+      ];
+      await get().setSessionWebhooks(s, hooks);
+      expect(await get().getSessionWebhooks(s)).toEqual(hooks);
+      // Secrets never ride along with the session (it is what the API answers with).
+      expect(JSON.stringify(await get().getSession(s))).not.toContain('whsec_');
+      await get().setSessionWebhooks(s, [hooks[1]]);
+      expect(await get().getSessionWebhooks(s)).toEqual([hooks[1]]);
+      await get().setSessionWebhooks(s, []);
+      expect(await get().getSessionWebhooks(s)).toEqual([]);
+      expect(await get().getSessionWebhooks(uniqueSessionId('unknown'))).toEqual([]);
+    });
   });
 }
 

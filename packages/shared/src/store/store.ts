@@ -1,4 +1,5 @@
 import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
+import type { SessionWebhook } from '../webhooks';
 
 export interface ChatPageQuery {
   limit: number;
@@ -78,6 +79,10 @@ export interface Store {
    * one. The simulated phone's clock starts there, so its history survives restarts.
    */
   markFirstReady(sessionId: string, at: string): Promise<string>;
+  /** Replaces the session's webhooks (secrets included: kept apart from `Session`, never in API answers). */
+  setSessionWebhooks(sessionId: string, webhooks: SessionWebhook[]): Promise<void>;
+  /** The session's webhooks; empty for an unknown session or one without any. */
+  getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]>;
 
   /** Upserts chat metadata; keeps messageCount. */
   upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;

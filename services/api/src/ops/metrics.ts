@@ -1,4 +1,16 @@
-import { type BusEnvelope, type Logger, type Redis, type SyncSnapshot, Keys, listRunners, withTimeout } from '@wa-sync/shared';
+import {
+  type BusEnvelope,
+  type DeliveryTarget,
+  type Logger,
+  type Redis,
+  type SyncSnapshot,
+  DELIVERY_QUEUES,
+  Keys,
+  listRunners,
+  readBrokerReports,
+  readDeliveryBacklog,
+  withTimeout,
+} from '@wa-sync/shared';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SocketHub } from '../ws/socket-hub';
 import type { QueueDirectory } from './queue-directory';
@@ -75,6 +87,42 @@ export class ApiMetrics {
           for (const r of runners) this.set({ runner: r.id }, (now - Date.parse(r.heartbeatAt)) / 1000);
         } catch {
           // logged by wa_sync_runner_sessions
+        }
+      },
+    });
+    new Gauge({
+      name: 'wa_sync_delivery_broker_up',
+      help: 'RabbitMQ connection of each sync-workers process that publishes to it: 1 connected, 0 not (deliveries wait and retry)',
+      labelNames: ['worker'],
+      registers,
+      collect: async function (this: Gauge<'worker'>) {
+        this.reset();
+        try {
+          const reports = await withTimeout(readBrokerReports(deps.redis), deps.timeoutMs, 'broker reports timed out');
+          for (const r of reports) if (r.state !== 'off') this.set({ worker: r.worker }, r.state === 'up' ? 1 : 0);
+        } catch (err) {
+          deps.logger.warn({ err: (err as Error).message }, 'metrics: broker state unavailable');
+        }
+      },
+    });
+    new Gauge({
+      name: 'wa_sync_delivery_jobs',
+      help: 'Delivery backlog per target (amqp, webhook): waiting and active (to send), delayed (waiting for a retry), failed (gave up)',
+      labelNames: ['target', 'state'],
+      registers,
+      collect: async function (this: Gauge<'target' | 'state'>) {
+        this.reset();
+        try {
+          const byName = new Map(deps.directory.fixed().map((q) => [q.name, q]));
+          const queues = Object.fromEntries(
+            (Object.keys(DELIVERY_QUEUES) as DeliveryTarget[]).map((t) => [t, byName.get(DELIVERY_QUEUES[t])!]),
+          ) as Parameters<typeof readDeliveryBacklog>[0];
+          const backlog = await withTimeout(readDeliveryBacklog(queues), deps.timeoutMs, 'delivery counts timed out');
+          for (const [target, counts] of Object.entries(backlog)) {
+            for (const [state, n] of Object.entries(counts)) this.set({ target, state }, n);
+          }
+        } catch (err) {
+          deps.logger.warn({ err: (err as Error).message }, 'metrics: delivery backlog unavailable');
         }
       },
     });

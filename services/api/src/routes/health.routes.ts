@@ -1,13 +1,26 @@
+import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { withTimeout } from '@wa-sync/shared';
+import { DELIVERY_QUEUES, readBrokerReports, readDeliveryBacklog, summarizeBroker, withTimeout } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { routeSchema } from '../openapi';
-import { Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
+import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
 
 const tags = ['ops'];
 
-/** `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer). No key needed. */
+/**
+ * `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer), plus the
+ * state of downstream delivery (RabbitMQ, backlog), which does not decide readiness. No key needed.
+ */
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): Promise<void> {
+  const deliveryQueues = {
+    amqp: new Queue(DELIVERY_QUEUES.amqp, { connection: deps.redis }),
+    webhook: new Queue(DELIVERY_QUEUES.webhook, { connection: deps.redis }),
+  };
+  for (const q of Object.values(deliveryQueues)) q.on('error', (err) => deps.logger.debug({ queue: q.name, err: err.message }, 'queue connection error'));
+  app.addHook('onClose', async () => {
+    await Promise.all(Object.values(deliveryQueues).map((q) => q.close()));
+  });
+
   app.get(
     '/healthz',
     {
@@ -37,10 +50,24 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutM
         check(() => deps.store.ping(), timeoutMs, 'store'),
       ]);
       const ok = redis === 'ok' && store === 'ok';
-      const body: Readiness = { status: ok ? 'ok' : 'unavailable', checks: { redis, store } };
+      const delivery = redis === 'ok' ? await deliveryHealth(deps, deliveryQueues, timeoutMs) : { broker: 'unknown: Redis is down', workers: [], backlog: null };
+      const body: Readiness = { status: ok ? 'ok' : 'unavailable', checks: { redis, store }, delivery };
       return reply.status(ok ? 200 : 503).send(body);
     },
   );
+}
+
+async function deliveryHealth(deps: ApiDeps, queues: Record<'amqp' | 'webhook', Queue>, timeoutMs: number): Promise<DeliveryHealth> {
+  try {
+    const [reports, backlog] = await withTimeout(
+      Promise.all([readBrokerReports(deps.redis), readDeliveryBacklog(queues)]),
+      timeoutMs,
+      `delivery state timed out after ${timeoutMs} ms`,
+    );
+    return { broker: summarizeBroker(reports), workers: reports.map(({ at: _at, ...r }) => r), backlog };
+  } catch (err) {
+    return { broker: `unknown: ${(err as Error).message}`, workers: [], backlog: null };
+  }
 }
 
 const DOWN = ['reconnecting', 'close', 'end'];

@@ -5,6 +5,7 @@ import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';
 import type { RouteRateLimit } from '../ops/rate-limit';
 import {
+  CreateSessionBody,
   DeleteSessionQuery,
   RunnerList,
   SessionList,
@@ -45,8 +46,10 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       schema: routeSchema({
         tags,
         summary: 'Create or start a session',
-        description: 'Starts the WhatsApp client; follow its QR and status on the WebSocket. Rate limited per API key or IP.',
+        description:
+          'Starts the WhatsApp client; follow its QR and status on the WebSocket. The optional body sets the session\'s webhooks. Rate limited per API key or IP.',
         params: SessionParams,
+        body: CreateSessionBody,
         responses: {
           201: { description: 'Created and starting', schema: SessionStarted },
           200: { description: 'Already exists (started again if it was not running)', schema: SessionStarted },
@@ -56,7 +59,9 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     },
     async (req, reply) => {
       const { id } = parseRequest(SessionParams, req.params, 'params');
+      const { webhooks } = parseRequest(CreateSessionBody, req.body, 'body');
       const { session, created } = await deps.store.ensureSession(id);
+      if (webhooks) await deps.store.setSessionWebhooks(id, webhooks);
       let status = session.status;
       if (created || !RUNNING.includes(status)) {
         if (!created) {

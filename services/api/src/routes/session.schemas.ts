@@ -1,7 +1,14 @@
-import { SessionStatus, SyncReason, booleanString } from '@wa-sync/shared';
+import { SessionStatus, SessionWebhooks, SyncReason, booleanString } from '@wa-sync/shared';
 import { z } from 'zod';
 
 export { SessionParams } from './common.schemas';
+
+/** Optional. `webhooks` replaces the session's webhooks (`[]` removes them); absent leaves them as they are. */
+export const CreateSessionBody = z.object({
+  webhooks: SessionWebhooks.optional().describe(
+    'Where this session\'s events are POSTed, signed per Standard Webhooks: [{ url (http/https), events? (default WEBHOOK_EVENTS), secret? (whsec_…, default WEBHOOK_SECRET) }]',
+  ),
+});
 
 export const DeleteSessionQuery = z.object({
   /** Also unlink the device and forget its auth. */

@@ -1,0 +1,71 @@
+import { hostname } from 'node:os';
+import type { SessionEventName } from '@wa-sync/shared';
+import type { WorkersEnv } from './env';
+
+/** Where session events go downstream, and how hard to try. Built from the env once at boot. */
+export interface DeliveryConfig {
+  /** Absent: RabbitMQ delivery is off. */
+  amqp?: { url: string; queue: string; events: SessionEventName[]; backoffMs: number; maxBackoffMs: number };
+  webhooks: {
+    urls: string[];
+    secret?: string;
+    /** Also the events of a session webhook that names none. */
+    events: SessionEventName[];
+    backoffMs: number;
+    maxBackoffMs: number;
+    timeoutMs: number;
+  };
+  /** Retries stop this long after the event was logged; the job then stays failed. */
+  retryForMs: number;
+  concurrency: number;
+  keepCompleted: number;
+  keepFailed: number;
+  /** The live-event dispatcher's full pass over every session log. */
+  sweepMs: number;
+  /** This process, in broker reports. */
+  workerId: string;
+}
+
+export function deliveryConfigFromEnv(env: WorkersEnv): DeliveryConfig {
+  return {
+    amqp: env.AMQP_URL
+      ? { url: env.AMQP_URL, queue: env.AMQP_QUEUE, events: env.AMQP_EVENTS, backoffMs: env.AMQP_BACKOFF_MS, maxBackoffMs: env.AMQP_MAX_BACKOFF_MS }
+      : undefined,
+    webhooks: {
+      urls: env.WEBHOOK_URL,
+      secret: env.WEBHOOK_SECRET,
+      events: env.WEBHOOK_EVENTS,
+      backoffMs: env.WEBHOOK_BACKOFF_MS,
+      maxBackoffMs: env.WEBHOOK_MAX_BACKOFF_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    },
+    retryForMs: env.DELIVERY_RETRY_FOR_MS,
+    concurrency: env.DELIVERY_CONCURRENCY,
+    keepCompleted: env.DELIVERY_KEEP_COMPLETED,
+    keepFailed: env.DELIVERY_KEEP_FAILED,
+    sweepMs: env.DELIVERY_SWEEP_MS,
+    workerId: `${hostname()}-${process.pid}`,
+  };
+}
+
+/** Defaults for tests and callers that pass only what they change. */
+export function deliveryConfig(overrides: Partial<DeliveryConfig> & { webhooks?: Partial<DeliveryConfig['webhooks']> } = {}): DeliveryConfig {
+  const { webhooks, ...rest } = overrides;
+  return {
+    webhooks: { urls: [], events: ['session_ready'], backoffMs: 2_000, maxBackoffMs: 3_600_000, timeoutMs: 10_000, ...webhooks },
+    retryForMs: 24 * 3_600_000,
+    concurrency: 8,
+    keepCompleted: 1_000,
+    keepFailed: 10_000,
+    sweepMs: 30_000,
+    workerId: `${hostname()}-${process.pid}`,
+    ...rest,
+  };
+}
+
+/** Event names any target might want besides `session_ready` (which finalize hands over itself). */
+export function liveEventsOf(config: DeliveryConfig): Set<SessionEventName> {
+  const names = new Set<SessionEventName>([...(config.amqp?.events ?? []), ...(config.webhooks.urls.length ? config.webhooks.events : [])]);
+  names.delete('session_ready');
+  return names;
+}

@@ -1,0 +1,146 @@
+import type { Worker, WorkerOptions } from 'bullmq';
+import {
+  BROKER_REPORT_EVERY_MS,
+  type BrokerState,
+  EventLog,
+  type Logger,
+  type Redis,
+  type Store,
+  QueueName,
+  createCatalogWorker,
+  isFinalFailure,
+  removeBrokerReport,
+  writeBrokerReport,
+} from '@wa-sync/shared';
+import { AmqpPublisher } from './amqp.publisher';
+import { deliveryBackoffStrategy } from './delivery.backoff';
+import type { DeliveryConfig } from './delivery.config';
+import { DeliveryRouter } from './delivery.router';
+import { EventDispatcher } from './event.dispatcher';
+import { postWebhook } from './webhook.sender';
+
+export interface DeliveryWorkersDeps {
+  config: DeliveryConfig;
+  store: Store;
+  redis: Redis;
+  logger: Logger;
+  eventLogMaxLen?: number;
+  /** BullMQ lock settings, as the sync workers have them. */
+  lock?: Partial<WorkerOptions>;
+}
+
+export interface DeliveryWorkers {
+  router: DeliveryRouter;
+  dispatcher: EventDispatcher;
+  publisher: AmqpPublisher | null;
+  workers: Worker[];
+  /** Resolves once the publisher is connecting and the dispatcher listens. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The delivery side of a sync-workers process: the RabbitMQ publisher, one worker per delivery
+ * queue, the dispatcher of live events, and the broker report /readyz and /metrics read.
+ */
+export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers {
+  const { config, store, redis, logger } = deps;
+  const log = logger.child({ part: 'delivery' });
+  const router = new DeliveryRouter(config, redis, log);
+
+  let report = { state: (config.amqp ? 'connecting' : 'off') as BrokerState, error: undefined as string | undefined, since: new Date().toISOString() };
+  const sendReport = () =>
+    writeBrokerReport(redis, { worker: config.workerId, ...report, at: Date.now() }).catch((err) =>
+      log.debug({ err: (err as Error).message }, 'could not write broker report'),
+    );
+  const publisher = config.amqp
+    ? new AmqpPublisher({
+        url: config.amqp.url,
+        queue: config.amqp.queue,
+        logger: log,
+        onState: (state, error) => {
+          report = { state, error, since: new Date().toISOString() };
+          void sendReport();
+        },
+      })
+    : null;
+  void sendReport();
+  const heartbeat = setInterval(() => void sendReport(), BROKER_REPORT_EVERY_MS);
+
+  const options: WorkerOptions = {
+    connection: redis,
+    concurrency: config.concurrency,
+    settings: { backoffStrategy: deliveryBackoffStrategy(config) },
+    ...deps.lock,
+  };
+  const amqpWorker = createCatalogWorker(
+    QueueName.deliveryAmqp,
+    QueueName.deliveryAmqp,
+    {
+      'publish-event': async (data) => {
+        // RabbitMQ was turned off since the job was added: nothing to publish to.
+        if (!publisher) return { skipped: 'AMQP_URL is not set' };
+        await publisher.publish(data);
+        return { published: config.amqp?.queue };
+      },
+    },
+    options,
+    log,
+  );
+  const webhookWorker = createCatalogWorker(
+    QueueName.deliveryWebhook,
+    QueueName.deliveryWebhook,
+    {
+      'post-webhook': async (data) => {
+        let secret: string | undefined;
+        if (data.source === 'env') {
+          if (!config.webhooks.urls.includes(data.url)) return { skipped: 'the URL is no longer in WEBHOOK_URL' };
+          secret = config.webhooks.secret;
+        } else {
+          const hook = (await store.getSessionWebhooks(data.sessionId)).find((w) => w.url === data.url);
+          if (!hook) return { skipped: "the URL is no longer one of the session's webhooks" };
+          secret = hook.secret ?? config.webhooks.secret;
+        }
+        return { status: await postWebhook(data.url, data, secret, config.webhooks.timeoutMs) };
+      },
+    },
+    options,
+    log,
+  );
+  for (const worker of [amqpWorker, webhookWorker]) {
+    worker.on('failed', (job, err) => {
+      if (job && isFinalFailure(job, err)) {
+        log.error({ queue: worker.name, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'delivery gave up: the job stays failed (retry it from Bull Board)');
+      }
+    });
+  }
+
+  const dispatcher = new EventDispatcher({ redis, store, log: new EventLog(redis, { maxLen: deps.eventLogMaxLen, logger: log }), router, config, logger: log });
+  const ready = (async () => {
+    await publisher?.start();
+    await dispatcher.start();
+  })();
+  ready.catch((err) => log.error({ err: (err as Error).message }, 'delivery could not start'));
+  log.info(
+    { amqp: config.amqp ? { queue: config.amqp.queue, events: config.amqp.events } : 'off', webhooks: config.webhooks.urls.length, webhookEvents: config.webhooks.events },
+    'delivery started',
+  );
+
+  return {
+    router,
+    dispatcher,
+    publisher,
+    workers: [amqpWorker, webhookWorker],
+    ready,
+    async close() {
+      clearInterval(heartbeat);
+      // A start still waiting for Redis is abandoned (close() below stops what it began).
+      await Promise.race([ready.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await dispatcher.close();
+      await Promise.all([amqpWorker.close(), webhookWorker.close()]);
+      await router.close();
+      await publisher?.close();
+      await removeBrokerReport(redis, config.workerId).catch(() => undefined);
+    },
+  };
+}
