@@ -248,8 +248,9 @@ describe('two runners, two workers, as processes', () => {
     for (const id of SESSIONS) {
       await waitFor(`${id}: a new sync done`, async () => {
         const last = await store.getLastSyncRun(id);
-        // Kind and totals may differ (a catch-up skips chats already stored); none may fail.
-        return last && last.syncId !== syncs[id] && last.done && last.chatsFailed === 0 && last.nChats === CHATS;
+        // A catch-up skips the chats the lost sync had already stored, so nChats may be below CHATS;
+        // none may fail, and expectStoredOnce below checks every chat is complete.
+        return last && last.syncId !== syncs[id] && last.done && last.chatsFailed === 0;
       }, 90_000);
     }
     figures('Redis restarted empty: every session synced again', Date.now() - restartedAt);
