@@ -18,6 +18,9 @@ import { sessionRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
 import { SocketHub } from './ws/socket-hub';
 import { wsRoutes } from './ws/ws.routes';
+import { dashboardRoutes, isDashboardRoute } from './web/dashboard.routes';
+import { installSecurityHeaders } from './web/security-headers';
+import { linkRoutes } from './routes/link.routes';
 
 export interface RouteInfo {
   method: string;
@@ -80,6 +83,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   });
   installErrorHandlers(app);
   useZodOnly(app);
+  // Before any route: the UIs' relaxed CSP is attached to their routes as they are added.
+  await installSecurityHeaders(app, [BOARD_PATH, DOCS_PATH]);
 
   const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
   const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, logger: deps.logger, timeoutMs: healthTimeoutMs });
@@ -99,7 +104,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
       done();
     },
   });
-  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
+  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH], isDashboardRoute);
   await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
   await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
@@ -107,9 +112,11 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await healthRoutes(scope, deps, healthTimeoutMs);
     await metricsRoutes(scope, metrics);
     await sessionRoutes(scope, deps, rateLimit);
+    await linkRoutes(scope, deps);
     await chatRoutes(scope, deps);
     await syncRoutes(scope, deps, rateLimit);
     await wsRoutes(scope, deps, hub);
+    await dashboardRoutes(scope, deps.dashboardDir);
   });
 
   if (deps.subscriber) {
