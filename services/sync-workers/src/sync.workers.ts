@@ -9,6 +9,7 @@ import {
   createCatalogWorker,
   isFinalFailure,
 } from '@wa-sync/shared';
+import { FinalizeProgress } from './finalize-progress';
 import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 
@@ -36,6 +37,9 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
   const progress = new SyncProgress(redis, deps.eventLogMaxLen);
   const sessionSynced = new Queue(QueueName.sessionSynced, { connection: redis });
+  // Bull Board shows the sync's percentage on its finalize job.
+  const finalizeQueue = new Queue(QueueName.syncFinalize, { connection: redis });
+  const finalizeProgress = new FinalizeProgress(finalizeQueue, progress, logger);
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
@@ -49,6 +53,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     {
       'save-chat': async (data, job) => {
         const result = await runSaveChat(job, data, { store, redis, progress });
+        finalizeProgress.report(data.syncId, job.parent?.id);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;
       },
@@ -63,6 +68,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
     const counting = progress
       .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })
+      .then(() => finalizeProgress.report(syncId, job.parent?.id))
       .catch((e) => logger.error({ err: e, sessionId, syncId, jobId: job.id }, 'could not count failed chat'))
       .finally(() => pending.delete(counting));
     pending.add(counting);
@@ -71,7 +77,13 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const finalize = createCatalogWorker(
     QueueName.syncFinalize,
     QueueName.syncFinalize,
-    { 'finalize-sync': (data) => runFinalizeSync(data, { store, progress, sessionSynced, logger }) },
+    {
+      'finalize-sync': async (data, job) => {
+        const summary = await runFinalizeSync(data, { store, progress, sessionSynced, logger });
+        await job.updateProgress(100);
+        return summary;
+      },
+    },
     { connection: redis, concurrency: 2, ...lock },
     logger,
   );
@@ -82,6 +94,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
       await Promise.all([save.close(), finalize.close()]);
       await Promise.all(pending);
       await sessionSynced.close();
+      await finalizeQueue.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Chat, Message, SyncSnapshot, SessionStatus, SyncRun } from '@wa-sync/shared';
+import type { Chat, Message, SessionStatus, SyncRun } from '@wa-sync/shared';
 
 /** A session as `GET /whatsapp-web/sessions` lists it; `runnerId` appears once runners report it. */
 export interface SessionRow {
@@ -76,13 +76,6 @@ export class Api {
 
   resync(id: string): Promise<{ syncId: string; coalesced?: boolean }> {
     return this.call('POST', `${BASE}/session/${seg(id)}/sync-chats`, {});
-  }
-
-  sync(id: string): Promise<SyncSnapshot | null> {
-    return this.call<SyncSnapshot>('GET', `${BASE}/session/${seg(id)}/sync`).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    });
   }
 
   chats(id: string, cursor: string | null, limit = 100): Promise<{ chats: Chat[]; nextCursor: string | null }> {

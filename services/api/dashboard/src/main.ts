@@ -112,13 +112,8 @@ function select(sessionId: string): void {
   detail = new SessionDetail(sessionId, state, { api, fail, changed: (id) => void refreshRow(id) });
   detailEl.replaceChildren(detail.root);
   detailEl.hidden = false;
+  // The progress comes with `joined` (the current or last sync): no request that could 404.
   renderList();
-  if (state.sync === undefined) {
-    void api.sync(sessionId).then((sync) => {
-      if (state.sync === undefined) state.sync = sync;
-      if (detail?.sessionId === sessionId) detail.render();
-    }, fail);
-  }
 }
 
 async function refreshRow(sessionId: string): Promise<void> {
