@@ -15,7 +15,7 @@ let events: QueueEvents;
 
 beforeAll(async () => {
   h = await SyncHarness.start({ workerConcurrency: 2 });
-  events = new QueueEvents(QueueName.syncFinalize, { connection: h.redis.options });
+  events = new QueueEvents(QueueName.syncFinalize, { connection: h.redis });
   await events.waitUntilReady();
 });
 

@@ -83,7 +83,14 @@ function renderList(): void {
   sessionList.replaceChildren(
     ...rows.map(({ row, sync }) => {
       const last = row.lastSync;
-      const syncText = sync && !sync.done ? `syncing ${sync.currentChat}/${sync.nChats}` : last ? `last sync ${when(last.finishedAt ?? last.startedAt)} · ${count(last.nChats)} chats · ${count(last.totalMessages)} msgs` : 'never synced';
+      const syncText =
+        sync && !sync.done
+          ? `syncing ${sync.currentChat}/${sync.nChats} chats`
+          : last?.finishedAt
+            ? `last sync ${when(last.finishedAt)} · ${count(last.nChats)} chats · ${count(last.totalMessages)} msgs`
+            : sync?.done
+              ? `synced · ${count(sync.nChats)} chats · ${count(sync.totalMessagesSynced)} msgs`
+              : 'never synced';
       return h(
         'li',
         {},
@@ -152,7 +159,8 @@ function onFrame(frame: Frame): void {
       if (s.sync?.syncId === frame.data.syncId && s.sync.currentChat > frame.data.currentChat) break;
       s.sync = frame.data;
       open?.refreshChats();
-      if (frame.data.done) void refreshRow(s.row.sessionId);
+      // The store closes the sync run just after the last event: read the row once it has.
+      if (frame.data.done) window.setTimeout(() => void refreshRow(frame.data.sessionId), 1_000);
       break;
     case 'sync_error':
       s.syncErrors.push(frame.data.chatId ? `${frame.data.chatId}: ${frame.data.message}` : frame.data.message);

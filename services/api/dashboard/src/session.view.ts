@@ -153,8 +153,10 @@ export class SessionDetail {
     this.refreshChats();
     if (message.chatId !== this.openChat || this.messages.some((m) => m.id === message.id)) return;
     this.messages.push(message);
+    const atBottom = this.messageList.scrollHeight - this.messageList.scrollTop - this.messageList.clientHeight < 40;
     this.messageList.append(this.messageItem(message));
-    this.messageList.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    // Follows new messages unless the user scrolled up to read older ones.
+    if (atBottom) this.messageList.scrollTop = this.messageList.scrollHeight;
   }
 
   onMessageUpdate(update: { chatId: string; id: string; ack?: number; body?: string; revoked?: boolean }): void {
@@ -250,7 +252,7 @@ export class SessionDetail {
     this.messagesPane.hidden = false;
     this.renderChats();
     await this.loadMessages(false);
-    this.messageList.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    this.messageList.scrollTop = this.messageList.scrollHeight;
   }
 
   private async loadMessages(older: boolean): Promise<void> {
@@ -263,7 +265,10 @@ export class SessionDetail {
     this.messages = older ? [...fresh, ...this.messages] : [...fresh, ...this.messages.filter((m) => !fresh.some((f) => f.id === m.id))];
     this.messagesCursor = page.nextCursor;
     this.olderBtn.hidden = !page.nextCursor;
+    // Older messages go on top without moving what the user is looking at.
+    const fromBottom = this.messageList.scrollHeight - this.messageList.scrollTop;
     this.messageList.replaceChildren(...this.messages.map((m) => this.messageItem(m)));
+    this.messageList.scrollTop = this.messageList.scrollHeight - fromBottom;
     if (!this.messages.length) this.messageList.append(h('li', { class: 'muted small' }, 'No messages stored.'));
   }
 
