@@ -94,12 +94,21 @@ function extraPaths(boardPath: string): Record<string, unknown> {
         tags: ['websocket'],
         summary: 'WebSocket: `{ event, data }` frames; join a session to receive its events',
         description:
-          'Client → server: `join-session {sessionId}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
+          'Client → server: `join-session {sessionId, since?}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
           '`authenticated`, `ready`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, `error`. ' +
           'With API_KEY set, the key goes in `Authorization: Bearer` or `?token=`; without it the upgrade is refused with a 401.',
         parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'The API key (browsers cannot set headers on a WebSocket)' }],
         responses: { 101: { description: 'Switching protocols' }, 401: error401 },
         security: [{ bearerAuth: [] }, { tokenQuery: [] }],
+      },
+    },
+    '/': {
+      get: {
+        tags: ['ops'],
+        summary: 'The dashboard: a web page (and its /assets/…), loaded without a key; the key is typed into it',
+        description: 'Every call the page makes carries the key it was given. Built by `npm run build` (see docs/dashboard.md).',
+        responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+        security: [],
       },
     },
     [boardPath]: {
