@@ -25,3 +25,19 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   if (!el) throw new Error(`#${id} is missing from index.html`);
   return el as T;
 }
+
+/**
+ * Sets a list's items, keeping every existing element whose markup did not change: a re-render
+ * on each live event must not swap a row from under the pointer (or a test's click).
+ */
+export function reconcile(list: Element, items: HTMLElement[]): void {
+  const old = new Map<string, Element>();
+  for (const el of Array.from(list.children)) old.set(el.outerHTML, el);
+  const next = items.map((item) => {
+    const same = old.get(item.outerHTML);
+    if (same) old.delete(item.outerHTML);
+    return same ?? item;
+  });
+  if (next.length === list.children.length && next.every((el, i) => list.children[i] === el)) return;
+  list.replaceChildren(...next);
+}

@@ -1,6 +1,6 @@
 import type { ServerEvents } from '@wa-sync/shared';
 import { Api, ApiError, type SessionRow } from './api';
-import { byId, h } from './dom';
+import { byId, h, reconcile } from './dom';
 import { count, when } from './format';
 import { SessionDetail, type SessionState } from './session.view';
 import { type Frame, LiveSocket, type SocketState } from './socket';
@@ -80,8 +80,9 @@ function renderList(): void {
   sessionsEmpty.hidden = sessions.size > 0;
   sessionsEmpty.textContent = apiKey === null ? 'Type the API key above and press Enter.' : 'No session yet: create one.';
   const rows = [...sessions.values()].sort((a, b) => a.row.sessionId.localeCompare(b.row.sessionId));
-  sessionList.replaceChildren(
-    ...rows.map(({ row, sync }) => {
+  reconcile(
+    sessionList,
+    rows.map(({ row, sync }) => {
       const last = row.lastSync;
       const syncText =
         sync && !sync.done
@@ -133,7 +134,7 @@ async function refreshRow(sessionId: string): Promise<void> {
   }
 }
 
-function onFrame(frame: Frame): void {
+function onFrame(frame: Frame, rejoined: boolean): void {
   if (frame.event === 'error') return showBanner(`Server: ${frame.data.message}`);
   if (frame.event === 'left') return;
   const s = stateOf(frame.data.sessionId);
@@ -143,7 +144,8 @@ function onFrame(frame: Frame): void {
     case 'joined':
       onJoined(s, frame.data);
       open?.render();
-      if (frame.data.resumed === false) open?.reload();
+      // Back after a lost connection: unless the server replayed what was missed, reload it.
+      if (rejoined && frame.data.resumed !== true) open?.reload();
       break;
     case 'status':
       s.row = { ...s.row, status: frame.data.status, statusDetail: frame.data.detail };

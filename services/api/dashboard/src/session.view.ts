@@ -1,6 +1,6 @@
 import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared';
 import { type Api, ApiError, type SessionRow } from './api';
-import { h } from './dom';
+import { h, reconcile } from './dom';
 import { count, ticks, when } from './format';
 
 /** What the dashboard knows of one session: its row, and what the socket told it since. */
@@ -219,8 +219,9 @@ export class SessionDetail {
   private renderChats(): void {
     this.chatsTitle.textContent = `Chats (${count(this.chats.length)}${this.chatsCursor ? '+' : ''})`;
     this.moreChats.hidden = !this.chatsCursor;
-    this.chatList.replaceChildren(
-      ...this.chats.map((c) =>
+    reconcile(
+      this.chatList,
+      this.chats.map((c) =>
         h(
           'li',
           {},
@@ -239,7 +240,7 @@ export class SessionDetail {
         ),
       ),
     );
-    if (!this.chats.length) this.chatList.append(h('li', { class: 'muted small' }, 'No chats stored yet.'));
+    if (!this.chats.length) this.chatList.replaceChildren(h('li', { class: 'muted small' }, 'No chats stored yet.'));
   }
 
   private async open(chatId: string): Promise<void> {

@@ -15,13 +15,16 @@ export class LiveSocket {
   private ws?: WebSocket;
   private readonly joined = new Set<string>();
   private readonly lastId = new Map<string, string>();
+  /** Sessions re-joined with `since`, until their `joined` answer. */
+  private readonly resuming = new Set<string>();
   private attempt = 0;
   private timer?: number;
   private stopped = true;
 
   constructor(
     private readonly token: () => string,
-    private readonly onFrame: (frame: Frame) => void,
+    /** `rejoined`: a `joined` that answers a re-join with `since` (after a lost connection). */
+    private readonly onFrame: (frame: Frame, rejoined: boolean) => void,
     private readonly onState: (state: SocketState, attempt: number) => void,
   ) {}
 
@@ -71,7 +74,8 @@ export class LiveSocket {
       }
       const sessionId = (frame.data as { sessionId?: unknown } | null)?.sessionId;
       if (frame.id && typeof sessionId === 'string') this.lastId.set(sessionId, frame.id);
-      this.onFrame(frame);
+      const rejoined = frame.event === 'joined' && this.resuming.delete(frame.data.sessionId);
+      this.onFrame(frame, rejoined);
     };
     ws.onclose = () => {
       if (this.ws !== ws || this.stopped) return;
@@ -85,6 +89,8 @@ export class LiveSocket {
 
   private sendJoin(sessionId: string): void {
     const since = this.lastId.get(sessionId);
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    if (since) this.resuming.add(sessionId);
     this.send('join-session', since ? { sessionId, since } : { sessionId });
   }
 
