@@ -48,6 +48,7 @@ export class SessionDetail {
   private readonly messageList = h('ol', { class: 'messages', 'aria-label': 'Messages' });
   private readonly messagesPane = h('div', { class: 'pane messages-pane', hidden: true }, this.messagesTitle, this.olderBtn, this.messageList);
 
+  private readonly buttons: Record<string, HTMLButtonElement> = {};
   private chats: Chat[] = [];
   private chatsCursor: string | null = null;
   private openChat: string | null = null;
@@ -62,8 +63,11 @@ export class SessionDetail {
     private readonly state: SessionState,
     private readonly hooks: DetailHooks,
   ) {
-    const act = (label: string, run: () => Promise<unknown>, cls = '') =>
-      h('button', { type: 'button', class: cls, onclick: () => void run().then(() => hooks.changed(sessionId), hooks.fail) }, label);
+    const act = (label: string, run: () => Promise<unknown>, cls = '') => {
+      const button = h('button', { type: 'button', class: cls, onclick: () => void run().then(() => hooks.changed(sessionId), hooks.fail) }, label);
+      this.buttons[label] = button;
+      return button;
+    };
     const pairingForm = h(
       'form',
       { class: 'row-form', onsubmit: (e: Event) => (e.preventDefault(), void this.pair(pairingForm)) },
@@ -103,6 +107,11 @@ export class SessionDetail {
     this.statusEl.className = `pill status-${row.status}`;
     this.runnerEl.textContent = row.runnerId ? `runner ${row.runnerId}` : '';
     this.detailEl.textContent = row.statusDetail ?? '';
+    // Only what makes sense now: start a session that is not running, re-sync a ready one.
+    const running = ['starting', 'qr', 'authenticated', 'ready'].includes(row.status);
+    this.buttons.Start.disabled = running;
+    this.buttons.Stop.disabled = !running;
+    this.buttons['Re-sync'].disabled = row.status !== 'ready';
     this.renderLink(row.status === 'qr' ? qrDataUrl : undefined);
     this.renderProgress(sync ?? null);
   }
