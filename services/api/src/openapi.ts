@@ -94,7 +94,7 @@ function extraPaths(boardPath: string): Record<string, unknown> {
         tags: ['websocket'],
         summary: 'WebSocket: `{ event, data }` frames; join a session to receive its events',
         description:
-          'Client → server: `join-session {sessionId, since?}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
+          'Client → server: `join-session {sessionId}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
           '`authenticated`, `ready`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, `error`. ' +
           'With API_KEY set, the key goes in `Authorization: Bearer` or `?token=`; without it the upgrade is refused with a 401.',
         parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'The API key (browsers cannot set headers on a WebSocket)' }],
