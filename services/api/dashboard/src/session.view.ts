@@ -168,14 +168,20 @@ export class SessionDetail {
     if (atBottom) this.messageList.scrollTop = this.messageList.scrollHeight;
   }
 
-  onMessageUpdate(update: { chatId: string; id: string; ack?: number; body?: string; revoked?: boolean }): void {
+  onMessageUpdate(update: { chatId: string; id: string; ack?: number; body?: string; editedAt?: string; revoked?: boolean }): void {
     if (update.chatId !== this.openChat) return;
     const i = this.messages.findIndex((m) => m.id === update.id);
     if (i < 0) return;
     const m = { ...this.messages[i] };
     if (update.ack !== undefined) m.ack = Math.max(m.ack, update.ack);
-    if (update.body !== undefined) (m.body = update.body), (m.editedAt = new Date().toISOString());
-    if (update.revoked) (m.revoked = true), (m.body = '');
+    if (update.body !== undefined) {
+      m.body = update.body;
+      m.editedAt = update.editedAt ?? new Date().toISOString();
+    }
+    if (update.revoked) {
+      m.revoked = true;
+      m.body = '';
+    }
     this.messages[i] = m;
     this.messageList.children[i]?.replaceWith(this.messageItem(m));
   }

@@ -47,5 +47,7 @@ export async function installSecurityHeaders(app: FastifyInstance, uiPrefixes: s
     contentSecurityPolicy: { useDefaults: false, directives: DASHBOARD_CSP },
     // The API is called cross-origin by frontends allowed in CORS_ORIGINS: keep resources loadable there.
     crossOriginResourcePolicy: { policy: 'same-site' },
+    // HSTS belongs to whatever terminates TLS in front of the API; here it could pin subdomains by surprise.
+    strictTransportSecurity: false,
   });
 }
