@@ -8,6 +8,7 @@ import { EventLog, type Redis, SessionQueues, SyncProgress, createLogger, create
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SessionStatusReporter } from '../services/session-runner/src/session-status';
 import { SessionManager } from '../services/session-runner/src/session.manager';
+import { prefersPng } from '../services/api/src/routes/link.routes';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { waitFor } from './support/wait-for';
@@ -64,6 +65,21 @@ const inject = (method: 'GET' | 'POST', url: string, extra: { headers?: Record<s
   api.app.inject({ method, url, ...extra } as never);
 
 describe('GET /whatsapp-web/session/:id/qr', () => {
+  it.each([
+    [undefined, 'png'],
+    ['*/*', 'png'],
+    ['image/*', 'png'],
+    ['image/png', 'png'],
+    ['text/html,image/avif,image/webp,image/png,*/*;q=0.8', 'png'],
+    ['application/json', 'json'],
+    ['application/json, */*', 'json'],
+    ['application/json;q=0.5, image/png;q=0.4', 'json'],
+    ['image/png;q=0, */*', 'json'],
+    ['text/html', 'json'],
+  ])('Accept %p gets the %s form', (accept, form) => {
+    expect(prefersPng({ headers: accept === undefined ? {} : { accept } }) ? 'png' : 'json').toBe(form);
+  });
+
   it('is a 404 in the error shape for an unknown session and for a session showing no QR', async () => {
     const unknown = await inject('GET', '/whatsapp-web/session/nobody/qr');
     expect(unknown.statusCode).toBe(404);
