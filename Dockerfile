@@ -15,7 +15,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
 COPY services services
-RUN npx tsc -b && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 # Chromium is used by the session runner with WA_ENGINE=webjs (CHROME_PATH=/usr/bin/chromium).

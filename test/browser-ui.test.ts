@@ -65,6 +65,10 @@ async function openPage(name: string, password?: string): Promise<{ page: Page; 
     else load.assets.push(res.request().resourceType());
   });
   page.on('pageerror', (err) => load.problems.push(`script error: ${err}`));
+  // The API's security headers scope a CSP to these UIs: nothing they need may be refused.
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) load.problems.push(`CSP: ${m.text()}`);
+  });
   if (password !== undefined) await page.authenticate({ username: 'ops', password });
   return { page, load };
 }

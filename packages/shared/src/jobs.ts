@@ -55,6 +55,25 @@ export const FetchMessagesResult = z.object({
 });
 export type FetchMessagesResult = z.infer<typeof FetchMessagesResult>;
 
+/**
+ * Link by phone number instead of QR: the runner that holds the session's client asks WhatsApp
+ * for a pairing code. A request/response job on the session's own queue (only that runner
+ * consumes it); the API polls for its small return value.
+ */
+export const PairingCodeJob = z.object({
+  sessionId: SessionId,
+  /** International format, digits only (e.g. 12025550108). */
+  phoneNumber: z.string().regex(/^[1-9]\d{6,14}$/),
+});
+export type PairingCodeJob = z.infer<typeof PairingCodeJob>;
+
+/** `code` on success; `error: 'not-linking'` when the client is not showing a QR (then a 409). */
+export const PairingCodeResult = z.union([
+  z.object({ code: z.string() }),
+  z.object({ error: z.enum(['not-linking', 'unsupported']), message: z.string() }),
+]);
+export type PairingCodeResult = z.infer<typeof PairingCodeResult>;
+
 /** Saves one fetched chat; its only child is the chat's fetch job (sync-workers). */
 export const SaveChatJob = z.object({
   sessionId: SessionId,
@@ -120,6 +139,8 @@ export const JobCatalog = {
   session: {
     'sync-start': { schema: SyncStartJob, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
     'fetch-messages': { schema: FetchMessagesJob, attempts: 4, backoff: { type: 'exponential', delay: 500 } },
+    // The API waits for the answer: a retry after it gave up would ask WhatsApp for nothing.
+    'pairing-code': { schema: PairingCodeJob, attempts: 1, backoff: { type: 'fixed', delay: 0 } },
   },
   [QueueName.chatSave]: {
     'save-chat': { schema: SaveChatJob, attempts: 5, backoff: { type: 'exponential', delay: 500 } },

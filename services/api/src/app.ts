@@ -23,6 +23,9 @@ import { SseHub } from './sse/sse-hub';
 import { LiveFeed } from './ws/live-feed';
 import { SocketHub } from './ws/socket-hub';
 import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
+import { dashboardRoutes, isDashboardRoute } from './web/dashboard.routes';
+import { installSecurityHeaders } from './web/security-headers';
+import { linkRoutes } from './routes/link.routes';
 
 export interface RouteInfo {
   method: string;
@@ -103,6 +106,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   });
   installErrorHandlers(app);
   useZodOnly(app);
+  // Before any route: the UIs' relaxed CSP is attached to their routes as they are added.
+  await installSecurityHeaders(app, [BOARD_PATH, DOCS_PATH]);
 
   const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
   const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, logger: deps.logger, timeoutMs: healthTimeoutMs });
@@ -126,7 +131,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   });
   // Before auth: a CORS preflight carries no key; a foreign Origin is refused before the key is checked.
   await installCors(app, deps.corsOrigins ?? [], '/ws');
-  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH]);
+  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH], isDashboardRoute);
   await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
   await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
@@ -134,11 +139,13 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     await healthRoutes(scope, deps, healthTimeoutMs);
     await metricsRoutes(scope, metrics);
     await sessionRoutes(scope, deps, rateLimit);
+    await linkRoutes(scope, deps);
     await chatRoutes(scope, deps);
     await syncRoutes(scope, deps, rateLimit);
     await wsRoutes(scope, deps, hub, feed);
     await recentRoutes(scope, deps);
     await eventsRoutes(scope, deps, sse, feed);
+    await dashboardRoutes(scope, deps.dashboardDir);
   });
 
   if (deps.subscriber) {

@@ -33,6 +33,10 @@ export interface ApiDeps {
   healthTimeoutMs?: number;
   /** EVENT_LOG_MAXLEN (default 2000). */
   eventLogMaxLen?: number;
+  /** `POST …/pairing-code` waits this long for the session runner's answer (default 30000). */
+  pairingTimeoutMs?: number;
+  /** The built dashboard served at `/` (default services/api/dist/public). */
+  dashboardDir?: string;
   /** The API's version, for the OpenAPI document. */
   version?: string;
   /** CORS_ORIGINS: origins allowed for HTTP, SSE and the WebSocket upgrade; empty = same origin only. */

@@ -105,6 +105,15 @@ function extraPaths(boardPath: string): Record<string, unknown> {
         security: [{ bearerAuth: [] }, { tokenQuery: [] }],
       },
     },
+    '/': {
+      get: {
+        tags: ['ops'],
+        summary: 'The dashboard: a web page (and its /assets/…), loaded without a key; the key is typed into it',
+        description: 'Every call the page makes carries the key it was given. Built by `npm run build` (see docs/dashboard.md).',
+        responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
+        security: [],
+      },
+    },
     [boardPath]: {
       get: {
         tags: ['ops'],

@@ -1,6 +1,7 @@
 import type { FlowProducer, Worker } from 'bullmq';
 import {
   type Logger,
+  type PairingCodeResult,
   type Redis,
   type SessionQueues,
   type SessionStatus,
@@ -11,7 +12,7 @@ import {
   requestSync,
   sessionQueueName,
 } from '@wa-sync/shared';
-import type { WhatsAppClient, WhatsAppEngine } from './engine/engine';
+import { NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine/engine';
 import { FetchPacer, type PacerClock } from './fetch-pacer';
 import { runFetchMessages } from './fetch-messages.handler';
 import { attachLiveSync } from './live-sync';
@@ -153,6 +154,24 @@ export class SessionManager {
   }
 
   /**
+   * Link by phone number: the session's client asks WhatsApp for a code. "Cannot" is an answer
+   * (the API turns it into a 409), not a failure.
+   */
+  async pairingCode(sessionId: string, phoneNumber: string): Promise<PairingCodeResult> {
+    const session = this.live.get(sessionId);
+    if (!session || session.status !== 'qr') {
+      return { error: 'not-linking', message: `session ${sessionId} is not waiting for a link (status ${session?.status ?? 'not running'})` };
+    }
+    if (!session.client.requestPairingCode) return { error: 'unsupported', message: `the ${this.deps.engine.name} engine cannot link by code` };
+    try {
+      return { code: await session.client.requestPairingCode(phoneNumber) };
+    } catch (err) {
+      if (err instanceof NotLinkingError) return { error: 'not-linking', message: err.message };
+      throw err;
+    }
+  }
+
+  /**
    * On boot: every session that was running, and every session whose engine kept its auth unless
    * it was stopped on purpose. Those come back `ready` without a QR and sync again.
    */
@@ -206,6 +225,7 @@ export class SessionManager {
         'sync-start': (data) => runSyncStart(this.clientFor(sessionId), data, deps),
         // The client is looked up after the pause: it may have been rebuilt meanwhile.
         'fetch-messages': (data) => pacer.run(() => runFetchMessages(this.clientFor(sessionId), data, deps.redis)),
+        'pairing-code': (data) => this.pairingCode(sessionId, data.phoneNumber),
       },
       {
         connection: deps.redis,

@@ -1,4 +1,4 @@
-import type { Worker, WorkerOptions } from 'bullmq';
+import { Queue, type Worker, type WorkerOptions } from 'bullmq';
 import {
   type Logger,
   type Redis,
@@ -12,6 +12,7 @@ import {
 } from '@wa-sync/shared';
 import { type DeliveryConfig, deliveryConfig } from './delivery.config';
 import { type DeliveryWorkers, startDeliveryWorkers } from './delivery.workers';
+import { FinalizeProgress } from './finalize-progress';
 import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 
@@ -41,6 +42,9 @@ export interface SyncWorkersDeps {
 export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
   const progress = new SyncProgress(redis, deps.eventLogMaxLen);
+  // Bull Board shows the sync's percentage on its finalize job.
+  const finalizeQueue = new Queue(QueueName.syncFinalize, { connection: redis });
+  const finalizeProgress = new FinalizeProgress(finalizeQueue, progress, logger);
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
@@ -56,6 +60,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     {
       'save-chat': async (data, job) => {
         const result = await runSaveChat(job, data, { store, redis, progress });
+        finalizeProgress.report(data.syncId, job.parent?.id);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;
       },
@@ -70,6 +75,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
     const counting = progress
       .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })
+      .then(() => finalizeProgress.report(syncId, job.parent?.id))
       .catch((e) => logger.error({ err: e, sessionId, syncId, jobId: job.id }, 'could not count failed chat'))
       .finally(() => pending.delete(counting));
     pending.add(counting);
@@ -78,7 +84,13 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const finalize = createCatalogWorker(
     QueueName.syncFinalize,
     QueueName.syncFinalize,
-    { 'finalize-sync': (data) => runFinalizeSync(data, { store, redis, progress, router: delivery.router, logger, eventLogMaxLen }) },
+    {
+      'finalize-sync': async (data, job) => {
+        const summary = await runFinalizeSync(data, { store, redis, progress, router: delivery.router, logger, eventLogMaxLen });
+        await job.updateProgress(100);
+        return summary;
+      },
+    },
     { connection: redis, concurrency: 2, ...lock },
     logger,
   );
@@ -90,6 +102,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
       await Promise.all([save.close(), finalize.close()]);
       await Promise.all(pending);
       await delivery.close();
+      await finalizeQueue.close();
     },
   };
 }

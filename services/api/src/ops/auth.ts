@@ -49,11 +49,17 @@ function isUi(req: FastifyRequest, uiPrefixes: string[]): boolean {
  * `onRequest`, so a WebSocket without the key is refused before the upgrade (a plain HTTP 401,
  * no socket). Unknown paths are refused too: no probing for routes without the key.
  */
-export function installAuth(app: FastifyInstance, apiKey: string | undefined, uiPrefixes: string[]): void {
+export function installAuth(
+  app: FastifyInstance,
+  apiKey: string | undefined,
+  uiPrefixes: string[],
+  /** Routes that hold no data (the dashboard's page and assets): no key needed. */
+  isPublic: (routeUrl: string | undefined) => boolean = () => false,
+): void {
   if (!apiKey) return;
   const expected = digest(apiKey);
   app.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.url && PUBLIC_ROUTES.has(req.routeOptions.url)) return;
+    if (req.routeOptions.url && (PUBLIC_ROUTES.has(req.routeOptions.url) || isPublic(req.routeOptions.url))) return;
     const given = credentialOf(req, uiPrefixes);
     if (given !== null && keyMatches(given, expected)) return;
     // Basic makes a browser ask for the key on the UIs; API clients only get the Bearer challenge.

@@ -38,6 +38,12 @@ export interface WhatsAppClient {
   stop(options: { logout: boolean }): Promise<void>;
   /** Every chat of the account. */
   getChats(): Promise<ChatInput[]>;
+  /**
+   * Link by phone number instead of the QR: resolves to the code the user types on the phone
+   * (WhatsApp → Linked devices → Link with phone number). Only while the QR is shown; rejects
+   * with a `NotLinkingError` otherwise. Absent on engines that cannot do it.
+   */
+  requestPairingCode?(phoneNumber: string): Promise<string>;
   /** The chat's most recent messages, oldest first; rejects on a transient failure. */
   fetchMessages(chatId: string, options: FetchOptions): Promise<Message[]>;
 }
@@ -49,4 +55,9 @@ export interface WhatsAppEngine {
   hasAuth(sessionId: string): Promise<boolean>;
   /** Forgets the session's auth (after a logout or a refused auth); no-op when there is none. */
   removeAuth(sessionId: string): Promise<void>;
+}
+
+/** A pairing code was asked for while the client is not waiting for a link (already linked, stopped). */
+export class NotLinkingError extends Error {
+  override readonly name = 'NotLinkingError';
 }

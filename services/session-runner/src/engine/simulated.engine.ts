@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ChatInput, Message } from '@wa-sync/shared';
-import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from './engine';
+import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine';
 import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
 import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';
@@ -221,6 +221,19 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     this.state = 'ready';
     this.emitEvent('ready');
     if (this.phone.enabled) this.liveTimer = setInterval(() => this.liveTick(), Math.max(1, o.liveIntervalMs));
+  }
+
+  /**
+   * A deterministic code per (seed, session, phone), in WhatsApp's shape (8 characters); the
+   * phone "types" it and the client links SIM_AUTO_SCAN_MS later, as a QR scan would.
+   */
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    if (this.state !== 'qr') throw new NotLinkingError(`client ${this.sessionId} is not waiting for a link (${this.state})`);
+    const r = mulberry32(hashSeed(this.options.seed, hashString(this.sessionId), hashString(phoneNumber), 0xc0de));
+    const alphabet = 'ABCDEFGHJKLMNPQRSTVWXYZ123456789';
+    const code = Array.from({ length: 8 }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
+    if (this.options.autoScanMs <= MAX_TIMER_MS) this.later(this.options.autoScanMs, () => this.scanNow());
+    return code;
   }
 
   /** Final: later calls reject. A logout also reports `disconnected` with reason LOGOUT. */

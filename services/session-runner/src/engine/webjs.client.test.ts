@@ -12,6 +12,7 @@ class FakeLibrary extends EventEmitter implements LibraryClient {
   initialize = jest.fn(async () => {});
   destroy = jest.fn(async () => {});
   logout = jest.fn(async () => {});
+  requestPairingCode = jest.fn(async (_phone: string, _notify?: boolean) => 'ABCD1234');
   chats: WebjsChat[] = [];
   messages: WebjsMessage[] = [];
   fetchDelayMs = 0;
@@ -62,6 +63,16 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('WebjsClient', () => {
+  it('asks the library for a pairing code only while a QR is shown', async () => {
+    await client.start();
+    await expect(client.requestPairingCode('12025550108')).rejects.toThrow(/not waiting for a link/);
+    lib.emit('qr', 'ref-1');
+    await expect(client.requestPairingCode('12025550108')).resolves.toBe('ABCD1234');
+    expect(lib.requestPairingCode).toHaveBeenCalledWith('12025550108', true);
+    lib.emit('authenticated');
+    await expect(client.requestPairingCode('12025550108')).rejects.toThrow(/not waiting for a link/);
+  });
+
   it('translates the library lifecycle into our events, every QR refresh included', async () => {
     await client.start();
     lib.emit('qr', 'ref-1');

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChatInput, type Logger, type Message, withTimeout } from '@wa-sync/shared';
-import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine';
+import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine';
 import {
   type WebjsChat,
   type WebjsMessage,
@@ -26,6 +26,7 @@ export interface LibraryClient {
   destroy(): Promise<void>;
   logout(): Promise<void>;
   getChats(): Promise<WebjsChat[]>;
+  requestPairingCode(phoneNumber: string, showNotification?: boolean): Promise<string>;
   getChatById(chatId: string): Promise<{ fetchMessages(options: { limit: number }): Promise<WebjsMessage[]> }>;
 }
 
@@ -54,6 +55,8 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
   private lib?: LibraryClient;
   private stopped = false;
   private ready = false;
+  /** A QR was shown and no phone has linked yet: a pairing code can be asked for. */
+  private linking = false;
 
   constructor(
     readonly sessionId: string,
@@ -102,6 +105,13 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     if (logout) await rm(this.options.authPath, { recursive: true, force: true, maxRetries: 4 });
   }
 
+  /** whatsapp-web.js `requestPairingCode`: the phone shows a notification to type the code in. */
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    const lib = this.lib;
+    if (this.stopped || !lib || !this.linking) throw new NotLinkingError(`client ${this.sessionId} is not waiting for a link`);
+    return withTimeout(lib.requestPairingCode(phoneNumber, true), this.options.fetchTimeoutMs, 'WhatsApp Web gave no pairing code in time');
+  }
+
   async getChats(): Promise<ChatInput[]> {
     const lib = this.assertReady();
     const chats = await withTimeout(lib.getChats(), this.options.getChatsTimeoutMs, `getChats timed out after ${this.options.getChatsTimeoutMs} ms`);
@@ -130,8 +140,12 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
   }
 
   private listen(lib: LibraryClient): void {
-    lib.on('qr', (qr: string) => this.send('qr', qr));
+    lib.on('qr', (qr: string) => {
+      this.linking = true;
+      this.send('qr', qr);
+    });
     lib.on('authenticated', () => {
+      this.linking = false;
       this.markLinked();
       this.send('authenticated');
     });

@@ -1,0 +1,245 @@
+import type { ServerEvents } from '@wa-sync/shared';
+import { Api, ApiError, type SessionRow } from './api';
+import { byId, h, reconcile } from './dom';
+import { count, when } from './format';
+import { SessionDetail, type SessionState } from './session.view';
+import { type Frame, LiveSocket, type SocketState } from './socket';
+import './style.css';
+
+/** Kept for the tab only: closing it forgets the key. */
+const KEY_STORAGE = 'wa-sync.apiKey';
+const LIST_REFRESH_MS = 10_000;
+
+const keyInput = byId<HTMLInputElement>('api-key');
+const sessionList = byId<HTMLUListElement>('session-list');
+const sessionsEmpty = byId('sessions-empty');
+const detailEl = byId('detail');
+const banner = byId('banner');
+const connection = byId('connection');
+
+let apiKey = sessionStorage.getItem(KEY_STORAGE);
+const api = new Api(() => apiKey ?? '');
+const sessions = new Map<string, SessionState>();
+let detail: SessionDetail | null = null;
+let listTimer: number | undefined;
+
+const socket = new LiveSocket(() => apiKey ?? '', onFrame, showConnection);
+
+function showBanner(text: string | null, kind: 'error' | 'connection' = 'error'): void {
+  if (text === null) {
+    // Only clears what it owns: a reconnect does not hide an API error.
+    if (banner.dataset.kind === kind) banner.hidden = true;
+    return;
+  }
+  banner.textContent = text;
+  banner.dataset.kind = kind;
+  banner.hidden = false;
+}
+
+function fail(err: unknown): void {
+  if (err instanceof ApiError && err.status === 401) {
+    showBanner(`${err.message}. Type the API key above and press Enter.`);
+    socket.close();
+    window.clearInterval(listTimer);
+    return;
+  }
+  showBanner(err instanceof Error ? err.message : String(err));
+}
+
+function showConnection(state: SocketState, attempt: number): void {
+  connection.className = `pill conn-${state}`;
+  connection.textContent = { connecting: 'connecting…', open: 'live', reconnecting: `reconnecting (${attempt})…`, closed: 'not connected' }[state];
+  if (state === 'reconnecting') showBanner('Connection to the server lost: reconnecting… (what happens meanwhile is replayed)', 'connection');
+  if (state === 'open') showBanner(null, 'connection');
+}
+
+function stateOf(sessionId: string): SessionState | undefined {
+  return sessions.get(sessionId);
+}
+
+function upsertRow(row: SessionRow): SessionState {
+  let s = sessions.get(row.sessionId);
+  if (!s) {
+    s = { row, syncErrors: [] };
+    sessions.set(row.sessionId, s);
+    socket.join(row.sessionId);
+  } else {
+    s.row = { ...s.row, ...row };
+  }
+  return s;
+}
+
+async function loadSessions(): Promise<void> {
+  const { sessions: rows } = await api.sessions();
+  for (const row of rows) upsertRow(row);
+  showBanner(null);
+  renderList();
+}
+
+function renderList(): void {
+  sessionsEmpty.hidden = sessions.size > 0;
+  sessionsEmpty.textContent = apiKey === null ? 'Type the API key above and press Enter.' : 'No session yet: create one.';
+  const rows = [...sessions.values()].sort((a, b) => a.row.sessionId.localeCompare(b.row.sessionId));
+  reconcile(
+    sessionList,
+    rows.map(({ row, sync }) => {
+      const last = row.lastSync;
+      const syncText =
+        sync && !sync.done
+          ? `syncing ${sync.currentChat}/${sync.nChats} chats`
+          : last?.finishedAt
+            ? `last sync ${when(last.finishedAt)} · ${count(last.nChats)} chats · ${count(last.totalMessages)} msgs`
+            : sync?.done
+              ? `synced · ${count(sync.nChats)} chats · ${count(sync.totalMessagesSynced)} msgs`
+              : 'never synced';
+      return h(
+        'li',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `row session${detail?.sessionId === row.sessionId ? ' selected' : ''}`,
+            'data-testid': `session-${row.sessionId}`,
+            'aria-pressed': detail?.sessionId === row.sessionId ? 'true' : 'false',
+            onclick: () => select(row.sessionId),
+          },
+          h('span', { class: 'name' }, row.sessionId),
+          h('span', { class: `pill status-${row.status}` }, row.status),
+          h('span', { class: 'meta' }, row.runnerId ? `${row.runnerId} · ` : '', syncText),
+        ),
+      );
+    }),
+  );
+}
+
+function select(sessionId: string): void {
+  const state = stateOf(sessionId);
+  if (!state) return;
+  detail?.dispose();
+  detail = new SessionDetail(sessionId, state, { api, fail, changed: (id) => void refreshRow(id) });
+  detailEl.replaceChildren(detail.root);
+  detailEl.hidden = false;
+  // The progress comes with `joined` (the current or last sync): no request that could 404.
+  renderList();
+}
+
+async function refreshRow(sessionId: string): Promise<void> {
+  try {
+    upsertRow(await api.session(sessionId));
+    renderList();
+    if (detail?.sessionId === sessionId) detail.render();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) fail(err);
+  }
+}
+
+function onFrame(frame: Frame, rejoined: boolean): void {
+  if (frame.event === 'error') return showBanner(`Server: ${frame.data.message}`);
+  if (frame.event === 'left') return;
+  const s = stateOf(frame.data.sessionId);
+  if (!s) return;
+  const open = detail?.sessionId === s.row.sessionId ? detail : null;
+  switch (frame.event) {
+    case 'joined':
+      onJoined(s, frame.data);
+      open?.render();
+      // Back after a lost connection: unless the server replayed what was missed, reload it.
+      if (rejoined && frame.data.resumed !== true) open?.reload();
+      break;
+    case 'status':
+      s.row = { ...s.row, status: frame.data.status, statusDetail: frame.data.detail };
+      if (frame.data.status !== 'qr') s.qrDataUrl = undefined;
+      break;
+    case 'qr':
+      s.qrDataUrl = frame.data.qrDataUrl;
+      s.row = { ...s.row, status: 'qr' };
+      break;
+    case 'sync_chats':
+      if (s.sync?.syncId !== frame.data.syncId) s.syncErrors = [];
+      // Progress never goes backwards on screen, even if frames cross.
+      if (s.sync?.syncId === frame.data.syncId && s.sync.currentChat > frame.data.currentChat) break;
+      s.sync = frame.data;
+      open?.refreshChats();
+      // The store closes the sync run just after the last event: read the row once it has.
+      if (frame.data.done) window.setTimeout(() => void refreshRow(frame.data.sessionId), 1_000);
+      break;
+    case 'sync_error':
+      s.syncErrors.push(frame.data.chatId ? `${frame.data.chatId}: ${frame.data.message}` : frame.data.message);
+      break;
+    case 'session_ready':
+      void refreshRow(s.row.sessionId);
+      break;
+    case 'message:new':
+      open?.onMessage(frame.data);
+      break;
+    case 'message:status':
+      open?.onMessageUpdate(frame.data);
+      break;
+    case 'message:edit':
+      open?.onMessageUpdate(frame.data);
+      break;
+    case 'message:revoke':
+      open?.onMessageUpdate({ ...frame.data, revoked: true });
+      break;
+    default:
+      break;
+  }
+  open?.render();
+  renderList();
+}
+
+function onJoined(s: SessionState, data: ServerEvents['joined']): void {
+  if (data.status) s.row = { ...s.row, status: data.status };
+  s.qrDataUrl = data.status === 'qr' ? data.qrDataUrl : undefined;
+  if (!data.sync) s.sync ??= null;
+  else if (!s.sync || s.sync.syncId !== data.sync.syncId || data.sync.currentChat >= s.sync.currentChat) s.sync = data.sync;
+}
+
+/** A key was typed (or kept from earlier in this tab): load everything with it and go live. */
+function begin(): void {
+  socket.close();
+  sessions.clear();
+  detail?.dispose();
+  detail = null;
+  detailEl.hidden = true;
+  renderList();
+  void loadSessions()
+    .then(() => {
+      // Joins every listed session once open (upsertRow queued them).
+      socket.connect();
+      window.clearInterval(listTimer);
+      listTimer = window.setInterval(() => void loadSessions().catch(fail), LIST_REFRESH_MS);
+    })
+    .catch(fail);
+}
+
+byId<HTMLFormElement>('key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  apiKey = keyInput.value.trim();
+  sessionStorage.setItem(KEY_STORAGE, apiKey);
+  showBanner(null);
+  begin();
+});
+
+byId<HTMLFormElement>('create-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = byId<HTMLInputElement>('new-session');
+  const id = input.value.trim();
+  if (!id) return;
+  void api
+    .start(id)
+    .then(async ({ sessionId, status }) => {
+      input.value = '';
+      upsertRow({ sessionId, status, statusDetail: null, lastSync: null });
+      renderList();
+      select(sessionId);
+      await refreshRow(sessionId);
+    })
+    .catch(fail);
+});
+
+if (apiKey !== null) {
+  keyInput.value = apiKey;
+  begin();
+}
