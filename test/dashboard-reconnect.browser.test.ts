@@ -63,7 +63,8 @@ describeWithChrome('dashboard: a lost WebSocket', () => {
     await page.goto(base, { waitUntil: 'networkidle0' });
     await page.type('[data-testid="api-key"]', KEY);
     await page.keyboard.press('Enter');
-    await page.click(`[data-testid="session-${SESSION}"]`);
+    // The list loads once the key is in: wait for the row rather than racing it.
+    await (await page.waitForSelector(`[data-testid="session-${SESSION}"]`, WAIT))!.click();
     await page.waitForFunction(() => document.querySelector('#connection')?.getAttribute('class')?.includes('conn-open'), WAIT);
     await waitFor('the join', () => sent.some((f) => f.event === 'join-session' && f.data.sessionId === SESSION), 10_000);
 

@@ -1,13 +1,12 @@
 /**
  * Linking a phone over HTTP: `GET …/qr` (PNG or JSON by Accept) and `POST …/pairing-code`,
  * answered by the session runner that holds the client (the simulated engine) through the
- * session's own BullMQ queue. Real Redis, real store, real manager; the API through `inject`.
+ * `session-commands` queue, routed to the session's owner. Real Redis, real store, the runner as
+ * its main.ts wires it (createRunner); the API through `inject`.
  */
-import { FlowProducer } from 'bullmq';
-import { EventLog, type Redis, SessionQueues, SyncProgress, createLogger, createRedis } from '@wa-sync/shared';
+import { type Redis, createLogger, createRedis } from '@wa-sync/shared';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
-import { SessionStatusReporter } from '../services/session-runner/src/session-status';
-import { SessionManager } from '../services/session-runner/src/session.manager';
+import { type Runner, createRunner } from '../services/session-runner/src/runner';
 import { prefersPng } from '../services/api/src/routes/link.routes';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';
@@ -20,36 +19,28 @@ const AUTO_SCAN_MS = 4_000;
 let redisServer: PrivateRedis;
 let api: ApiFixture;
 let runnerRedis: Redis;
-let queues: SessionQueues;
-let flow: FlowProducer;
-let manager: SessionManager;
+let runner: Runner;
 
 beforeAll(async () => {
   redisServer = await startRedis();
   api = await startApi(redisServer.url, { pairingTimeoutMs: 5_000 });
   // The runner's side, as its main.ts wires it, on the API's store (one process, one SQLite file).
   runnerRedis = createRedis(redisServer.url);
-  const logger = createLogger('test', 'silent');
-  queues = new SessionQueues(runnerRedis, logger);
-  flow = new FlowProducer({ connection: runnerRedis });
-  manager = new SessionManager({
-    engine: new SimulatedEngine({ chats: 3, messagesPerChat: 5, autoScanMs: AUTO_SCAN_MS, qrRefreshMs: 60_000 }),
-    store: api.store,
-    redis: runnerRedis,
-    progress: new SyncProgress(runnerRedis),
-    queues,
-    flow,
-    reporter: new SessionStatusReporter(api.store, runnerRedis, new EventLog(runnerRedis, { logger }), logger),
-    logger,
-    limitPerChat: 5,
-    concurrency: 2,
-  });
+  runner = createRunner(
+    {
+      engine: new SimulatedEngine({ chats: 3, messagesPerChat: 5, autoScanMs: AUTO_SCAN_MS, qrRefreshMs: 60_000 }),
+      store: api.store,
+      redis: runnerRedis,
+      subscriber: createRedis(redisServer.url),
+      logger: createLogger('test', 'silent'),
+    },
+    { runnerId: 'link-runner', leaseMs: 5_000, maxSessions: null, limitPerChat: 5, fetchConcurrency: 2, jobLockMs: 5_000, stalledCheckMs: 1_000 },
+  );
+  await runner.start();
 });
 
 afterAll(async () => {
-  await manager?.closeAll();
-  await flow?.close();
-  await queues?.close();
+  await runner?.close(); // idempotent: the last test closes it already
   await runnerRedis?.quit();
   await api?.close();
   await redisServer?.stop();
@@ -57,7 +48,8 @@ afterAll(async () => {
 
 async function startLinking(sessionId: string): Promise<void> {
   await api.store.ensureSession(sessionId);
-  await manager.start(sessionId);
+  // A session the store wants running (status `starting`) is claimed by the runner.
+  await runner.ownership.tickNow();
   await waitFor('the QR', async () => (await api.store.getSession(sessionId))?.status === 'qr', 10_000);
 }
 
@@ -107,7 +99,7 @@ describe('GET /whatsapp-web/session/:id/qr', () => {
     expect(body.qr).toMatch(/^2@/);
     // The PNG answer is the very image of the data URL.
     expect(Buffer.from(body.qrDataUrl.split(',')[1], 'base64')).toEqual(png.rawPayload);
-    await manager.stop('qr-http', { logout: false });
+    await runner.sessions.stop('qr-http', { logout: false });
   });
 });
 
@@ -140,18 +132,19 @@ describe('POST /whatsapp-web/session/:id/pairing-code', () => {
     const late = await inject('POST', '/whatsapp-web/session/pair/pairing-code', { payload: { phoneNumber: '12025550108' } });
     expect(late.statusCode).toBe(409);
     expect((await inject('GET', '/whatsapp-web/session/pair/qr')).statusCode).toBe(404);
-    await manager.stop('pair', { logout: false });
+    await runner.sessions.stop('pair', { logout: false });
   });
 
-  it('answers 503 when no runner holds the session, and leaves no job behind for later', async () => {
+  it('answers 503 when no runner answers, and leaves no job behind for later', async () => {
     const fast = await startApi(redisServer.url, { pairingTimeoutMs: 300 });
+    await runner.close(); // the only runner is gone: nobody takes commands
     try {
       await fast.store.ensureSession('orphan');
       await fast.store.setSessionStatus('orphan', 'qr');
       const res = await fast.app.inject({ method: 'POST', url: '/whatsapp-web/session/orphan/pairing-code', payload: { phoneNumber: '12025550108' } });
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('runner_unavailable');
-      expect(await fast.deps.sessionQueues.get('orphan').getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
+      expect(await fast.deps.commands.getJobCounts('waiting', 'active')).toEqual({ waiting: 0, active: 0 });
     } finally {
       await fast.close();
     }

@@ -57,8 +57,9 @@ export type FetchMessagesResult = z.infer<typeof FetchMessagesResult>;
 
 /**
  * Link by phone number instead of QR: the runner that holds the session's client asks WhatsApp
- * for a pairing code. A request/response job on the session's own queue (only that runner
- * consumes it); the API polls for its small return value.
+ * for a pairing code. A request/response command on `session-commands`, routed to the session's
+ * owner like start/stop (the session's own queue runs only once the client is ready, and pairing
+ * happens before); the API polls for its small return value.
  */
 export const PairingCodeJob = z.object({
   sessionId: SessionId,
@@ -134,13 +135,13 @@ export const JobCatalog = {
   [QueueName.sessionCommands]: {
     'start-session': { schema: StartSessionJob, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
     'stop-session': { schema: StopSessionJob, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+    // The API waits for the answer: a retry after it gave up would ask WhatsApp for nothing.
+    'pairing-code': { schema: PairingCodeJob, attempts: 1, backoff: { type: 'fixed', delay: 0 } },
   },
   /** The per-session queue (`sessionQueueName`). */
   session: {
     'sync-start': { schema: SyncStartJob, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
     'fetch-messages': { schema: FetchMessagesJob, attempts: 4, backoff: { type: 'exponential', delay: 500 } },
-    // The API waits for the answer: a retry after it gave up would ask WhatsApp for nothing.
-    'pairing-code': { schema: PairingCodeJob, attempts: 1, backoff: { type: 'fixed', delay: 0 } },
   },
   [QueueName.chatSave]: {
     'save-chat': { schema: SaveChatJob, attempts: 5, backoff: { type: 'exponential', delay: 500 } },

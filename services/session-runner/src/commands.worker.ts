@@ -28,6 +28,8 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
     'stop-session': async ({ sessionId, logout }) => {
       await sessions.stop(sessionId, { logout });
     },
+    // Unowned, it runs here and answers `not-linking`: no client shows a QR for it.
+    'pairing-code': ({ sessionId, phoneNumber }) => sessions.pairingCode(sessionId, phoneNumber),
   };
   const unowned: Partial<Handlers> = {
     'start-session': async () => {

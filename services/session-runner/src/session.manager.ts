@@ -225,7 +225,6 @@ export class SessionManager {
         'sync-start': (data) => runSyncStart(this.clientFor(sessionId), data, deps),
         // The client is looked up after the pause: it may have been rebuilt meanwhile.
         'fetch-messages': (data) => pacer.run(() => runFetchMessages(this.clientFor(sessionId), data, deps.redis)),
-        'pairing-code': (data) => this.pairingCode(sessionId, data.phoneNumber),
       },
       {
         connection: deps.redis,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job } from 'bullmq';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Keys, PairingCodeResult, jobOptions } from '@wa-sync/shared';
+import { Keys, PairingCodeResult, QueueName, jobOptions } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { jsonSchema, routeSchema } from '../openapi';
@@ -88,14 +88,14 @@ function notLinking(sessionId: string, why: string): ApiError {
 }
 
 /**
- * A job on the session's own queue, which only the runner holding its client consumes; the
- * answer is its (small) return value. Polled rather than awaited through QueueEvents: no
+ * A command on `session-commands`, which the runners route to the session's owner (the runner
+ * holding its client); the answer is its (small) return value. Polled rather than awaited through QueueEvents: no
  * blocking connection per request, and nothing is missed if the job finished before we looked.
  */
 async function askRunner(deps: ApiDeps, sessionId: string, phoneNumber: string, timeoutMs: number): Promise<PairingCodeResult> {
-  const queue = deps.sessionQueues.get(sessionId);
+  const queue = deps.commands;
   const job = await queue.add('pairing-code', { sessionId, phoneNumber }, {
-    ...jobOptions('session', 'pairing-code'),
+    ...jobOptions(QueueName.sessionCommands, 'pairing-code'),
     // The code is short-lived; Bull Board needs no copy of it for long.
     removeOnComplete: { age: 60 },
     removeOnFail: { age: 3600 },
