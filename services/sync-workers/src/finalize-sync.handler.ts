@@ -2,17 +2,23 @@ import type { Queue } from 'bullmq';
 import {
   type FinalizeSyncJob,
   type Logger,
+  type Redis,
+  type SessionQueues,
   type SessionSyncedJob,
   type Store,
   type SyncProgress,
   QueueName,
   jobOptions,
+  startQueuedSync,
 } from '@wa-sync/shared';
 
 export interface FinalizeDeps {
   store: Store;
   progress: SyncProgress;
   sessionSynced: Queue;
+  /** Where a sync queued behind this one (see requestSync) is started. */
+  queues: SessionQueues;
+  redis: Redis;
   logger: Logger;
 }
 
@@ -47,6 +53,8 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
     ...jobOptions(QueueName.sessionSynced, 'session-synced'),
   });
   await deps.progress.close(sessionId, syncId);
+  const next = await startQueuedSync(deps.redis, deps.queues, sessionId);
+  if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');
   deps.logger.info({ sessionId, syncId, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;
 }

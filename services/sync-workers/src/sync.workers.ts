@@ -5,6 +5,7 @@ import {
   type SaveChatJob,
   type Store,
   QueueName,
+  SessionQueues,
   SyncProgress,
   createCatalogWorker,
   isFinalFailure,
@@ -36,6 +37,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
   const progress = new SyncProgress(redis, deps.eventLogMaxLen);
   const sessionSynced = new Queue(QueueName.sessionSynced, { connection: redis });
+  const queues = new SessionQueues(redis, logger);
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
@@ -71,7 +73,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const finalize = createCatalogWorker(
     QueueName.syncFinalize,
     QueueName.syncFinalize,
-    { 'finalize-sync': (data) => runFinalizeSync(data, { store, progress, sessionSynced, logger }) },
+    { 'finalize-sync': (data) => runFinalizeSync(data, { store, progress, sessionSynced, queues, redis, logger }) },
     { connection: redis, concurrency: 2, ...lock },
     logger,
   );
@@ -82,6 +84,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
       await Promise.all([save.close(), finalize.close()]);
       await Promise.all(pending);
       await sessionSynced.close();
+      await queues.close();
     },
   };
 }
