@@ -7,7 +7,15 @@ import type { SocketHub } from './socket-hub';
 
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
 export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub): Promise<void> {
-  app.get('/ws', { websocket: true }, (socket: WebSocket) => {
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // Documented by hand in openapi.ts.
+    schema: { hide: true },
+    // A plain GET (no upgrade) gets an error in the usual shape instead of an empty 404.
+    handler: (_req, reply) =>
+      reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'GET /ws is a WebSocket: send Upgrade: websocket' } }),
+    wsHandler: (socket: WebSocket) => {
     hub.add(socket);
     socket.on('close', () => hub.remove(socket));
     socket.on('message', (raw) => {
@@ -16,6 +24,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
     });
+    },
   });
 }
 
