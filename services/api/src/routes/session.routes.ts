@@ -42,6 +42,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       config: { rateLimit },
       schema: routeSchema({
         tags,
+        operationId: 'startSession',
         summary: 'Create or start a session',
         description: 'Starts the WhatsApp client; follow its QR and status on the WebSocket. Rate limited per API key or IP.',
         params: SessionParams,
@@ -72,6 +73,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'listSessions',
         summary: 'List sessions with their status',
         responses: { 200: { description: 'Every session', schema: SessionList } },
         errors: [503],
@@ -88,6 +90,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'getSession',
         summary: 'A session: status and last sync',
         params: SessionParams,
         responses: { 200: { description: 'The session', schema: SessionView } },
@@ -105,6 +108,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'stopSession',
         summary: 'Stop the client; `?logout=true` also logs out and forgets the auth',
         params: SessionParams,
         querystring: DeleteSessionQuery,

@@ -1,4 +1,4 @@
-import { SessionStatus, SyncReason, booleanString } from '@wa-sync/shared';
+import { IsoDateTime, SessionStatus, SyncReason, booleanString } from '@wa-sync/shared';
 import { z } from 'zod';
 
 export { SessionParams } from './common.schemas';
@@ -12,8 +12,8 @@ export const SyncRunView = z.object({
   syncId: z.string(),
   sessionId: z.string(),
   reason: SyncReason,
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
+  startedAt: IsoDateTime,
+  finishedAt: IsoDateTime.nullable(),
   nChats: z.number().int(),
   chatsFailed: z.number().int(),
   totalMessages: z.number().int(),
@@ -25,8 +25,8 @@ export const SessionView = z.object({
   status: SessionStatus,
   statusDetail: z.string().nullable(),
   lastSync: SyncRunView.nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
 });
 export type SessionView = z.infer<typeof SessionView>;
 

@@ -17,6 +17,7 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
       config: { rateLimit },
       schema: routeSchema({
         tags,
+        operationId: 'syncChats',
         summary: 'Re-sync the session now',
         description:
           'While a sync runs that covers the request (all chats, or every asked chat), answers with the running `syncId` and ' +
@@ -53,6 +54,7 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
     {
       schema: routeSchema({
         tags,
+        operationId: 'getSync',
         summary: 'The current or last sync snapshot (same fields as `sync_chats`)',
         params: SessionParams,
         responses: { 200: { description: 'The snapshot', schema: SyncSnapshotView } },
