@@ -12,6 +12,7 @@ export * from './session-queues';
 export * from './sync-progress';
 export * from './sync-request';
 export * from './catalog-worker';
+export * from './job-producer';
 export * from './shutdown';
 export * from './timeout';
 export * from './store/store';

@@ -1,6 +1,7 @@
 import type { SyncReason } from './domain';
 import { newSyncId } from './ids';
-import { SyncStartJob, jobOptions } from './jobs';
+import { JobProducer, parseJobData } from './job-producer';
+import type { SyncStartJob } from './jobs';
 import { ACTIVE_SYNC_TTL_S, Keys } from './keys';
 import type { Redis } from './redis';
 import type { SessionQueues } from './session-queues';
@@ -37,9 +38,9 @@ function scripted(redis: Redis): RequestRedis {
 }
 
 async function addSyncStart(redis: Redis, queues: SessionQueues, json: string): Promise<SyncStartJob> {
-  const job = SyncStartJob.parse(JSON.parse(json));
+  const job = parseJobData('session', 'sync-start', JSON.parse(json));
   try {
-    await queues.get(job.sessionId).add('sync-start', job, { jobId: job.syncId, ...jobOptions('session', 'sync-start') });
+    await new JobProducer('session', queues.get(job.sessionId)).add('sync-start', job, { jobId: job.syncId });
   } catch (err) {
     // Not started: keep the request queued so the next request or the next sync's end runs it.
     await redis.multi().del(Keys.activeSync(job.sessionId)).set(Keys.pendingSync(job.sessionId), json, 'EX', ACTIVE_SYNC_TTL_S, 'NX').exec();
@@ -57,7 +58,7 @@ async function addSyncStart(redis: Redis, queues: SessionQueues, json: string): 
  * session queue.
  */
 export async function requestSync(redis: Redis, queues: SessionQueues, request: SyncRequest): Promise<SyncRequestResult> {
-  const payload = SyncStartJob.parse({ ...request, syncId: newSyncId() });
+  const payload = parseJobData('session', 'sync-start', { ...request, syncId: newSyncId() });
   const [outcome, value] = await scripted(redis).waRequestSync(
     Keys.activeSync(request.sessionId),
     Keys.pendingSync(request.sessionId),

@@ -1,11 +1,11 @@
-import type { FlowJob, FlowProducer } from 'bullmq';
+import type { FlowProducer } from 'bullmq';
 import {
   type Logger,
   type Store,
   type SyncProgress,
   type SyncStartJob,
   QueueName,
-  jobOptions,
+  flowJob,
   sessionQueueName,
 } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
@@ -37,27 +37,28 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
   await deps.progress.begin(sessionId, syncId, selected.length);
 
   const chatIds = selected.map((c) => c.id);
-  await deps.flow.add({
-    name: 'finalize-sync',
-    queueName: QueueName.syncFinalize,
-    data: { sessionId, syncId, chatIds },
-    opts: { jobId: `finalize-${syncId}`, ...jobOptions(QueueName.syncFinalize, 'finalize-sync') },
-    children: chatIds.map((chatId, i): FlowJob => ({
-      name: 'save-chat',
-      queueName: QueueName.chatSave,
-      data: { sessionId, syncId, chatId },
-      // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
-      opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...jobOptions(QueueName.chatSave, 'save-chat') },
-      children: [
-        {
-          name: 'fetch-messages',
-          queueName: sessionQueueName(sessionId),
-          data: { sessionId, syncId, chatId, limit: data.limitPerChat },
-          opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...jobOptions('session', 'fetch-messages') },
-        },
-      ],
-    })),
-  });
+  await deps.flow.add(
+    flowJob(QueueName.syncFinalize, 'finalize-sync', {
+      queueName: QueueName.syncFinalize,
+      data: { sessionId, syncId, chatIds },
+      opts: { jobId: `finalize-${syncId}` },
+      children: chatIds.map((chatId, i) =>
+        flowJob(QueueName.chatSave, 'save-chat', {
+          queueName: QueueName.chatSave,
+          data: { sessionId, syncId, chatId },
+          // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
+          opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true },
+          children: [
+            flowJob('session', 'fetch-messages', {
+              queueName: sessionQueueName(sessionId),
+              data: { sessionId, syncId, chatId, limit: data.limitPerChat },
+              opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true },
+            }),
+          ],
+        }),
+      ),
+    }),
+  );
   log.info({ nChats: chatIds.length, reason: data.reason }, 'sync started');
   return { nChats: chatIds.length };
 }

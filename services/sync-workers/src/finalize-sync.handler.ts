@@ -7,8 +7,8 @@ import {
   type SessionSyncedJob,
   type Store,
   type SyncProgress,
+  JobProducer,
   QueueName,
-  jobOptions,
   startQueuedSync,
 } from '@wa-sync/shared';
 
@@ -48,10 +48,7 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
     chatsFailed: summary.chatsFailed,
     totalMessages: summary.totalMessages,
   });
-  await deps.sessionSynced.add('session-synced', summary, {
-    jobId: syncId,
-    ...jobOptions(QueueName.sessionSynced, 'session-synced'),
-  });
+  await new JobProducer(QueueName.sessionSynced, deps.sessionSynced).add('session-synced', summary, { jobId: syncId });
   await deps.progress.close(sessionId, syncId);
   const next = await startQueuedSync(deps.redis, deps.queues, sessionId);
   if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');

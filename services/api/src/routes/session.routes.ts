@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type Session, type SessionStatus, jobOptions, QueueName } from '@wa-sync/shared';
+import { type Session, type SessionStatus, JobProducer, QueueName } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';
@@ -62,7 +62,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
           await deps.store.setSessionStatus(id, 'starting');
           status = 'starting';
         }
-        await deps.commands.add('start-session', { sessionId: id }, jobOptions(QueueName.sessionCommands, 'start-session'));
+        await new JobProducer(QueueName.sessionCommands, deps.commands).add('start-session', { sessionId: id });
       }
       return reply.status(created ? 201 : 200).send({ sessionId: id, status });
     },
@@ -120,7 +120,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       const { id } = parseRequest(SessionParams, req.params, 'params');
       const { logout } = parseRequest(DeleteSessionQuery, req.query, 'query');
       const session = await requireSession(deps, id);
-      await deps.commands.add('stop-session', { sessionId: id, logout }, jobOptions(QueueName.sessionCommands, 'stop-session'));
+      await new JobProducer(QueueName.sessionCommands, deps.commands).add('stop-session', { sessionId: id, logout });
       return reply.status(202).send({ sessionId: id, status: session.status, stopping: true, logout });
     },
   );
