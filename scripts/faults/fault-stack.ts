@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Store, createStore } from '@wa-sync/shared';
@@ -192,6 +192,12 @@ export class FaultStack {
       await new Promise((r) => setTimeout(r, 250));
     }
     return false;
+  }
+
+  /** Writes each service's output (the current process of each) into `dir`, for a failed row. */
+  saveLogs(dir: string, prefix: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const [name, proc] of this.services) writeFileSync(join(dir, `${prefix}-${name}.log`), proc.output());
   }
 
   async stop(): Promise<void> {

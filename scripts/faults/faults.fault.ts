@@ -15,7 +15,7 @@ const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
 const FUZZ_N = QUICK ? 1_000 : 10_000;
 const LOCK_MS = QUICK ? 3_000 : 30_000;
-const RECOVERY_TIMEOUT_MS = 240_000;
+const RECOVERY_TIMEOUT_MS = 180_000;
 
 interface Row {
   fault: string;
@@ -84,6 +84,7 @@ async function scenario(fault: string, run: (row: Row) => Promise<void>, env: Re
     row.note = `${row.note} error: ${(err as Error).message.split('\n')[0]}`.trim();
   } finally {
     if (stack) {
+      if (process.env.FAULTS_LOGS) stack.saveLogs(process.env.FAULTS_LOGS, fault.replace(/[^A-Za-z0-9]+/g, '-'));
       row.crashes += stack.crashes;
       if (stack.crashLog.length) row.note = `${row.note} crash: ${stack.crashLog[0].split('\n')[0].slice(0, 160)}`.trim();
       await stack.stop().catch(() => undefined);
