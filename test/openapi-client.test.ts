@@ -117,6 +117,12 @@ describe('OpenAPI document', () => {
       getMetrics: 200,
       openWebSocket: 426,
       bullBoard: 200,
+      getDashboard: 200,
+      getRunners: 200,
+      getSessionMessagesRecent: 200,
+      getSessionQr: 404,
+      postSessionPairingCode: 409,
+      getSessionEvents: 200,
     });
     expect(calls.stopSession).toBeLessThan(300);
     // Every documented operation was called.

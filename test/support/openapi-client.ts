@@ -41,6 +41,18 @@ export async function callEveryRoute(createClient: typeof createClientFn, baseUr
   calls.getMetrics = (await client.GET('/metrics', { parseAs: 'text' })).response.status;
   calls.openWebSocket = (await client.GET('/ws')).response.status;
   calls.bullBoard = (await client.GET('/admin/queues', { parseAs: 'text' })).response.status;
+  calls.getDashboard = (await client.GET('/', { parseAs: 'text' })).response.status;
+  const runners = await client.GET('/whatsapp-web/runners');
+  calls.getRunners = Array.isArray(runners.data?.runners) ? runners.response.status : -1;
+  const recent = await client.GET('/whatsapp-web/session/{id}/messages/recent', { params: { path, query: { days: 7, limit: 50 } } });
+  calls.getSessionMessagesRecent = recent.data?.success && recent.data.count === 1 ? recent.response.status : -1;
+  calls.getSessionQr = (await client.GET('/whatsapp-web/session/{id}/qr', { params: { path } })).response.status;
+  const pairing = await client.POST('/whatsapp-web/session/{id}/pairing-code', { params: { path }, body: { phoneNumber: '12025550108' } });
+  calls.postSessionPairingCode = pairing.error?.error.code === 'not_linking' ? pairing.response.status : -1;
+  // A stream: check it opens as text/event-stream, then hang up.
+  const events = await client.GET('/whatsapp-web/session/{id}/events', { params: { path, query: { deviceType: 'mobile' } }, parseAs: 'stream' });
+  calls.getSessionEvents = events.response.headers.get('content-type')?.startsWith('text/event-stream') ? events.response.status : -1;
+  await events.response.body?.cancel();
   return calls;
 }
 `;

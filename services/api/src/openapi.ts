@@ -112,6 +112,7 @@ function extraPaths(boardPath: string): Record<string, unknown> {
     },
     '/': {
       get: {
+        operationId: 'getDashboard',
         tags: ['ops'],
         summary: 'The dashboard: a web page (and its /assets/…), loaded without a key; the key is typed into it',
         description: 'Every call the page makes carries the key it was given. Built by `npm run build` (see docs/dashboard.md).',
