@@ -84,7 +84,7 @@ async function withProduct(env, fn, o = {}) {
   } finally {
     await product.stop().catch(() => {});
     if (profileDir) {
-      o.onProfiles?.(summarizeDir(profileDir, product.pidNames, 15));
+      (extra.profiles ??= []).push(...summarizeDir(profileDir, product.pidNames, 15).map((x) => ({ ...x, part: o.label })));
       if (!flag('keep-profiles')) fs.rmSync(profileDir, { recursive: true, force: true });
       else say(`  profiles kept in ${profileDir}`);
     }
@@ -145,6 +145,7 @@ async function stagingCounter(redisUrl) {
 }
 
 async function progressRun(chats, messages, ws, sse) {
+  const profile = PROFILE && ws + sse > 1 ? { profile: true, label: `progress ${ws} WS + ${sse} SSE` } : {};
   return withProduct(simEnv(chats, messages), async (product, redis) => {
     const child = fork(path.join(__dirname, 'bench/clients.js'), [product.url, SESSION, String(ws), String(sse)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const messagesOf = (type) => new Promise((resolve, reject) => {
@@ -168,7 +169,7 @@ async function progressRun(chats, messages, ws, sse) {
     } finally {
       if (child.exitCode === null) child.kill();
     }
-  });
+  }, profile);
 }
 
 async function main() {
@@ -255,10 +256,7 @@ async function main() {
       } finally {
         await staged.stop();
       }
-    }, {
-      profile: PROFILE,
-      onProfiles: (profiles) => (extra.profiles = profiles),
-    });
+    }, { profile: PROFILE, label: `e2e ${SIZES.chats} chats + restarts` });
   });
 
   // 3. At 50 ms fetch latency, against the seed's loop.
@@ -340,7 +338,7 @@ function report() {
     for (const s of extra.redisCommandStats.top) say(`  ${s.cmd.padEnd(22)} ${String(s.calls).padStart(8)} calls ${String(s.ms).padStart(7)} ms ${String(s.perCallUs).padStart(7)} µs/call`);
   }
   for (const prof of extra.profiles ?? []) {
-    say(`\nCPU profile ${prof.name}: busy ${round(prof.busyMs)} of ${round(prof.totalMs)} ms`);
+    say(`\nCPU profile ${prof.name} (${prof.part}): busy ${round(prof.busyMs)} of ${round(prof.totalMs)} ms`);
     for (const [fn, ms] of prof.rows) say(`  ${String(round(ms)).padStart(6)} ms  ${fn}`);
   }
   const nulls = Object.entries(reasons);

@@ -82,7 +82,11 @@ class Product {
     // An open API: the bench talks to it without a key, whatever the shell has.
     delete env.API_KEY;
     delete env.NODE_OPTIONS;
-    if (this.o.profileDir) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${this.o.profileDir}`;
+    if (this.o.profileDir) {
+      // node refuses --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead.
+      env.NODE_OPTIONS = `--require ${path.join(__dirname, 'cpu-prof.js')}`;
+      env.BENCH_CPU_PROF_DIR = this.o.profileDir;
+    }
     const child = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.exited = new Promise((r) => child.once('exit', r));
@@ -96,7 +100,7 @@ class Product {
     while (!err.includes('wa-sync is running')) {
       if (child.exitCode !== null || Date.now() > deadline) {
         await this.stop();
-        throw new Error(`wa-sync did not start:\n${err.slice(-4000)}`);
+        throw new Error(`wa-sync did not start: ${err.trim().split('\n').slice(-3).join(' | ') || `start.js exited with ${child.exitCode}`}`);
       }
       await sleep(50);
     }
