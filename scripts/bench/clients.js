@@ -93,6 +93,8 @@ function openSse() {
 }
 
 const sockets = [];
+let cpuAtJoin = null;
+let wallAtJoin = 0;
 const streams = [];
 let sseStatus = null;
 
@@ -112,6 +114,8 @@ async function main() {
     }
   }
   totalClients = sockets.length + streams.length;
+  cpuAtJoin = process.cpuUsage();
+  wallAtJoin = performance.now();
   process.send({ type: 'joined', ws: sockets.length, sse: streams.length, sseStatus });
 }
 
@@ -119,6 +123,9 @@ let summarized = false;
 function summary() {
   if (summarized) return;
   summarized = true;
+  // How busy this process was while receiving: near 100% means it, not the server, set the pace.
+  const cpu = cpuAtJoin ? process.cpuUsage(cpuAtJoin) : null;
+  const busyShare = cpu ? (cpu.user + cpu.system) / 1000 / (performance.now() - wallAtJoin) : null;
   latencies.sort((a, b) => a - b);
   const spreads = [...arrivals.values()].map((a) => a.max - a.min).sort((a, b) => a - b);
   const pct = (arr, p) => (arr.length ? arr[Math.min(arr.length - 1, Math.max(0, Math.ceil((p / 100) * arr.length) - 1))] : null);
@@ -135,6 +142,7 @@ function summary() {
     max: latencies.at(-1) ?? null,
     spreadP50: pct(spreads, 50),
     spreadP99: pct(spreads, 99),
+    clientCpuShare: busyShare,
   });
   for (const s of sockets) s.terminate();
   for (const r of streams) r.destroy();
