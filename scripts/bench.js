@@ -33,6 +33,7 @@ const QUICK = flag('quick');
 const JSON_OUT = flag('json');
 const PROFILE = flag('profile');
 const ONLY = option('only')?.split(',');
+// `catchup` runs inside `e2e` (it restarts that product): --only e2e skips it unless named too.
 const runs = (phase) => !ONLY || ONLY.includes(phase);
 
 const SIZES = QUICK
@@ -222,6 +223,10 @@ async function main() {
       const totalUsec = stats.reduce((s, c) => s + c.usec, 0);
       extra.redisCommandStats = { totalCalls: stats.reduce((s, c) => s + c.calls, 0), totalMs: round(totalUsec / 1000), top: stats.slice(0, 10).map((c) => ({ ...c, usec: undefined, ms: round(c.usec / 1000), perCallUs: round(c.usec / c.calls, 1) })) };
 
+      if (!runs('catchup')) {
+        for (const f of ['catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches']) reasons[f] = 'part "catchup" not selected (--only)';
+        return;
+      }
       // Catch-up with nothing new: restart the services on the same Redis and store.
       const staged = await stagingCounter(redis.url);
       try {
