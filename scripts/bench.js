@@ -41,6 +41,10 @@ const SIZES = QUICK
   : { chats: 2000, messages: 100, seedChats: 200, progressChats: 500, ws: 1000, sse: 1000, scaleSmall: 1000, scaleLarge: 10000, scaleMessages: 100, changedIntervalMs: 500 };
 for (const k of Object.keys(SIZES)) if (option(k) !== undefined) SIZES[k] = Number(option(k));
 const LATENCY = 50;
+// A sync that does not finish within this is reported as failed (CI must not hang on a stall).
+const SYNC_TIMEOUT_MS = QUICK ? 90_000 : 480_000;
+// The whole run: past it the report is printed with what was measured, and everything stopped.
+const DEADLINE_MS = Number(option('deadline') ?? (QUICK ? 300 : 900)) * 1000;
 const SESSION = 'bench';
 
 const result = {};
@@ -73,16 +77,30 @@ async function part(name, fields, fn) {
   say(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
+/** Products running now, with their Redis and temp dir. */
+const live = new Set();
+
+/** Stops every product and Redis still running, without waiting (deadline, Ctrl-C). */
+function killAll() {
+  for (const { product, redis } of live) {
+    if (product.child?.exitCode === null) product.child.kill('SIGINT');
+    redis.kill();
+  }
+}
+
 /** A product on its own Redis and temp dir; `fn(product, redis)`; always cleaned up. */
 async function withProduct(env, fn, o = {}) {
   const redis = await startRedis();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-bench-'));
   const profileDir = o.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-prof-')) : undefined;
   const product = new Product({ redisUrl: redis.url, dataDir, port: await freePort(), env: { SYNC_CONCURRENCY: '8', SIM_FETCH_LATENCY_MS: '0', ...env }, profileDir });
+  const entry = { product, redis, dataDir };
+  live.add(entry);
   try {
     await product.start();
     return await fn(product, redis);
   } finally {
+    live.delete(entry);
     await product.stop().catch(() => {});
     if (profileDir) {
       (extra.profiles ??= []).push(...summarizeDir(profileDir, product.pidNames, 15).map((x) => ({ ...x, part: o.label })));
@@ -100,7 +118,7 @@ const simEnv = (chats, messages, extra = {}) => ({ SIM_CHATS: String(chats), SIM
 async function firstSync(product, redis, o = {}) {
   const head = await logHead(redis.client, SESSION);
   await product.createSession(SESSION);
-  return timeSync(redis.client, SESSION, head, { timeoutMs: o.timeoutMs ?? 480_000, onEntry: o.onEntry });
+  return timeSync(redis.client, SESSION, head, { timeoutMs: o.timeoutMs ?? SYNC_TIMEOUT_MS, onEntry: o.onEntry, product });
 }
 
 /** Samples INFO used_memory every 100 ms until stopped; returns { peak }. */
@@ -232,7 +250,7 @@ async function main() {
       try {
         const head = await logHead(redis.client, SESSION);
         await product.restart();
-        const idle = await timeSync(redis.client, SESSION, head, { timeoutMs: 300_000 });
+        const idle = await timeSync(redis.client, SESSION, head, { timeoutMs: SYNC_TIMEOUT_MS, product });
         extra.restartSync = { kind: idle.kind, seconds: round(idle.seconds, 2), stagedFetches: staged.count(idle.syncId), messages: idle.messages };
         if (idle.kind !== 'catch-up') {
           const why = `a restart ran a "${idle.kind}" sync (${round(idle.seconds, 2)} s, ${staged.count(idle.syncId)} chats fetched): no catch-up sync in this build`;
@@ -245,7 +263,8 @@ async function main() {
         await product.restart({ SIM_LIVE_INTERVAL_MS: String(SIZES.changedIntervalMs) });
         let changedChats = 0;
         const changed = await timeSync(redis.client, SESSION, head2, {
-          timeoutMs: 300_000,
+          timeoutMs: SYNC_TIMEOUT_MS,
+          product,
           onEntry: (e) => {
             if (e.event === 'sync_chats' && e.data.currentChat > 0 && e.data.messagesSynced > 0) changedChats += 1;
           },
@@ -312,7 +331,6 @@ async function main() {
   });
 
   result.benchSeconds = round((performance.now() - started) / 1000, 1);
-  report();
 }
 
 function report() {
@@ -363,9 +381,23 @@ function report() {
   if (JSON_OUT) process.stdout.write(`${JSON.stringify({ ...result, quick: QUICK, cores: os.cpus().length, sizes: SIZES, reasons, extra: extraJson })}\n`);
 }
 
+let reported = false;
+function finish(why) {
+  if (reported) return;
+  reported = true;
+  if (why) reasons.bench = why;
+  killAll();
+  result.benchSeconds ??= round(performance.now() / 1000, 1);
+  report();
+  // Give start.js a moment to take its services down after SIGINT.
+  setTimeout(() => {
+    for (const { dataDir } of live) fs.rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  }, why ? 3000 : 0);
+}
+setTimeout(() => finish(`stopped at the ${DEADLINE_MS / 1000} s deadline (--deadline): later parts not measured`), DEADLINE_MS).unref();
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => finish(`interrupted (${signal})`));
+
 main()
-  .catch((err) => {
-    reasons.bench = String(err?.stack ?? err);
-    report();
-  })
-  .finally(() => process.exit(0));
+  .then(() => finish())
+  .catch((err) => finish(String(err?.stack ?? err)));

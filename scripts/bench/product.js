@@ -141,7 +141,8 @@ class Product {
  * Reads a session's event log from `after` on, until `until(entry)` is true or the deadline.
  * Entries: { id, ms, event, data }.
  */
-async function followLog(redis, sessionId, after, until, { timeoutMs = 600_000, onEntry } = {}) {
+async function followLog(redis, sessionId, after, until, opts = {}) {
+  const { timeoutMs = 600_000, onEntry } = opts;
   let last = after;
   const deadline = Date.now() + timeoutMs;
   const seen = [];
@@ -160,6 +161,10 @@ async function followLog(redis, sessionId, after, until, { timeoutMs = 600_000, 
       if (until(entry)) return { entries: seen, last: entry };
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting on the event log of ${sessionId} (${seen.length} entries read)`);
+    const { product } = opts;
+    if (product && (!product.child || product.child.exitCode !== null)) {
+      throw new Error(`wa-sync stopped during the sync: ${product.stderr?.().trim().split('\n').slice(-3).join(' | ')}`);
+    }
     if (rows.length < 5000) await sleep(50);
   }
 }

@@ -46,6 +46,11 @@ async function startRedis() {
         .map(([, cmd, calls, usec]) => ({ cmd, calls: Number(calls), usec: Number(usec) }))
         .sort((a, b) => b.usec - a.usec);
     },
+    /** Synchronous last resort (bench interrupted): no waiting. */
+    kill() {
+      client.disconnect();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
     async stop() {
       client.disconnect();
       if (child.exitCode !== null) return;
