@@ -71,8 +71,18 @@ function openSse() {
       res.setEncoding('utf8');
       let buf = '';
       let done = false;
+      // Open once the server says `connected` (it may subscribe after the headers), or after 5 s.
+      let opened = false;
+      const open = () => {
+        if (opened) return;
+        opened = true;
+        clearTimeout(fallback);
+        resolve({ status: 200, req });
+      };
+      const fallback = setTimeout(open, 5000);
       res.on('data', (chunk) => {
-        buf += chunk;
+        buf += chunk.replace(/\r/g, '');
+        if (!opened && /^event: ?connected$/m.test(buf)) open();
         let end;
         while ((end = buf.indexOf('\n\n')) !== -1) {
           const block = buf.slice(0, end);
@@ -86,7 +96,6 @@ function openSse() {
           }
         }
       });
-      resolve({ status: 200, req });
     });
     req.on('error', reject);
   });
