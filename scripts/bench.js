@@ -19,7 +19,7 @@ const path = require('node:path');
 const Redis = require('ioredis');
 const { freePort, sleep, round, ratio } = require('./bench/util');
 const { startRedis } = require('./bench/redis');
-const { Product, logHead, timeSync } = require('./bench/product');
+const { Product, logHead, timeSync, childPids } = require('./bench/product');
 const inproc = require('./bench/inprocess');
 const { summarizeDir } = require('./bench/profile');
 
@@ -80,12 +80,30 @@ async function part(name, fields, fn) {
 /** Products running now, with their Redis and temp dir. */
 const live = new Set();
 
-/** Stops every product and Redis still running, without waiting (deadline, Ctrl-C). */
-function killAll() {
-  for (const { product, redis } of live) {
-    if (product.child?.exitCode === null) product.child.kill('SIGINT');
-    redis.kill();
-  }
+/**
+ * Deadline or Ctrl-C: stops every product still running (SIGINT to start.js, SIGKILL to it and
+ * its services after 20 s), then its Redis, then removes its temp dir.
+ */
+async function stopAll() {
+  await Promise.all(
+    [...live].map(async ({ product, redis, dataDir }) => {
+      const child = product.child;
+      if (child && child.exitCode === null) {
+        const services = childPids(child.pid);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        if ((await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)])) === false) {
+          for (const pid of [...services, child.pid]) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {}
+          }
+        }
+      }
+      redis.kill();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }),
+  );
 }
 
 /** A product on its own Redis and temp dir; `fn(product, redis)`; always cleaned up. */
@@ -386,14 +404,10 @@ function finish(why) {
   if (reported) return;
   reported = true;
   if (why) reasons.bench = why;
-  killAll();
   result.benchSeconds ??= round(performance.now() / 1000, 1);
   report();
-  // Give start.js a moment to take its services down after SIGINT.
-  setTimeout(() => {
-    for (const { dataDir } of live) fs.rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  }, why ? 3000 : 0);
+  if (!why) process.exit(0);
+  stopAll().finally(() => process.exit(0));
 }
 setTimeout(() => finish(`stopped at the ${DEADLINE_MS / 1000} s deadline (--deadline): later parts not measured`), DEADLINE_MS).unref();
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => finish(`interrupted (${signal})`));

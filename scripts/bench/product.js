@@ -205,4 +205,6 @@ async function timeSync(redis, sessionId, after, o = {}) {
   };
 }
 
-module.exports = { Product, followLog, logHead, timeSync, LOG_KEY };
+const childPids = (pid) => children(pid).map((c) => c.pid);
+
+module.exports = { Product, followLog, logHead, timeSync, childPids, LOG_KEY };
