@@ -245,6 +245,10 @@ async function main() {
       const mem = memorySampler(redis);
       const sync = await firstSync(product, redis);
       const peak = await mem.stop();
+      // The first sync's own peaks: the restarts below start new processes with their own.
+      product.sample();
+      const firstPeaks = { ...product.peaks };
+      product.peaks = {};
       extra.redisKeysAtPeak = mem.peakKeys;
       await sleep(2000); // finalize, cleanup of staging keys, completed-job trimming
       const after = await redis.usedMemory();
@@ -254,9 +258,9 @@ async function main() {
       if (!raw) reasons.e2eRatio = 'no store baseline (part "store" did not run)';
       result.redisPeakGrowthMiB = round((peak - before) / MiB, 1);
       result.redisRetainedMiB = round((after - before) / MiB, 1);
-      result.runnerRssMiB = round(product.peaks['session-runner']);
-      result.workersRssMiB = round(product.peaks['sync-workers']);
-      extra.e2e = { seconds: round(sync.seconds, 2), messages: sync.messages, chatsFailed: sync.chatsFailed, apiRssMiB: round(product.peaks.api) };
+      result.runnerRssMiB = round(firstPeaks['session-runner']);
+      result.workersRssMiB = round(firstPeaks['sync-workers']);
+      extra.e2e = { seconds: round(sync.seconds, 2), messages: sync.messages, chatsFailed: sync.chatsFailed, apiRssMiB: round(firstPeaks.api) };
       const totalUsec = stats.reduce((s, c) => s + c.usec, 0);
       extra.redisCommandStats = { totalCalls: stats.reduce((s, c) => s + c.calls, 0), totalMs: round(totalUsec / 1000), top: stats.slice(0, 10).map((c) => ({ ...c, usec: undefined, ms: round(c.usec / 1000), perCallUs: round(c.usec / c.calls, 1) })) };
 
@@ -270,7 +274,15 @@ async function main() {
         const head = await logHead(redis.client, SESSION);
         await product.restart();
         const idle = await timeSync(redis.client, SESSION, head, { timeoutMs: SYNC_TIMEOUT_MS, product });
-        extra.restartSync = { kind: idle.kind, seconds: round(idle.seconds, 2), stagedFetches: staged.count(idle.syncId), messages: idle.messages };
+        product.sample();
+        extra.restartSync = {
+          kind: idle.kind,
+          seconds: round(idle.seconds, 2),
+          stagedFetches: staged.count(idle.syncId),
+          messages: idle.messages,
+          runnerRssMiB: round(product.peaks['session-runner']),
+          workersRssMiB: round(product.peaks['sync-workers']),
+        };
         if (idle.kind !== 'catch-up') {
           const why = `a restart ran a "${idle.kind}" sync (${round(idle.seconds, 2)} s, ${staged.count(idle.syncId)} chats fetched): no catch-up sync in this build`;
           for (const f of ['catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches']) reasons[f] = why;
