@@ -93,6 +93,14 @@ const VARIANTS = {
       touch.run({ sessionId: 'bench', chatId, newest });
     };
   },
+  'literal params, wal_autocheckpoint 10000': (db) => {
+    db.pragma('wal_autocheckpoint = 10000');
+    return VARIANTS['+ chat row: COUNT(*) per batch'](db);
+  },
+  'literal params, no autocheckpoint (WAL grows)': (db) => {
+    db.pragma('wal_autocheckpoint = 0');
+    return VARIANTS['+ chat row: COUNT(*) per batch'](db);
+  },
   'literal params, 8 chats per transaction': 'batch8',
   'product SqliteStore.upsertMessages': 'store',
 };
