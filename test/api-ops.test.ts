@@ -237,7 +237,9 @@ describe('OpenAPI', () => {
       requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; additionalProperties: boolean } }> };
       responses: Record<string, unknown>;
     };
-    const body = sync.requestBody.content['application/json'].schema;
+    const ref = sync.requestBody.content['application/json'].schema as unknown as { $ref: string };
+    const body = (spec as unknown as { components: { schemas: Record<string, typeof sync.requestBody.content[string]['schema']> } }).components
+      .schemas[ref.$ref.split('/').pop()!];
     expect(Object.keys(body.properties).sort()).toEqual(['chatIds', 'limitPerChat']);
     expect(body.additionalProperties).toBe(false);
     expect(Object.keys(sync.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '404', '409', '429', '503']));

@@ -12,6 +12,7 @@ import {
   Keys,
   QueueName,
   type SessionEvents,
+  SessionQueues,
   type SyncSnapshot,
   SyncProgress,
   readBrokerReports,
@@ -121,7 +122,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     const workers = h.workers!;
     const again = await runFinalizeSync(
       { sessionId: S, syncId, chatIds: logged.data.chats },
-      { store: h.store, redis: h.redis, progress: new SyncProgress(h.redis), router: workers.delivery.router, logger: h.logger, eventLogMaxLen: 2000 },
+      { store: h.store, redis: h.redis, progress: new SyncProgress(h.redis), router: workers.delivery.router, queues: new SessionQueues(h.redis, h.logger), logger: h.logger, eventLogMaxLen: 2000 },
     );
     expect(again).toEqual(logged.data);
     const log = await new EventLog(h.redis).tail(S, 2000);

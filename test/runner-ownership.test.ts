@@ -91,10 +91,13 @@ describe('two runners', () => {
     for (const id of SESSIONS) await h.store.ensureSession(id);
     await r1.ownership.nudge();
     const t0 = Date.now();
-    await waitFor('all ready', async () => Object.values(await statuses()).every((s) => s === 'ready'), 30_000);
+    // Ready and leased: on a loaded machine a lease can lapse for a moment and be claimed again.
+    const owners = await waitFor('all ready, each leased by r1 or r2', async () => {
+      const ready = Object.values(await statuses()).every((s) => s === 'ready');
+      const leased = await sessionOwners(h.redis, SESSIONS);
+      return ready && leased.every((o) => o === r1.runnerId || o === r2.runnerId) ? leased : null;
+    }, 30_000);
     process.stdout.write(`all ready after ${Date.now() - t0} ms\n`);
-    const owners = await sessionOwners(h.redis, SESSIONS);
-    expect(owners.every((o) => o === r1.runnerId || o === r2.runnerId)).toBe(true);
     const n1 = owners.filter((o) => o === r1.runnerId).length;
     expect(n1).toBeGreaterThanOrEqual(2);
     expect(n1).toBeLessThanOrEqual(4);

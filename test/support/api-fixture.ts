@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type Redis, type Store, createLogger, createRedis, createStore } from '@wa-sync/shared';
+import { type Redis, type Store, type StoreOptions, createLogger, createRedis, createStore } from '@wa-sync/shared';
 import { buildApp } from '../../services/api/src/app';
 import { type ApiDeps, type ApiSettings, closeApiQueues, createApiDeps } from '../../services/api/src/deps';
 import { SocketHub } from '../../services/api/src/ws/socket-hub';
@@ -22,9 +22,15 @@ export interface ApiFixture {
  * The API as main.ts wires it, against a real Redis and a real SQLite file, for `inject` and
  * `injectWS`. The command connection has a short commandTimeout, as in production.
  */
-export async function startApi(redisUrl: string, options: Partial<ApiSettings> = {}, storeUrl?: string): Promise<ApiFixture> {
+export async function startApi(
+  redisUrl: string,
+  options: Partial<ApiSettings> = {},
+  storeUrl?: string,
+  /** As main.ts opens it (STORE_LOCK_WAIT_MS default). */
+  storeOptions: StoreOptions = { sqlite: { lockWaitMs: 5_000 } },
+): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-sync-api-'));
-  const store = await createStore(storeUrl ?? `sqlite:${join(dir, 'api.db')}`);
+  const store = await createStore(storeUrl ?? `sqlite:${join(dir, 'api.db')}`, storeOptions);
   // A short disconnectTimeout: tests that stop Redis would otherwise keep Jest waiting 2 s on close.
   const redis: Redis = createRedis(redisUrl, { commandTimeout: 500, disconnectTimeout: 100 });
   const subscriber = createRedis(redisUrl, { disconnectTimeout: 100 });

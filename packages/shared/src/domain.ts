@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An ISO-8601 time (`date-time` in the OpenAPI document; the store writes them, so not re-validated). */
+export const IsoDateTime = z.string().meta({ format: 'date-time' });
+
 /** Session ids are used in queue names and URLs: keep them to this alphabet. */
 export const SessionId = z
   .string()
@@ -29,7 +32,7 @@ export const ChatInput = z.object({
   isGroup: z.boolean(),
   unreadCount: z.number().int().nonnegative(),
   /** ISO-8601, null for a chat with no message. */
-  lastMessageAt: z.string().nullable(),
+  lastMessageAt: IsoDateTime.nullable(),
 });
 export type ChatInput = z.infer<typeof ChatInput>;
 
@@ -49,12 +52,12 @@ export const Message = z.object({
   body: z.string(),
   type: z.string(),
   /** ISO-8601. */
-  timestamp: z.string(),
+  timestamp: IsoDateTime,
   /** WhatsApp ack: -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played. Never goes down. */
   ack: z.number().int(),
   hasMedia: z.boolean(),
   /** When the text was last edited (live sync); absent or null when never edited. */
-  editedAt: z.string().nullable().optional(),
+  editedAt: IsoDateTime.nullable().optional(),
   /** Deleted for everyone: the id stays, the body is emptied. */
   revoked: z.boolean().optional(),
 });

@@ -16,6 +16,7 @@ export * from './sync-progress';
 export * from './sync-request';
 export * from './catch-up-gaps';
 export * from './catalog-worker';
+export * from './job-producer';
 export * from './shutdown';
 export * from './timeout';
 export * from './store/store';

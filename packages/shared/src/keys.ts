@@ -12,6 +12,10 @@ export const Keys = {
   syncFinished: (syncId: string) => `${P}:sync:${syncId}:finished`,
   /** String: the session's running sync id; set NX so concurrent requests coalesce. */
   activeSync: (sessionId: string) => `${P}:session:${sessionId}:active-sync`,
+  /** String (JSON): what a running sync covers (its SyncStartJob), so only covered requests join it. */
+  syncRequest: (syncId: string) => `${P}:sync:${syncId}:request`,
+  /** String (JSON): the session's queued sync request, started when the running sync ends. */
+  pendingSync: (sessionId: string) => `${P}:session:${sessionId}:pending-sync`,
   /** String: the session's newest sync id (running or finished). */
   lastSync: (sessionId: string) => `${P}:session:${sessionId}:last-sync`,
   /** Hash: live state of a session that the store does not keep (current QR). */

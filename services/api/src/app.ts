@@ -4,7 +4,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
 import { Keys, redactUrl, subscribeEvents } from '@wa-sync/shared';
 import type { ApiDeps } from './deps';
-import { installErrorHandlers } from './errors';
+import { installErrorHandlers, sendError } from './errors';
 import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi';
 import { installAuth } from './ops/auth';
 import { installCors } from './ops/cors';
@@ -49,6 +49,7 @@ export function routesOf(app: FastifyInstance): RouteInfo[] {
 
 const SESSION_URL = /^\/whatsapp-web\/session\/([A-Za-z0-9_-]{1,64})(?:[/?]|$)/;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const MAX_PARAM_LENGTH = 256 * 12;
 
 /** The Fastify app with every route; main.ts listens, tests use `inject`/`injectWS`. */
 export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<FastifyInstance> {
@@ -69,7 +70,15 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     },
     trustProxy: deps.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Chat ids up to 256 characters are valid in paths, percent-encoded UTF-8 included (up to 12
+    // characters each); the route's schema answers a 400 for a longer id.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own errors (a bad percent-encoding, a parameter over maxParamLength) in the error shape.
+    frameworkErrors: (err, _req, reply) => {
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 414, 'url_too_long', 'a path parameter is too long');
+      if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, 400, 'bad_url', 'the URL is not validly percent-encoded');
+      return sendError(reply, err.statusCode ?? 400, (err.code ?? 'bad_request').toLowerCase(), err.message);
+    },
   });
   const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   sseHubs.set(app, sse);

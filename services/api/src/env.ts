@@ -18,6 +18,11 @@ export const ApiEnv = BaseEnv.extend({
   TRUST_PROXY: booleanString.default(false),
   /** A Redis command of a request waits this long for Redis (e.g. reconnecting) before a 503. */
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /**
+   * SQLite: a write that finds another process's lock is retried asynchronously for this long (the
+   * event loop never waits on the lock), then answered 503 with Retry-After.
+   */
+  STORE_LOCK_WAIT_MS: z.coerce.number().int().min(0).default(5_000),
   /** Each /readyz probe (Redis PING, store ping) gives up after this long. */
   HEALTH_TIMEOUT_MS: z.coerce.number().int().min(1).default(2_000),
   /** Origins allowed for HTTP, SSE and the WebSocket upgrade, comma-separated; empty: same origin only. */

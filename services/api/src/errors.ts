@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { InvalidCursorError } from '@wa-sync/shared';
+import { InvalidCursorError, StoreBusyError } from '@wa-sync/shared';
 import type { z } from 'zod';
 
 /** An error with an HTTP status and a stable code, answered as `{ error: { code, message } }`. */
@@ -44,6 +44,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
     if (err instanceof InvalidCursorError) return sendError(reply, 400, 'bad_cursor', err.message);
+    if (err instanceof StoreBusyError) {
+      req.log.warn({ err: err.message }, 'store locked by another process');
+      reply.header('retry-after', String(err.retryAfterS));
+      return sendError(reply, 503, 'store_busy', `${err.message}; nothing was written, retry after ${err.retryAfterS} s`);
+    }
     if (isRedisUnavailable(err)) {
       req.log.warn({ err: err.message }, 'redis unavailable');
       return sendError(reply, 503, 'unavailable', 'Redis is unreachable; retry later');

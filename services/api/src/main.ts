@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const subscriber = createRedis(env.REDIS_URL);
   watchRedis(redis, 'commands', logger);
   watchRedis(subscriber, 'events', logger);
-  const store = await createStore(env.STORE_URL);
+  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: env.STORE_LOCK_WAIT_MS } });
   const hub = new SocketHub();
   const deps = createApiDeps({ store, redis, subscriber, logger }, {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,

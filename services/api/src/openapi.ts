@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
+import { defaultOperationId, finishDocument } from './openapi.components';
 import { ErrorBody } from './routes/common.schemas';
 
 /**
@@ -36,6 +37,8 @@ interface RawResponse {
 }
 
 export interface RouteDoc {
+  /** Stable name for generated clients; derived from the method and path when absent. */
+  operationId?: string;
   summary: string;
   tags: string[];
   description?: string;
@@ -65,6 +68,7 @@ export function routeSchema(doc: RouteDoc): FastifySchema {
     response[status] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...jsonSchema(ErrorBody, 'output') };
   }
   return {
+    ...(doc.operationId ? { operationId: doc.operationId } : {}),
     summary: doc.summary,
     tags: doc.tags,
     ...(doc.description ? { description: doc.description } : {}),
@@ -91,6 +95,7 @@ function extraPaths(boardPath: string): Record<string, unknown> {
   return {
     '/ws': {
       get: {
+        operationId: 'openWebSocket',
         tags: ['websocket'],
         summary: 'WebSocket: `{ event, data }` frames; join a session to receive its events',
         description:
@@ -107,6 +112,7 @@ function extraPaths(boardPath: string): Record<string, unknown> {
     },
     '/': {
       get: {
+        operationId: 'getDashboard',
         tags: ['ops'],
         summary: 'The dashboard: a web page (and its /assets/…), loaded without a key; the key is typed into it',
         description: 'Every call the page makes carries the key it was given. Built by `npm run build` (see docs/dashboard.md).',
@@ -116,6 +122,7 @@ function extraPaths(boardPath: string): Record<string, unknown> {
     },
     [boardPath]: {
       get: {
+        operationId: 'bullBoard',
         tags: ['ops'],
         summary: 'Bull Board: every queue with its jobs (read-only unless BULL_BOARD_READ_ONLY=false)',
         description: 'A web UI. Browsers may send the API key as the password of HTTP Basic auth (any user name).',
@@ -135,7 +142,10 @@ export async function registerOpenApi(app: FastifyInstance, options: { boardPath
         title: 'wa-sync',
         version: options.version,
         description: 'Links WhatsApp accounts and keeps their chats and messages synchronised into a database.',
+        license: { name: 'UNLICENSED' },
       },
+      // The default listen address (PORT/HOST); a client of another deployment sets its own base URL.
+      servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start on this machine' }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEY, when it is set' },
@@ -146,6 +156,12 @@ export async function registerOpenApi(app: FastifyInstance, options: { boardPath
       // Hand-written OpenAPI path items; openapi-types (not a direct dependency) would only restate them.
       paths: extraPaths(options.boardPath) as never,
     },
+    transform: ({ schema, url, route }) => {
+      const method = [route.method].flat()[0];
+      return { schema: { ...schema, operationId: schema?.operationId ?? defaultOperationId(method, url) } as FastifySchema, url };
+    },
+    transformObject: (documentObject) =>
+      finishDocument((documentObject as { openapiObject: Record<string, unknown> }).openapiObject, jsonSchema) as never,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PATH });
 }

@@ -10,6 +10,7 @@ import {
   createCatalogWorker,
   isFinalFailure,
   requestSync,
+  startQueuedSync,
   sessionQueueName,
 } from '@wa-sync/shared';
 import { NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine/engine';
@@ -243,6 +244,7 @@ export class SessionManager {
       deps.progress
         .release(sessionId, syncId)
         .then(() => deps.reporter.announce(sessionId, 'sync_error', { sessionId, syncId, message: `sync could not start: ${err.message}` }))
+        .then(() => startQueuedSync(deps.redis, deps.queues, sessionId))
         .catch((e) => deps.logger.error({ sessionId, syncId, err: e }, 'could not release a failed sync'));
     });
     return worker;

@@ -1,4 +1,4 @@
-import type { FlowJob, FlowProducer } from 'bullmq';
+import type { FlowProducer } from 'bullmq';
 import {
   type ChatInput,
   type ChatSyncState,
@@ -11,7 +11,7 @@ import {
   type SyncStartJob,
   CatchUpGaps,
   QueueName,
-  jobOptions,
+  flowJob,
   sessionQueueName,
 } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
@@ -77,27 +77,28 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
   await deps.progress.begin(sessionId, syncId, planned.length, kind);
 
   const chatIds = planned.map((p) => p.chatId);
-  await deps.flow.add({
-    name: 'finalize-sync',
-    queueName: QueueName.syncFinalize,
-    data: { sessionId, syncId, chatIds },
-    opts: { jobId: `finalize-${syncId}`, ...jobOptions(QueueName.syncFinalize, 'finalize-sync') },
-    children: planned.map(({ chatId, limit, catchUp }, i): FlowJob => ({
-      name: 'save-chat',
-      queueName: QueueName.chatSave,
-      data: { sessionId, syncId, chatId },
-      // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
-      opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...jobOptions(QueueName.chatSave, 'save-chat') },
-      children: [
-        {
-          name: 'fetch-messages',
-          queueName: sessionQueueName(sessionId),
-          data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) } satisfies FetchMessagesJob,
-          opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...jobOptions('session', 'fetch-messages') },
-        },
-      ],
-    })),
-  });
+  await deps.flow.add(
+    flowJob(QueueName.syncFinalize, 'finalize-sync', {
+      queueName: QueueName.syncFinalize,
+      data: { sessionId, syncId, chatIds },
+      opts: { jobId: `finalize-${syncId}` },
+      children: planned.map(({ chatId, limit, catchUp }, i) =>
+        flowJob(QueueName.chatSave, 'save-chat', {
+          queueName: QueueName.chatSave,
+          data: { sessionId, syncId, chatId },
+          // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
+          opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true },
+          children: [
+            flowJob('session', 'fetch-messages', {
+              queueName: sessionQueueName(sessionId),
+              data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) },
+              opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true },
+            }),
+          ],
+        }),
+      ),
+    }),
+  );
   log.info({ kind, nChats: chatIds.length, listed: chats.length, skipped: selected.length - chatIds.length, reason: data.reason }, 'sync started');
   return { nChats: chatIds.length };
 }

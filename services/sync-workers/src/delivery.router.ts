@@ -8,6 +8,7 @@ import {
   type SessionEventName,
   type SessionWebhook,
   type WebhookDeliveryJob,
+  JobProducer,
   QueueName,
   deliveryEventId,
   logIdTime,
@@ -76,8 +77,8 @@ export class DeliveryRouter {
         hooks.push({ name: 'post-webhook', data: { ...base, url, source }, opts: this.options(`webhook.${urlTag(url)}.${eventId}`, webhooks.backoffMs) });
       }
     }
-    if (amqp.length) await this.amqpQueue.addBulk(amqp);
-    if (hooks.length) await this.webhookQueue.addBulk(hooks);
+    await new JobProducer(QueueName.deliveryAmqp, this.amqpQueue).addBulk(amqp);
+    await new JobProducer(QueueName.deliveryWebhook, this.webhookQueue).addBulk(hooks);
     if (amqp.length + hooks.length) this.logger.debug({ amqp: amqp.length, webhooks: hooks.length }, 'deliveries enqueued');
     return amqp.length + hooks.length;
   }

@@ -3,8 +3,10 @@ import {
   type Logger,
   type Redis,
   type SessionEvents,
+  type SessionQueues,
   type Store,
   type SyncProgress,
+  startQueuedSync,
 } from '@wa-sync/shared';
 import type { DeliveryRouter } from './delivery.router';
 import { emitSessionReadyOnce } from './session-ready.emitter';
@@ -15,6 +17,8 @@ export interface FinalizeDeps {
   progress: SyncProgress;
   /** Adds the delivery jobs of `session_ready`. */
   router: DeliveryRouter;
+  /** Where a sync queued behind this one (see requestSync) is started. */
+  queues: SessionQueues;
   logger: Logger;
   /** EVENT_LOG_MAXLEN. */
   eventLogMaxLen: number;
@@ -53,6 +57,8 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
   const hooks = await deps.store.getSessionWebhooks(sessionId);
   await deps.router.enqueue([{ sessionId, event: 'session_ready', id: logId, data: summary }], () => hooks);
   await deps.progress.close(sessionId, syncId);
+  const next = await startQueuedSync(deps.redis, deps.queues, sessionId);
+  if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');
   deps.logger.info({ sessionId, syncId, kind: summary.kind, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;
 }

@@ -1,6 +1,5 @@
 import type { Job } from 'bullmq';
 import {
-  type FetchMessagesResult,
   type Message,
   type Redis,
   type SaveChatJob,
@@ -8,6 +7,7 @@ import {
   type Store,
   type SyncProgress,
   CatchUpGaps,
+  parseJobResult,
 } from '@wa-sync/shared';
 
 export interface SaveChatDeps {
@@ -23,7 +23,9 @@ export interface SaveChatDeps {
  */
 export async function runSaveChat(job: Job, data: SaveChatJob, deps: SaveChatDeps): Promise<SaveChatResult> {
   const { sessionId, syncId, chatId } = data;
-  const fetched = Object.values(await job.getChildrenValues<FetchMessagesResult>())[0];
+  const value = Object.values(await job.getChildrenValues())[0];
+  // Parsed, not trusted: a fetch job of another version or a corrupted value fails here, clearly.
+  const fetched = value === undefined ? undefined : parseJobResult('session', 'fetch-messages', value);
   if (!fetched) {
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     const reason = failures[0] ?? 'no result';

@@ -6,6 +6,7 @@ import {
   type Store,
   DEFAULT_EVENT_LOG_MAXLEN,
   QueueName,
+  SessionQueues,
   SyncProgress,
   createCatalogWorker,
   isFinalFailure,
@@ -45,6 +46,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   // Bull Board shows the sync's percentage on its finalize job.
   const finalizeQueue = new Queue(QueueName.syncFinalize, { connection: redis });
   const finalizeProgress = new FinalizeProgress(finalizeQueue, progress, logger);
+  const queues = new SessionQueues(redis, logger);
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
     ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
@@ -86,7 +88,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.syncFinalize,
     {
       'finalize-sync': async (data, job) => {
-        const summary = await runFinalizeSync(data, { store, redis, progress, router: delivery.router, logger, eventLogMaxLen });
+        const summary = await runFinalizeSync(data, { store, redis, progress, router: delivery.router, queues, logger, eventLogMaxLen });
         await job.updateProgress(100);
         return summary;
       },
@@ -103,6 +105,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
       await Promise.all(pending);
       await delivery.close();
       await finalizeQueue.close();
+      await queues.close();
     },
   };
 }

@@ -1,12 +1,17 @@
 import { MongoStore } from './mongo.store';
-import { SqliteStore } from './sqlite.store';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
 import type { Store } from './store';
 
 const ACCEPTED = 'sqlite:<path>, sqlite::memory:, mongodb://[user:pass@]host[:port]/<db> or mongodb+srv://…/<db>';
 
+export interface StoreOptions {
+  /** Used when the URL names a SQLite file (the API sets `lockWaitMs`: its event loop never waits on the lock). */
+  sqlite?: SqliteStoreOptions;
+}
+
 /** Opens and initialises the store named by `STORE_URL`. */
-export async function createStore(url: string): Promise<Store> {
-  const store = openStore(url);
+export async function createStore(url: string, options: StoreOptions = {}): Promise<Store> {
+  const store = openStore(url, options);
   try {
     await store.init();
   } catch (err) {
@@ -16,12 +21,12 @@ export async function createStore(url: string): Promise<Store> {
   return store;
 }
 
-function openStore(url: string): Store {
+function openStore(url: string, options: StoreOptions): Store {
   const trimmed = url.trim();
   if (/^sqlite:/i.test(trimmed)) {
     const path = trimmed.slice('sqlite:'.length);
     if (path === '') throw new Error(`store URL "sqlite:" names no file; accepted forms: ${ACCEPTED}`);
-    return new SqliteStore(path);
+    return new SqliteStore(path, options.sqlite);
   }
   if (/^mongodb(\+srv)?:\/\//i.test(trimmed)) return new MongoStore(trimmed);
   throw new Error(`unsupported store URL "${describeStoreUrl(trimmed)}"; accepted forms: ${ACCEPTED}`);

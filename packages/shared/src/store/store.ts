@@ -58,6 +58,21 @@ export class InvalidCursorError extends Error {
 }
 
 /**
+ * Another process held the store's write lock past the writer's deadline (SQLite with
+ * `lockWaitMs`): nothing was written; retry after `retryAfterS`. The API answers a 503 with
+ * `Retry-After`.
+ */
+export class StoreBusyError extends Error {
+  constructor(
+    waitedMs: number,
+    readonly retryAfterS = 1,
+  ) {
+    super(`the store is locked by another process (waited ${waitedMs} ms)`);
+    this.name = 'StoreBusyError';
+  }
+}
+
+/**
  * Where chats and messages live. Every implementation passes `store.contract.ts`.
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  */

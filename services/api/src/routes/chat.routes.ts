@@ -14,6 +14,7 @@ export async function chatRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: routeSchema({
         tags,
+        operationId: 'listChats',
         summary: 'Stored chats, newest activity first (never triggers a sync)',
         params: SessionParams,
         querystring: ChatsQuery,
@@ -35,6 +36,7 @@ export async function chatRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: routeSchema({
         tags,
+        operationId: 'listMessages',
         summary: 'Stored messages of a chat, newest first',
         params: MessagesParams,
         querystring: MessagesQuery,

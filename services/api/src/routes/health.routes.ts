@@ -25,7 +25,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutM
     '/healthz',
     {
       logLevel: 'warn',
-      schema: routeSchema({ tags, summary: 'Liveness: the process is up', public: true, responses: { 200: { description: 'Up', schema: Healthy } } }),
+      schema: routeSchema({ tags, operationId: 'getLiveness', summary: 'Liveness: the process is up', public: true, responses: { 200: { description: 'Up', schema: Healthy } } }),
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -36,6 +36,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutM
       logLevel: 'warn',
       schema: routeSchema({
         tags,
+        operationId: 'getReadiness',
         summary: 'Readiness: Redis answers PING and the store answers ping()',
         public: true,
         responses: {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job } from 'bullmq';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Keys, PairingCodeResult, QueueName, jobOptions } from '@wa-sync/shared';
+import { JobProducer, Keys, PairingCodeResult, QueueName } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { jsonSchema, routeSchema } from '../openapi';
@@ -94,8 +94,7 @@ function notLinking(sessionId: string, why: string): ApiError {
  */
 async function askRunner(deps: ApiDeps, sessionId: string, phoneNumber: string, timeoutMs: number): Promise<PairingCodeResult> {
   const queue = deps.commands;
-  const job = await queue.add('pairing-code', { sessionId, phoneNumber }, {
-    ...jobOptions(QueueName.sessionCommands, 'pairing-code'),
+  const job = await new JobProducer(QueueName.sessionCommands, queue).add('pairing-code', { sessionId, phoneNumber }, {
     // The code is short-lived; Bull Board needs no copy of it for long.
     removeOnComplete: { age: 60 },
     removeOnFail: { age: 3600 },

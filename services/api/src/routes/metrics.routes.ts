@@ -9,6 +9,7 @@ export async function metricsRoutes(app: FastifyInstance, metrics: ApiMetrics): 
       logLevel: 'warn',
       schema: routeSchema({
         tags: ['ops'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (text exposition format)',
         responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
       }),

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type Session, type SessionStatus, jobOptions, listRunners, QueueName, sessionOwners } from '@wa-sync/shared';
+import { type Session, type SessionStatus, JobProducer, listRunners, QueueName, sessionOwners } from '@wa-sync/shared';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';
@@ -45,6 +45,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       config: { rateLimit },
       schema: routeSchema({
         tags,
+        operationId: 'startSession',
         summary: 'Create or start a session',
         description:
           'Starts the WhatsApp client; follow its QR and status on the WebSocket. The optional body sets the session\'s webhooks. Rate limited per API key or IP.',
@@ -68,7 +69,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
           await deps.store.setSessionStatus(id, 'starting');
           status = 'starting';
         }
-        await deps.commands.add('start-session', { sessionId: id }, jobOptions(QueueName.sessionCommands, 'start-session'));
+        await new JobProducer(QueueName.sessionCommands, deps.commands).add('start-session', { sessionId: id });
       }
       return reply.status(created ? 201 : 200).send({ sessionId: id, status });
     },
@@ -79,6 +80,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'listSessions',
         summary: 'List sessions with their status',
         responses: { 200: { description: 'Every session', schema: SessionList } },
         errors: [503],
@@ -96,6 +98,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'getSession',
         summary: 'A session: status and last sync',
         params: SessionParams,
         responses: { 200: { description: 'The session', schema: SessionView } },
@@ -131,6 +134,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     {
       schema: routeSchema({
         tags,
+        operationId: 'stopSession',
         summary: 'Stop the client; `?logout=true` also logs out and forgets the auth',
         params: SessionParams,
         querystring: DeleteSessionQuery,
@@ -142,7 +146,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       const { id } = parseRequest(SessionParams, req.params, 'params');
       const { logout } = parseRequest(DeleteSessionQuery, req.query, 'query');
       const session = await requireSession(deps, id);
-      await deps.commands.add('stop-session', { sessionId: id, logout }, jobOptions(QueueName.sessionCommands, 'stop-session'));
+      await new JobProducer(QueueName.sessionCommands, deps.commands).add('stop-session', { sessionId: id, logout });
       return reply.status(202).send({ sessionId: id, status: session.status, stopping: true, logout });
     },
   );

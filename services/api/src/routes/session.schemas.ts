@@ -1,4 +1,4 @@
-import { SessionStatus, SessionWebhooks, SyncReason, booleanString } from '@wa-sync/shared';
+import { IsoDateTime, SessionStatus, SessionWebhooks, SyncReason, booleanString } from '@wa-sync/shared';
 import { z } from 'zod';
 
 export { SessionParams } from './common.schemas';
@@ -19,8 +19,8 @@ export const SyncRunView = z.object({
   syncId: z.string(),
   sessionId: z.string(),
   reason: SyncReason,
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
+  startedAt: IsoDateTime,
+  finishedAt: IsoDateTime.nullable(),
   nChats: z.number().int(),
   chatsFailed: z.number().int(),
   totalMessages: z.number().int(),
@@ -34,8 +34,8 @@ export const SessionView = z.object({
   lastSync: SyncRunView.nullable(),
   /** The runner holding the session's lease (its client runs there), or null. */
   runnerId: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
 });
 export type SessionView = z.infer<typeof SessionView>;
 

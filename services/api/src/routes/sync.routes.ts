@@ -17,9 +17,13 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
       config: { rateLimit },
       schema: routeSchema({
         tags,
+        operationId: 'syncChats',
         summary: 'Re-sync the session now',
         description:
-          'While a sync runs, answers with the running `syncId` and `coalesced: true`. Progress arrives as `sync_chats` on the ' +
+          'While a sync runs that covers the request (all chats, or every asked chat), answers with the running `syncId` and ' +
+          '`coalesced: true`; while one runs that does not (e.g. `chatIds` asked during the full first sync, or the reverse), ' +
+          'the request is queued and runs right after it: `queued: true` with the id it will run under. ' +
+          'Progress arrives as `sync_chats` on the ' +
           'WebSocket. The body is optional. Rate limited per API key or IP.',
         params: SessionParams,
         body: SyncBody,
@@ -34,14 +38,14 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
       if (session.status !== 'ready') {
         throw new ApiError(409, 'session_not_ready', `session ${id} is ${session.status}; it must be ready to sync`);
       }
-      const { syncId, coalesced } = await requestSync(deps.redis, deps.sessionQueues, {
+      const { syncId, coalesced, queued } = await requestSync(deps.redis, deps.sessionQueues, {
         sessionId: id,
         reason: 'manual',
         limitPerChat: body.limitPerChat ?? deps.limitPerChat,
         chatIds: body.chatIds,
       });
-      req.log.info({ syncId, coalesced }, 'sync requested');
-      return reply.status(202).send(coalesced ? { syncId, coalesced: true } : { syncId });
+      req.log.info({ syncId, coalesced, queued }, 'sync requested');
+      return reply.status(202).send({ syncId, ...(coalesced ? { coalesced: true } : {}), ...(queued ? { queued: true } : {}) });
     },
   );
 
@@ -50,6 +54,7 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
     {
       schema: routeSchema({
         tags,
+        operationId: 'getSync',
         summary: 'The current or last sync snapshot (same fields as `sync_chats`)',
         params: SessionParams,
         responses: { 200: { description: 'The snapshot', schema: SyncSnapshotView } },

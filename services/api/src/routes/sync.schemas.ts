@@ -16,6 +16,8 @@ export const SyncAccepted = z.object({
   syncId: z.string(),
   /** Present when a sync was already running: its id is returned instead of starting another. */
   coalesced: z.literal(true).optional(),
+  /** Present when the running sync does not cover the request: it runs (merged with other queued requests) right after. */
+  queued: z.literal(true).optional(),
 });
 
 /** Same fields as the `sync_chats` WebSocket event: one definition, in packages/shared. */

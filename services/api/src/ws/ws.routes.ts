@@ -15,7 +15,15 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
   hub.configure({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   hub.startHeartbeat(deps.wsPingIntervalMs ?? WS_PING_INTERVAL_MS);
   app.addHook('onClose', async () => hub.stopHeartbeat());
-  app.get('/ws', { websocket: true }, (socket: WebSocket) => {
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // Documented by hand in openapi.ts.
+    schema: { hide: true },
+    // A plain GET (no upgrade) gets an error in the usual shape instead of an empty 404.
+    handler: (_req, reply) =>
+      reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'GET /ws is a WebSocket: send Upgrade: websocket' } }),
+    wsHandler: (socket: WebSocket) => {
     hub.add(socket);
     socket.on('close', () => hub.remove(socket));
     // An oversized frame (1009) or a protocol error: ws closes the socket; only log it.
@@ -26,6 +34,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
     });
+    },
   });
 }
 

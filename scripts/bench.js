@@ -1,0 +1,456 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: every figure of issue 14 beside its baseline from the same run.
+ *
+ *   npm run bench                      # full run (< 10 min on 2 cores)
+ *   npm run bench -- --quick --json    # CI: small sizes, ~1 min, one JSON object on the last line
+ *   node scripts/bench.js --only e2e,progress --profile   # some phases; CPU profiles of the services
+ *
+ * Parts: in-process baselines (the product's store called directly, a minimal SQLite table, the
+ * seed's fetch-then-save loop), then the product started through scripts/start.js on a private
+ * Redis and a temp SQLite file (no API key), measured from its event log: ids are the server's
+ * append times. A part that cannot run gives null fields and a reason; the command still exits 0.
+ */
+'use strict';
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const Redis = require('ioredis');
+const { freePort, sleep, round, ratio } = require('./bench/util');
+const { startRedis } = require('./bench/redis');
+const { Product, logHead, timeSync, childPids } = require('./bench/product');
+const inproc = require('./bench/inprocess');
+const { summarizeDir } = require('./bench/profile');
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : argv[i + 1];
+};
+const QUICK = flag('quick');
+const JSON_OUT = flag('json');
+const PROFILE = flag('profile');
+const ONLY = option('only')?.split(',');
+// `catchup` runs inside `e2e` (it restarts that product): --only e2e skips it unless named too.
+const runs = (phase) => !ONLY || ONLY.includes(phase);
+
+const SIZES = QUICK
+  ? { chats: 200, messages: 20, seedChats: 40, progressChats: 100, ws: 50, sse: 50, scaleSmall: 100, scaleLarge: 1000, scaleMessages: 20 }
+  : { chats: 2000, messages: 100, seedChats: 200, progressChats: 500, ws: 1000, sse: 1000, scaleSmall: 1000, scaleLarge: 10000, scaleMessages: 100 };
+for (const k of Object.keys(SIZES)) if (option(k) !== undefined) SIZES[k] = Number(option(k));
+const LATENCY = 50;
+// A sync that does not finish within this is reported as failed (CI must not hang on a stall).
+const SYNC_TIMEOUT_MS = QUICK ? 90_000 : 480_000;
+// The whole run: past it the report is printed with what was measured, and everything stopped.
+const DEADLINE_MS = Number(option('deadline') ?? (QUICK ? 300 : 900)) * 1000;
+const SESSION = 'bench';
+
+const result = {};
+const reasons = {};
+const extra = {};
+const lines = [];
+const say = (line = '') => {
+  lines.push(line);
+  process.stderr.write(`${line}\n`);
+};
+const MiB = 1024 * 1024;
+
+/** Runs one part; on failure its fields stay null and the reason is kept. */
+async function part(name, fields, fn) {
+  for (const f of fields) result[f] ??= null;
+  if (!runs(name)) {
+    for (const f of fields) reasons[f] ??= `part "${name}" not selected (--only)`;
+    return;
+  }
+  const t0 = performance.now();
+  say(`… ${name}`);
+  try {
+    await fn();
+  } catch (err) {
+    const why = `${name} failed: ${String(err?.message ?? err).split('\n')[0]}`;
+    say(`  ${why}`);
+    if (process.env.BENCH_DEBUG) console.error(err);
+    for (const f of fields) if (result[f] === null) reasons[f] ??= why;
+  }
+  say(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+/** Products running now, with their Redis and temp dir. */
+const live = new Set();
+
+/**
+ * Deadline or Ctrl-C: stops every product still running (SIGINT to start.js, SIGKILL to it and
+ * its services after 20 s), then its Redis, then removes its temp dir.
+ */
+async function stopAll() {
+  await Promise.all(
+    [...live].map(async ({ product, redis, dataDir }) => {
+      const child = product.child;
+      if (child && child.exitCode === null) {
+        const services = childPids(child.pid);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        if ((await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)])) === false) {
+          for (const pid of [...services, child.pid]) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {}
+          }
+        }
+      }
+      redis.kill();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }),
+  );
+}
+
+/** A product on its own Redis and temp dir; `fn(product, redis)`; always cleaned up. */
+async function withProduct(env, fn, o = {}) {
+  const redis = await startRedis();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-bench-'));
+  const profileDir = o.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-prof-')) : undefined;
+  const product = new Product({ redisUrl: redis.url, dataDir, port: await freePort(), env: { SYNC_CONCURRENCY: '8', SIM_FETCH_LATENCY_MS: '0', ...env }, profileDir });
+  const entry = { product, redis, dataDir };
+  live.add(entry);
+  try {
+    await product.start();
+    return await fn(product, redis);
+  } finally {
+    live.delete(entry);
+    await product.stop().catch(() => {});
+    if (profileDir) {
+      (extra.profiles ??= []).push(...summarizeDir(profileDir, product.pidNames, 15).map((x) => ({ ...x, part: o.label })));
+      if (!flag('keep-profiles')) fs.rmSync(profileDir, { recursive: true, force: true });
+      else say(`  profiles kept in ${profileDir}`);
+    }
+    await redis.stop().catch(() => {});
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const simEnv = (chats, messages, extra = {}) => ({ SIM_CHATS: String(chats), SIM_MESSAGES_PER_CHAT: String(messages), SYNC_LIMIT_PER_CHAT: String(messages), ...extra });
+
+/** Creates the session and times its first sync from the log. */
+async function firstSync(product, redis, o = {}) {
+  const head = await logHead(redis.client, SESSION);
+  await product.createSession(SESSION);
+  return timeSync(redis.client, SESSION, head, { timeoutMs: o.timeoutMs ?? SYNC_TIMEOUT_MS, onEntry: o.onEntry, product });
+}
+
+/** Samples INFO used_memory every 100 ms until stopped; returns { peak }. */
+function memorySampler(redis) {
+  const s = { peak: 0, peakKeys: 0, stop: null };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const m = await redis.usedMemory().catch(() => NaN);
+      if (m > s.peak) {
+        s.peak = m;
+        // Keys at the memory peak: staging keys and job hashes are most of them.
+        const ks = await redis.client.info('keyspace').catch(() => '');
+        s.peakKeys = Number(/keys=(\d+)/.exec(ks)?.[1] ?? 0);
+      }
+      await sleep(100);
+    }
+  })();
+  s.stop = async () => {
+    running = false;
+    await loop;
+    return s.peak;
+  };
+  return s;
+}
+
+/** Counts staging writes (one per fetched chat) by syncId, through keyspace notifications. */
+async function stagingCounter(redisUrl) {
+  const admin = new Redis(redisUrl);
+  await admin.config('SET', 'notify-keyspace-events', 'K$');
+  const sub = new Redis(redisUrl);
+  const bySync = new Map();
+  sub.on('pmessage', (_p, channel, op) => {
+    if (op !== 'set') return;
+    const syncId = channel.split(':staging:')[1]?.split(':')[0];
+    if (syncId) bySync.set(syncId, (bySync.get(syncId) ?? 0) + 1);
+  });
+  await sub.psubscribe('__keyspace@*__:wa-sync:staging:*');
+  return {
+    count: (syncId) => bySync.get(syncId) ?? 0,
+    total: () => [...bySync.values()].reduce((a, b) => a + b, 0),
+    async stop() {
+      sub.disconnect();
+      await admin.config('SET', 'notify-keyspace-events', '').catch(() => {});
+      admin.disconnect();
+    },
+  };
+}
+
+/** Deletes the newest stored message of every `every`-th chat (by id); returns how many chats. */
+function dropNewest(dbFile, every) {
+  const Database = require('better-sqlite3');
+  const db = new Database(dbFile);
+  try {
+    db.pragma('busy_timeout = 10000');
+    const chats = db.prepare('SELECT id FROM chats WHERE session_id = ? ORDER BY id').all(SESSION).map((r) => r.id);
+    const changed = chats.filter((_, i) => i % every === 0);
+    const drop = db.prepare('DELETE FROM messages WHERE rowid = (SELECT rowid FROM messages WHERE session_id = ? AND chat_id = ? ORDER BY ts DESC LIMIT 1)');
+    db.transaction(() => changed.forEach((id) => drop.run(SESSION, id)))();
+    return changed.length;
+  } finally {
+    db.close();
+  }
+}
+
+async function progressRun(chats, messages, ws, sse) {
+  const profile = PROFILE && ws + sse > 1 ? { profile: true, label: `progress ${ws} WS + ${sse} SSE` } : {};
+  return withProduct(simEnv(chats, messages), async (product, redis) => {
+    const child = fork(path.join(__dirname, 'bench/clients.js'), [product.url, SESSION, String(ws), String(sse)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const messagesOf = (type) => new Promise((resolve, reject) => {
+      const on = (m) => {
+        if (m.type === type) {
+          child.off('message', on);
+          resolve(m);
+        } else if (m.type === 'error') reject(new Error(m.message));
+      };
+      child.on('message', on);
+      child.once('exit', (code) => reject(new Error(`clients exited with ${code}`)));
+    });
+    try {
+      const joined = await messagesOf('joined');
+      const summaryP = messagesOf('summary');
+      const sync = await firstSync(product, redis);
+      // Clients may lag far behind the server: give them time, then take what arrived.
+      const timer = setTimeout(() => child.send({ type: 'finish' }), QUICK ? 30_000 : 180_000);
+      const summary = await summaryP;
+      clearTimeout(timer);
+      return { sync, joined, summary, apiMiB: product.peaks.api ?? null, peaks: { ...product.peaks } };
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
+  }, profile);
+}
+
+async function main() {
+  const started = performance.now();
+  say(`wa-sync bench${QUICK ? ' (quick)' : ''}: ${os.cpus().length} cores, node ${process.version}, ${os.loadavg()[0].toFixed(1)} load at start`);
+
+  // 1. In-process baselines.
+  let raw = null;
+  await part('store', ['rawStoreMsgsPerSec', 'rawSqliteMsgsPerSec', 'storeVsRawSqlite'], async () => {
+    const data = inproc.dataset(SIZES.chats, SIZES.messages);
+    const sql = await inproc.rawSqlite(data);
+    raw = await inproc.rawStore(data);
+    result.rawStoreMsgsPerSec = round(raw.perSecond);
+    result.rawSqliteMsgsPerSec = round(sql.perSecond);
+    result.storeVsRawSqlite = round(ratio(raw.perSecond, sql.perSecond), 3);
+    const pct = (p) => raw.txMs[Math.min(raw.txMs.length - 1, Math.floor((p / 100) * raw.txMs.length))];
+    extra.storeTransactions = { rowsPerTransaction: raw.txRows, count: raw.txMs.length, p50Ms: round(pct(50), 3), p99Ms: round(pct(99), 3), dbBytesPerMessage: round(raw.bytes / raw.messages) };
+  });
+  await part('seed', ['seedLoopSeconds'], async () => {
+    const r = await inproc.seedLoop({ chats: SIZES.seedChats, messagesPerChat: SIZES.messages, latencyMs: LATENCY });
+    result.seedLoopSeconds = round(r.seconds, 3);
+  });
+
+  // 2. End to end on the default settings, then restarts on the same Redis and store.
+  await part('e2e', ['e2eMsgsPerSec', 'e2eRatio', 'runnerRssMiB', 'workersRssMiB', 'redisPeakGrowthMiB', 'redisRetainedMiB', 'catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches'], async () => {
+    await withProduct(simEnv(SIZES.chats, SIZES.messages), async (product, redis) => {
+      await sleep(500);
+      const before = await redis.usedMemory();
+      await redis.client.config('RESETSTAT');
+      const mem = memorySampler(redis);
+      const sync = await firstSync(product, redis);
+      const peak = await mem.stop();
+      // The first sync's own peaks: the restarts below start new processes with their own.
+      product.sample();
+      const firstPeaks = { ...product.peaks };
+      product.peaks = {};
+      extra.redisKeysAtPeak = mem.peakKeys;
+      await sleep(2000); // finalize, cleanup of staging keys, completed-job trimming
+      const after = await redis.usedMemory();
+      const stats = await redis.commandStats();
+      result.e2eMsgsPerSec = round(sync.messages / sync.seconds);
+      result.e2eRatio = round(ratio(sync.messages / sync.seconds, raw?.perSecond), 3);
+      if (!raw) reasons.e2eRatio = 'no store baseline (part "store" did not run)';
+      result.redisPeakGrowthMiB = round((peak - before) / MiB, 1);
+      result.redisRetainedMiB = round((after - before) / MiB, 1);
+      result.runnerRssMiB = round(firstPeaks['session-runner']);
+      result.workersRssMiB = round(firstPeaks['sync-workers']);
+      extra.e2e = { seconds: round(sync.seconds, 2), messages: sync.messages, chatsFailed: sync.chatsFailed, apiRssMiB: round(firstPeaks.api) };
+      const totalUsec = stats.reduce((s, c) => s + c.usec, 0);
+      extra.redisCommandStats = { totalCalls: stats.reduce((s, c) => s + c.calls, 0), totalMs: round(totalUsec / 1000), top: stats.slice(0, 10).map((c) => ({ ...c, usec: undefined, ms: round(c.usec / 1000), perCallUs: round(c.usec / c.calls, 1) })) };
+
+      if (!runs('catchup')) {
+        for (const f of ['catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches']) reasons[f] = 'part "catchup" not selected (--only)';
+        return;
+      }
+      // Catch-up with nothing new: restart the services on the same Redis and store.
+      // Fetches: the runner's own count of phone fetches (`wa-sync:session:<id>:fetch-stats`,
+      // field `calls`) when the build keeps one; else staging writes, one per fetched chat.
+      const staged = await stagingCounter(redis.url);
+      const fetchCalls = async () => {
+        const h = await redis.client.hgetall(`wa-sync:session:${SESSION}:fetch-stats`);
+        return h && h.calls !== undefined ? Number(h.calls) : null;
+      };
+      const fetchesOf = (before, after, syncId) =>
+        before !== null && after !== null ? { n: after - before, source: 'fetch-stats' } : { n: staged.count(syncId), source: 'staging writes' };
+      try {
+        const head = await logHead(redis.client, SESSION);
+        const f0 = await fetchCalls();
+        await product.restart();
+        const idle = await timeSync(redis.client, SESSION, head, { timeoutMs: SYNC_TIMEOUT_MS, product });
+        const idleFetches = fetchesOf(f0, await fetchCalls(), idle.syncId);
+        product.sample();
+        extra.restartSync = {
+          kind: idle.kind,
+          seconds: round(idle.seconds, 2),
+          fetches: idleFetches.n,
+          fetchesCountedFrom: idleFetches.source,
+          messages: idle.messages,
+          runnerRssMiB: round(product.peaks['session-runner']),
+          workersRssMiB: round(product.peaks['sync-workers']),
+        };
+        if (idle.kind !== 'catch-up') {
+          const why = `a restart ran a "${idle.kind}" sync (${round(idle.seconds, 2)} s, ${idleFetches.n} fetches): no catch-up sync in this build`;
+          for (const f of ['catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches']) reasons[f] = why;
+          return;
+        }
+        result.catchupIdleSeconds = round(idle.seconds, 3);
+        result.catchupIdleFetches = idleFetches.n;
+
+        // Changed: while the services are down, every 100th chat loses its newest stored message,
+        // which is what a chat that got a message meanwhile looks like to a catch-up.
+        await product.stop();
+        const changedChats = dropNewest(path.join(product.o.dataDir, 'wa-sync.db'), 100);
+        const head2 = await logHead(redis.client, SESSION);
+        const f2 = await fetchCalls();
+        await product.start();
+        const changed = await timeSync(redis.client, SESSION, head2, { timeoutMs: SYNC_TIMEOUT_MS, product });
+        const changedFetches = fetchesOf(f2, await fetchCalls(), changed.syncId);
+        extra.catchupChanged = { seconds: round(changed.seconds, 3), chatsChanged: changedChats, fetches: changedFetches.n, fetchesCountedFrom: changedFetches.source, messages: changed.messages, kind: changed.kind };
+        if (changedFetches.source === 'staging writes' && changedChats > 0 && changedFetches.n === 0) {
+          // The chats changed but nothing was staged: this build fetches some other way and keeps no count.
+          const why = 'no fetch count exposed by this build (no fetch-stats hash, no staging writes)';
+          reasons.catchupIdleFetches = reasons.catchupChangedFetches = why;
+          result.catchupIdleFetches = null;
+        } else {
+          result.catchupChangedFetches = changedFetches.n;
+        }
+        if (idleFetches.source !== 'fetch-stats') reasons.catchupFetchesSource = 'counted as staging writes (the build keeps no fetch-stats)';
+      } finally {
+        await staged.stop();
+      }
+    }, { profile: PROFILE, label: `e2e ${SIZES.chats} chats + restarts` });
+  });
+
+  // 3. At 50 ms fetch latency, against the seed's loop.
+  await part('latency', ['concurrent50msSeconds', 'speedup50ms', 'speedup50msC16'], async () => {
+    for (const c of [8, 16]) {
+      const sync = await withProduct(simEnv(SIZES.seedChats, SIZES.messages, { SIM_FETCH_LATENCY_MS: String(LATENCY), SYNC_CONCURRENCY: String(c) }), firstSync);
+      if (c === 8) {
+        result.concurrent50msSeconds = round(sync.seconds, 3);
+        result.speedup50ms = round(ratio(result.seedLoopSeconds, sync.seconds), 2);
+      } else {
+        result.concurrent50msC16Seconds = round(sync.seconds, 3);
+        result.speedup50msC16 = round(ratio(result.seedLoopSeconds, sync.seconds), 2);
+      }
+    }
+    if (result.seedLoopSeconds === null) reasons.speedup50ms = reasons.speedup50msC16 = 'no seed loop baseline';
+  });
+
+  // 4. Progress latency and fan-out with many clients on one API process.
+  await part('progress', ['progressP50Ms', 'progressP99Ms', 'fanoutSpreadP99Ms', 'slowdownWithClients', 'apiRssMiB'], async () => {
+    const one = await progressRun(SIZES.progressChats, SIZES.messages, 1, 0);
+    const many = await progressRun(SIZES.progressChats, SIZES.messages, SIZES.ws, SIZES.sse);
+    const s = many.summary;
+    if (s.sseStatus !== 200 && SIZES.sse > 0) reasons.progressClients = `SSE route answered ${s.sseStatus}: measured with ${s.ws} WebSocket clients only`;
+    result.progressClients = { ws: s.ws, sse: s.sse };
+    if (s.clientsDone < s.ws + s.sse) {
+      reasons.progressP99Ms = `only ${s.clientsDone} of ${s.ws + s.sse} clients received the done event in time: events still queued are missing, so the latencies are a lower bound`;
+    }
+    result.progressP50Ms = round(s.p50, 1);
+    result.progressP99Ms = round(s.p99, 1);
+    result.fanoutSpreadP99Ms = round(s.spreadP99, 1);
+    result.slowdownWithClients = round(ratio(many.sync.seconds, one.sync.seconds), 2);
+    result.apiRssMiB = round(many.apiMiB);
+    extra.progress = {
+      oneClient: { seconds: round(one.sync.seconds, 2), p50Ms: round(one.summary.p50, 1), p99Ms: round(one.summary.p99, 1), apiRssMiB: round(one.apiMiB) },
+      withClients: { seconds: round(many.sync.seconds, 2), deliveries: s.deliveries, clientsDone: s.clientsDone, maxMs: round(s.max, 1), spreadP50Ms: round(s.spreadP50, 1), clientProcessCpuShare: round(s.clientCpuShare, 2) },
+    };
+  });
+
+  // 5. Scaling: msgs/s at the large account against the small one.
+  await part('scaling', ['scaling10kRatio'], async () => {
+    const small = await withProduct(simEnv(SIZES.scaleSmall, SIZES.scaleMessages), firstSync);
+    const large = await withProduct(simEnv(SIZES.scaleLarge, SIZES.scaleMessages), firstSync);
+    extra.scaling = { smallChats: SIZES.scaleSmall, smallMsgsPerSec: round(small.messages / small.seconds), largeChats: SIZES.scaleLarge, largeMsgsPerSec: round(large.messages / large.seconds) };
+    result.scaling10kRatio = round(ratio(large.messages / large.seconds, small.messages / small.seconds), 3);
+  });
+
+  result.benchSeconds = round((performance.now() - started) / 1000, 1);
+}
+
+function report() {
+  const r = result;
+  const row = (label, value, base, goal = '') => say(`${label.padEnd(44)}${String(value ?? 'null').padStart(14)}  ${String(base ?? '').padEnd(34)}${goal}`);
+  say('');
+  say(`${''.padEnd(44)}${'figure'.padStart(14)}  ${'baseline (same run)'.padEnd(34)}goal`);
+  row('e2e msgs/s (ready → done)', r.e2eMsgsPerSec, `store direct ${r.rawStoreMsgsPerSec ?? 'null'}`, '');
+  row('  e2e ÷ store', r.e2eRatio, '', '≥ 0.8');
+  row('store msgs/s', r.rawStoreMsgsPerSec, `minimal SQLite ${r.rawSqliteMsgsPerSec ?? 'null'}`);
+  row('  store ÷ minimal SQLite', r.storeVsRawSqlite, '', '≥ 0.6');
+  row(`${SIZES.seedChats} chats @ ${LATENCY} ms, C=8 (s)`, r.concurrent50msSeconds, `seed loop ${r.seedLoopSeconds ?? 'null'} s`);
+  row('  speedup C=8', r.speedup50ms, '', '≥ 7.5');
+  row(`  ${SIZES.seedChats} chats @ ${LATENCY} ms, C=16 (s)`, r.concurrent50msC16Seconds, '');
+  row('  speedup C=16', r.speedup50msC16, '', '≥ 14');
+  row('catch-up, nothing new (s)', r.catchupIdleSeconds, extra.restartSync ? `restart sync: ${extra.restartSync.kind} ${extra.restartSync.seconds} s` : '', '≤ 1');
+  row('  fetches, nothing new', r.catchupIdleFetches, `${SIZES.chats} chats`, '0');
+  row('  fetches, some chats changed', r.catchupChangedFetches, extra.catchupChanged ? `${extra.catchupChanged.chatsChanged} chats changed, ${extra.catchupChanged.seconds} s` : '');
+  const p = extra.progress;
+  const c = r.progressClients ? `${r.progressClients.ws} WS + ${r.progressClients.sse} SSE` : 'clients';
+  row(`progress p50 (ms), ${c}`, r.progressP50Ms, p ? `1 client ${p.oneClient.p50Ms}` : '');
+  row('progress p99 (ms)', r.progressP99Ms, p ? `1 client ${p.oneClient.p99Ms}` : '', '≤ 50');
+  row('fan-out spread p99 (ms)', r.fanoutSpreadP99Ms, '1 client 0', '≤ 50');
+  row('sync slowdown with clients', r.slowdownWithClients, p ? `${p.withClients.seconds} s vs ${p.oneClient.seconds} s` : '', '≤ 1.25');
+  row('API peak RSS with clients (MiB)', r.apiRssMiB, p ? `1 client ${p.oneClient.apiRssMiB}` : '', '≤ 250');
+  if (p?.withClients.clientProcessCpuShare != null) say(`  (bench client process busy ${Math.round(p.withClients.clientProcessCpuShare * 100)}% of the time while receiving; near 100%: it, not the API, set the pace)`);
+  row(`runner peak RSS, ${SIZES.chats}-chat sync (MiB)`, r.runnerRssMiB, '', '≤ 150');
+  row('workers peak RSS (MiB)', r.workersRssMiB, '', '≤ 150');
+  row('Redis peak growth during sync (MiB)', r.redisPeakGrowthMiB, extra.redisKeysAtPeak ? `${extra.redisKeysAtPeak} keys at the peak` : '', '≤ 20');
+  row('Redis retained after sync (MiB)', r.redisRetainedMiB, '', '≤ 10');
+  row(`msgs/s ${SIZES.scaleLarge} ÷ ${SIZES.scaleSmall} chats`, r.scaling10kRatio, extra.scaling ? `${extra.scaling.largeMsgsPerSec} vs ${extra.scaling.smallMsgsPerSec}` : '', '≥ 0.9');
+  if (extra.storeTransactions) say(`\nstore transactions: ${JSON.stringify(extra.storeTransactions)}`);
+  if (extra.redisCommandStats) {
+    say(`Redis during the ${SIZES.chats}-chat sync: ${extra.redisCommandStats.totalCalls} calls, ${extra.redisCommandStats.totalMs} ms in commands; top:`);
+    for (const s of extra.redisCommandStats.top) say(`  ${s.cmd.padEnd(22)} ${String(s.calls).padStart(8)} calls ${String(s.ms).padStart(7)} ms ${String(s.perCallUs).padStart(7)} µs/call`);
+  }
+  for (const prof of extra.profiles ?? []) {
+    say(`\nCPU profile ${prof.name} (${prof.part}): busy ${round(prof.busyMs)} of ${round(prof.totalMs)} ms`);
+    for (const [fn, ms] of prof.rows) say(`  ${String(round(ms)).padStart(6)} ms  ${fn}`);
+  }
+  const nulls = Object.entries(reasons);
+  if (nulls.length) {
+    say('\nnot measured / notes:');
+    for (const [k, v] of nulls) say(`  ${k}: ${v}`);
+  }
+  say(`\n${r.benchSeconds} s in all`);
+  const { profiles, ...extraJson } = extra;
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify({ ...result, quick: QUICK, cores: os.cpus().length, sizes: SIZES, reasons, extra: extraJson })}\n`);
+}
+
+let reported = false;
+function finish(why) {
+  if (reported) return;
+  reported = true;
+  if (why) reasons.bench = why;
+  result.benchSeconds ??= round(performance.now() / 1000, 1);
+  report();
+  if (!why) process.exit(0);
+  stopAll().finally(() => process.exit(0));
+}
+setTimeout(() => finish(`stopped at the ${DEADLINE_MS / 1000} s deadline (--deadline): later parts not measured`), DEADLINE_MS).unref();
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => finish(`interrupted (${signal})`));
+
+main()
+  .then(() => finish())
+  .catch((err) => finish(String(err?.stack ?? err)));
