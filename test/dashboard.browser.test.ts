@@ -3,8 +3,8 @@
  * a private Redis, the simulated phone), with API_KEY set: type the key, create a session, see
  * the QR, watch the progress bar fill, see every chat, open one and page its messages, see a
  * live message appear — with no console error, no failed request and no CSP violation. Then the
- * same flow on a 390 px wide phone, with no horizontal scroll at any step. Screenshots go to
- * docs/screenshots/. Needs a build (`npm run build`, which `npm test` runs first).
+ * same flow on a 390 px wide phone, with no horizontal scroll at any step. Screenshots go to a
+ * temporary directory (or DASHBOARD_SCREENSHOTS). Needs a build (`npm run build`, which `npm test` runs first).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,13 @@ const CHATS = 6;
 const MESSAGES_PER_CHAT = 40;
 /** The dashboard's message page size. */
 const PAGE = 30;
-const SCREENSHOTS = resolve(__dirname, '../docs/screenshots');
+/**
+ * Where the screenshots go: a temporary directory, so a test run leaves the checkout clean;
+ * `DASHBOARD_SCREENSHOTS=docs/screenshots npm test` refreshes the README's pictures.
+ */
+const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS
+  ? resolve(process.env.DASHBOARD_SCREENSHOTS)
+  : mkdtempSync(join(tmpdir(), 'wa-sync-screenshots-'));
 const TIMEOUT = 180_000;
 const WAIT = { timeout: 60_000 };
 
