@@ -78,17 +78,19 @@ async function scenario(fault: string, run: (row: Row) => Promise<void>, env: Re
   const row: Row = { fault, trials: 0, recoveryMs: [], lost: 0, duplicated: 0, e5xx: 0, s503: 0, crashes: 0, note: '' };
   rows.push(row);
   let stack: FaultStack | undefined;
+  let probes: ReturnType<typeof probe> | undefined;
   try {
     stack = await FaultStack.start({ env });
     current = stack;
-    const probes = probe(stack);
+    probes = probe(stack);
     await run(row);
-    const counts = probes.stop();
-    row.e5xx += counts.e5xx;
-    row.s503 += counts.s503;
   } catch (err) {
     row.note = `${row.note} error: ${(err as Error).message.split('\n')[0]}`.trim();
   } finally {
+    // Stopped on failure too: a probe loop left running would keep the suite from exiting.
+    const counts = probes?.stop();
+    row.e5xx += counts?.e5xx ?? 0;
+    row.s503 += counts?.s503 ?? 0;
     if (stack) {
       if (process.env.FAULTS_LOGS) stack.saveLogs(process.env.FAULTS_LOGS, fault.replace(/[^A-Za-z0-9]+/g, '-'));
       row.crashes += stack.crashes;
