@@ -26,6 +26,10 @@ interface Row {
   e5xx: number;
   s503: number;
   crashes: number;
+  /** Probes (health, WebSocket ping) answered only after the store lock was released. */
+  stalled?: number;
+  /** 4xx answers not in the `{ error: { code, message } }` shape. */
+  shapeless?: number;
   note: string;
 }
 const rows: Row[] = [];
@@ -55,6 +59,8 @@ function probe(stack: FaultStack): { stop(): { e5xx: number; s503: number } } {
 }
 
 async function createSession(stack: FaultStack, sessionId: string): Promise<void> {
+  // The API may have been restarted by the previous trial.
+  await stack.waitHealthy();
   const res = await fetch(`${stack.url}/whatsapp-web/session/${sessionId}`, { method: 'POST' });
   if (res.status >= 300) throw new Error(`creating ${sessionId}: ${res.status} ${await res.text()}`);
 }
@@ -72,17 +78,19 @@ async function scenario(fault: string, run: (row: Row) => Promise<void>, env: Re
   const row: Row = { fault, trials: 0, recoveryMs: [], lost: 0, duplicated: 0, e5xx: 0, s503: 0, crashes: 0, note: '' };
   rows.push(row);
   let stack: FaultStack | undefined;
+  let probes: ReturnType<typeof probe> | undefined;
   try {
     stack = await FaultStack.start({ env });
     current = stack;
-    const probes = probe(stack);
+    probes = probe(stack);
     await run(row);
-    const counts = probes.stop();
-    row.e5xx += counts.e5xx;
-    row.s503 += counts.s503;
   } catch (err) {
     row.note = `${row.note} error: ${(err as Error).message.split('\n')[0]}`.trim();
   } finally {
+    // Stopped on failure too: a probe loop left running would keep the suite from exiting.
+    const counts = probes?.stop();
+    row.e5xx += counts?.e5xx ?? 0;
+    row.s503 += counts?.s503 ?? 0;
     if (stack) {
       if (process.env.FAULTS_LOGS) stack.saveLogs(process.env.FAULTS_LOGS, fault.replace(/[^A-Za-z0-9]+/g, '-'));
       row.crashes += stack.crashes;
@@ -185,10 +193,7 @@ async function storeLocked(row: Row): Promise<void> {
     row.duplicated += audit.duplicated;
     latencies.sort((a, b) => a - b);
     row.note = `${row.note} lock ${LOCK_MS / 1000} s: ${latencies.length} probes answered while locked (max ${latencies.at(-1)} ms), ${unanswered} only after; writes ${writes.length} (${writes.filter((w) => w.status < 300).length} ok)`.trim();
-    if (unanswered > 0) row.e5xx += 0;
-    if (unanswered > 0) row.note += ' — PROBES STALLED';
-    if (unanswered > 0) row.crashes += 0;
-    (row as Row & { stalled?: number }).stalled = ((row as Row & { stalled?: number }).stalled ?? 0) + unanswered;
+    row.stalled = (row.stalled ?? 0) + unanswered;
   }
   ws.close();
 }
@@ -246,8 +251,7 @@ async function fuzz(row: Row): Promise<void> {
   row.trials = sent + frames;
   await s.waitHealthy(10_000);
   row.note = `${row.note} ${sent} HTTP requests, ${frames} frames; 4xx not in the error shape: ${shapeless}; WS "internal" errors: ${internal}`.trim();
-  if (shapeless > 0) row.e5xx += 0;
-  (row as Row & { shapeless?: number }).shapeless = shapeless;
+  row.shapeless = shapeless;
 }
 
 async function garbage(row: Row): Promise<void> {
@@ -314,15 +318,14 @@ afterAll(() => {
 
 function failed(row: Row | undefined): string[] {
   if (!row) return ['no row'];
-  const extra = row as Row & { stalled?: number; shapeless?: number };
   const problems: string[] = [];
   if (row.trials === 0) problems.push(`did not run: ${row.note}`);
   if (row.lost) problems.push(`${row.lost} lost`);
   if (row.duplicated) problems.push(`${row.duplicated} duplicated`);
   if (row.e5xx) problems.push(`${row.e5xx} 5xx`);
   if (row.crashes) problems.push(`${row.crashes} crashes`);
-  if (extra.stalled) problems.push(`${extra.stalled} probes stalled by the lock`);
-  if (extra.shapeless) problems.push(`${extra.shapeless} 4xx without the error shape`);
+  if (row.stalled) problems.push(`${row.stalled} probes stalled by the lock`);
+  if (row.shapeless) problems.push(`${row.shapeless} 4xx without the error shape`);
   if (/not complete|error:/.test(row.note)) problems.push(row.note);
   return problems;
 }

@@ -9,4 +9,6 @@ module.exports = {
   testTimeout: 30 * 60_000,
   maxWorkers: 1,
   reporters: ['default'],
+  // A service or socket a failed scenario left behind must not keep CI waiting.
+  forceExit: true,
 };
