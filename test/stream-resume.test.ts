@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { type BusEnvelope, EventLog, type Redis, createRedis } from '@wa-sync/shared';
 import { type ApiFixture, startApi } from './support/api-fixture';
-import { CuttableProxy } from './support/cuttable-proxy';
+import { TcpProxy } from './support/tcp-proxy';
 import { liveMessage, seedHistory } from './support/live-events';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { SseRecorder } from './support/sse-client';
@@ -21,7 +21,7 @@ let redisServer: PrivateRedis;
 let redis: Redis;
 let log: EventLog;
 let api: ApiFixture;
-let proxy: CuttableProxy;
+let proxy: TcpProxy;
 
 beforeAll(async () => {
   redisServer = await startRedis();
@@ -29,12 +29,12 @@ beforeAll(async () => {
   log = new EventLog(redis);
   api = await startApi(redisServer.url);
   await api.app.listen({ port: 0, host: '127.0.0.1' });
-  proxy = await CuttableProxy.start((api.app.server.address() as AddressInfo).port);
+  proxy = await TcpProxy.open({ host: '127.0.0.1', port: (api.app.server.address() as AddressInfo).port });
   await seedHistory(api.store, SESSION, 3, 4);
 });
 
 afterAll(async () => {
-  await proxy?.close();
+  await proxy?.stop();
   await api?.close();
   redis?.disconnect();
   await redisServer?.stop();
@@ -99,10 +99,10 @@ it('a WebSocket and an EventSource cut off for 5 s during live traffic get every
   const sent = traffic(1_500 + OUTAGE_MS + 2_500);
   await new Promise((r) => setTimeout(r, 1_500));
   const beforeCut = { ws: ws.logged.length, sse: sse.events.length };
-  proxy.cut();
+  await proxy.stop(); // the cable is pulled: open connections cut, new ones refused
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   const duringCut = { ws: ws.logged.length, sse: sse.events.length };
-  proxy.restore();
+  await proxy.start();
   const ids = await sent;
 
   await waitFor('the socket to catch up', () => ws.logged.at(-1)?.id === ids.at(-1), 30_000, () => `${ws.logged.length} of ${ids.length}`);
