@@ -17,9 +17,10 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+
+const { freePort } = require('./bench/util');
 
 const root = path.resolve(__dirname, '..');
 const args = Object.fromEntries(
@@ -33,14 +34,6 @@ const SESSION = 'bench';
 const { createRedis, Keys } = require(path.join(root, 'packages/shared/dist'));
 const Database = require(path.join(root, 'node_modules/better-sqlite3'));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(dir) {
   const port = await freePort();

@@ -15,10 +15,11 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require('ws');
+
+const { freePort, percentile } = require('./bench/util');
 
 const root = path.resolve(__dirname, '..');
 const args = Object.fromEntries(
@@ -35,14 +36,6 @@ const SESSION = 'bench';
 const { SqliteStore } = require(path.join(root, 'packages/shared/dist/store/sqlite.store'));
 const { EventLog, createRedis } = require(path.join(root, 'packages/shared/dist'));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
 function cpuSeconds(pid) {
@@ -54,9 +47,6 @@ function cpuSeconds(pid) {
   }
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function waitUntil(what, probe, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;

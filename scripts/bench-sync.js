@@ -12,10 +12,11 @@
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require('ws');
+
+const { freePort, percentile } = require('./bench/util');
 
 const root = path.resolve(__dirname, '..');
 const args = Object.fromEntries(
@@ -26,18 +27,7 @@ const MESSAGES = Number(args.messages ?? 100);
 const LATENCY = Number(args.latency ?? 0);
 const CONCURRENCY = Number(args.concurrency ?? 8);
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** RSS (MiB) of start.js's children: the three services and Redis. */
 function childrenRss(pid) {
