@@ -102,9 +102,12 @@ export function prepareStatements(db: Database.Database) {
     // After a message batch on a known chat: count what it inserted (the count stays exact: every
     // message row is inserted by a batch that ends here), move lastMessageAt forward. No recount:
     // COUNT(*) would read the chat's whole key range on every batch.
-    bumpChat: p(`UPDATE chats SET message_count = message_count + @inserted,
-        last_message_at = ${maxNullable('last_message_at', '@newest')}
+    bumpChat: p(`UPDATE chats SET message_count = message_count + @inserted
       WHERE session_id = @sessionId AND id = @chatId`),
+    // Separate, and only when it moves: an UPDATE that names last_message_at rewrites the chat's
+    // chats_by_activity entry even when the value stays (one more dirty page per batch).
+    advanceChat: p(`UPDATE chats SET last_message_at = @newest
+      WHERE session_id = @sessionId AND id = @chatId AND (last_message_at IS NULL OR last_message_at < @newest)`),
     // After a batch on a chat without a row yet: create it with a full count.
     touchChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
       VALUES (@sessionId, @chatId, @chatId, @isGroup, 0, @newest,

@@ -125,8 +125,9 @@ export class SqliteStore implements Store {
         if (m.revoked) s.revokeMessage.run(row);
         else if (editedAt !== null) s.editMessage.run({ sessionId, chatId, id: m.id, body: wellFormed(m.body), editedAt });
       }
-      const chat = { sessionId, chatId, inserted, newest };
-      if (s.bumpChat.run(chat).changes === 0) s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
+      if (inserted === 0 ? s.getChat.get({ sessionId, chatId }) === undefined : s.bumpChat.run({ sessionId, chatId, inserted }).changes === 0) {
+        s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
+      } else s.advanceChat.run({ sessionId, chatId, newest });
       return { inserted, existing: messages.length - inserted };
     });
     // IMMEDIATE: a deferred transaction that reads first and then writes can fail with SQLITE_BUSY
