@@ -36,7 +36,16 @@ export const Keys = {
   deliveryBrokers: `${P}:delivery:brokers`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
+  /**
+   * Sorted set: chat ids of a sync staged and not yet saved (score = staging time in ms). Fetches
+   * wait while it is full (back-pressure); entries older than STAGED_STALE_MS no longer count, so a
+   * save that died before its ZREM cannot hold the sync back for good.
+   */
+  stagedChats: (syncId: string) => `${P}:sync:${syncId}:staged`,
 } as const;
+
+/** A staged chat not saved within this long stops counting against the sync's back-pressure. */
+export const STAGED_STALE_MS = 60_000;
 
 /** How long finished progress stays in Redis; the store keeps the summary for good. */
 export const FINISHED_SYNC_TTL_S = 24 * 3600;

@@ -1,6 +1,6 @@
-import { type ChatInput, type Message, type Redis, CatchUpGaps, Keys, createRedis } from '@wa-sync/shared';
+import { type ChatInput, type Message, type Redis, CatchUpGaps, Keys, STAGED_STALE_MS, createRedis } from '@wa-sync/shared';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
-import { runFetchMessages } from './fetch-messages.handler';
+import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
 
@@ -118,5 +118,35 @@ describe('catch-up plan', () => {
     const states = new Map([['hurt', state('hurt', 100)], ['fine', state('fine', 100)]]);
     const plan = planCatchUp([chat('hurt', 100), chat('fine', 100)], states, 100, 5000, new Map([['hurt', at(40)]]));
     expect(plan).toEqual([{ chatId: 'hurt', limit: 50, catchUp: { after: at(40), max: 5000 } }]);
+  });
+});
+
+describe('back-pressure between fetch and save', () => {
+  it('a fetch waits while the window of staged, unsaved chats is full, and goes on once a save frees a place', async () => {
+    const syncId = 'bp1';
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, redis);
+    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(2);
+    expect(await redis.ttl(Keys.stagedChats(syncId))).toBeGreaterThan(0);
+    // A retried fetch of the same chat takes no second place.
+    await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '0@c.us', limit: 5 }, redis);
+    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(2);
+
+    let passed = false;
+    const waiting = waitForStagingRoom(redis, syncId, 2).then(() => (passed = true));
+    // Several polls go by and the fetch is still held back.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(passed).toBe(false);
+    // What the save worker does after storing chat 0.
+    await redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
+    await waiting;
+    expect(passed).toBe(true);
+  });
+
+  it('a save that died before freeing its place cannot hold the sync back for good', async () => {
+    const syncId = 'bp2';
+    // Two chats staged long ago whose saves never ran (a crash lost their ZREM).
+    await redis.zadd(Keys.stagedChats(syncId), Date.now() - STAGED_STALE_MS - 1000, 'a@c.us', Date.now() - STAGED_STALE_MS - 1000, 'b@c.us');
+    await waitForStagingRoom(redis, syncId, 2);
+    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(0);
   });
 });

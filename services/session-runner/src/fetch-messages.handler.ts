@@ -1,4 +1,4 @@
-import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGING_TTL_S } from '@wa-sync/shared';
+import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGED_STALE_MS, STAGING_TTL_S } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
@@ -13,8 +13,37 @@ export async function runFetchMessages(client: WhatsAppClient, data: FetchMessag
     ? await fetchBack(client, data.chatId, data.limit, data.catchUp, redis)
     : await fetchCounted(client, data.chatId, data.limit, redis);
   const stagingKey = Keys.staging(data.syncId, data.chatId);
-  await redis.set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S);
+  const staged = Keys.stagedChats(data.syncId);
+  // One transaction: a chat is never counted as staged without its batch, or staged uncounted.
+  // ZADD, not INCR: a retried fetch counts its chat once.
+  await redis
+    .multi()
+    .set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S)
+    .zadd(staged, Date.now(), data.chatId)
+    .expire(staged, STAGING_TTL_S)
+    .exec();
   return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
+}
+
+/** How often a fetch held back by {@link waitForStagingRoom} looks again. */
+export const STAGING_POLL_MS = 15;
+
+/**
+ * Back-pressure: waits while `maxStaged` or more chats of the sync are staged and not yet saved,
+ * so Redis holds a bounded window of the account, not whatever the runner fetched ahead of the
+ * saves. Concurrent fetches may all pass at the same count, so the bound is `maxStaged` plus the
+ * fetch concurrency. Stale entries (a save that died before removing its chat) are dropped here,
+ * so the wait always ends within STAGED_STALE_MS. Returns the ms waited.
+ */
+export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number): Promise<number> {
+  const key = Keys.stagedChats(syncId);
+  const started = Date.now();
+  for (;;) {
+    const res = await redis.multi().zremrangebyscore(key, '-inf', Date.now() - STAGED_STALE_MS).zcard(key).exec();
+    const count = Number(res?.[1]?.[1] ?? 0);
+    if (count < maxStaged) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
+  }
 }
 
 /**

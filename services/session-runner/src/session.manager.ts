@@ -15,7 +15,7 @@ import {
 } from '@wa-sync/shared';
 import { NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine/engine';
 import { FetchPacer, type PacerClock } from './fetch-pacer';
-import { runFetchMessages } from './fetch-messages.handler';
+import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { attachLiveSync } from './live-sync';
 import { type ReconnectPolicy, RECONNECT_DEFAULTS, onDisconnect, reconnectDelay } from './reconnect.policy';
 import type { SessionStatusReporter } from './session-status';
@@ -225,7 +225,11 @@ export class SessionManager {
       {
         'sync-start': (data) => runSyncStart(this.clientFor(sessionId), data, deps),
         // The client is looked up after the pause: it may have been rebuilt meanwhile.
-        'fetch-messages': (data) => pacer.run(() => runFetchMessages(this.clientFor(sessionId), data, deps.redis)),
+        // Back-pressure first: a fetch waits while 2 × concurrency chats of its sync await their save.
+        'fetch-messages': async (data) => {
+          await waitForStagingRoom(deps.redis, data.syncId, 2 * deps.concurrency);
+          return pacer.run(() => runFetchMessages(this.clientFor(sessionId), data, deps.redis));
+        },
       },
       {
         connection: deps.redis,

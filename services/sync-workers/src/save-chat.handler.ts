@@ -7,6 +7,7 @@ import {
   type Store,
   type SyncProgress,
   CatchUpGaps,
+  Keys,
   parseJobResult,
 } from '@wa-sync/shared';
 
@@ -36,13 +37,17 @@ export async function runSaveChat(job: Job, data: SaveChatJob, deps: SaveChatDep
   const raw = await deps.redis.get(fetched.stagingKey);
   if (raw === null) {
     // Already saved and cleaned up by an earlier attempt that died before completing.
-    if (await deps.progress.isChatCounted(syncId, chatId)) return { messages: fetched.count, failed: false };
+    if (await deps.progress.isChatCounted(syncId, chatId)) {
+      await deps.redis.zrem(Keys.stagedChats(syncId), chatId);
+      return { messages: fetched.count, failed: false };
+    }
     throw new Error(`staged messages of chat ${chatId} are gone (expired?)`);
   }
   const messages = JSON.parse(raw) as Message[];
   await deps.store.upsertMessages(sessionId, chatId, messages);
   if (fetched.catchUpAfter) await new CatchUpGaps(deps.redis).close(sessionId, chatId, fetched.catchUpAfter);
   await deps.progress.recordChat({ sessionId, syncId, chatId, messages: messages.length, failed: false });
-  await deps.redis.del(fetched.stagingKey);
+  // Frees the chat's place in the sync's back-pressure window along with its batch.
+  await deps.redis.multi().del(fetched.stagingKey).zrem(Keys.stagedChats(syncId), chatId).exec();
   return { messages: messages.length, failed: false };
 }

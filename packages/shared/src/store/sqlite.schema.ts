@@ -85,6 +85,13 @@ export function applyPragmas(db: Database.Database, busyTimeoutMs: number): void
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   if (db.name !== ':memory:' && db.name !== '') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // SQLite checkpoints inside the COMMIT that crosses this many WAL pages, so the writer (the save
+  // worker) pays for it. 1,000 (the default) checkpoints every few chats of a sync, each time
+  // rewriting the same index pages; 10,000 (≈ 40 MB of WAL) lets one checkpoint absorb many
+  // rewrites of a page (docs/benchmarks.md, Optimizations). journal_size_limit shrinks the file
+  // back after a checkpoint, so the disk does not keep the peak.
+  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
 }
 
 /** Creates or upgrades the schema; safe to run on every start and from several processes. */

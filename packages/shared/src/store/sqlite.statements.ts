@@ -59,6 +59,20 @@ export interface Stmt<Row = unknown> {
   all(params: Record<string, unknown>): Row[];
 }
 
+/** insertMessage's positional parameters, in column order. */
+export type InsertMessageParams = [string, string, string, number, string | null, string, string, number, number, number, number | null, number];
+
+/** Immutable fields are written once: a known id is left alone here and only its ack moves. */
+function prepareInsertMessage(db: Database.Database): { run(...params: InsertMessageParams): { changes: number } } {
+  // Positional parameters: the per-message hot path, where a named-parameter object costs as much
+  // as the SQL itself (docs/benchmarks.md). Order: session, chat, id, fromMe, author, body, type,
+  // ts, ack, hasMedia, editedAt, revoked.
+  return db.prepare<InsertMessageParams>(
+    `INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (session_id, chat_id, id) DO NOTHING`);
+}
+
 /** Every statement the store runs, prepared once per connection. */
 export function prepareStatements(db: Database.Database) {
   const p = <Row = unknown>(sql: string): Stmt<Row> => db.prepare<[Record<string, unknown>], Row>(sql);
@@ -85,7 +99,16 @@ export function prepareStatements(db: Database.Database) {
       ON CONFLICT (session_id, id) DO UPDATE SET name = excluded.name, is_group = excluded.is_group,
         unread_count = excluded.unread_count,
         last_message_at = ${maxNullable('chats.last_message_at', 'excluded.last_message_at')}`),
-    // After a message batch: create the chat if unknown, recount, move lastMessageAt forward.
+    // After a message batch on a known chat: count what it inserted (the count stays exact: every
+    // message row is inserted by a batch that ends here), move lastMessageAt forward. No recount:
+    // COUNT(*) would read the chat's whole key range on every batch.
+    bumpChat: p(`UPDATE chats SET message_count = message_count + @inserted
+      WHERE session_id = @sessionId AND id = @chatId`),
+    // Separate, and only when it moves: an UPDATE that names last_message_at rewrites the chat's
+    // chats_by_activity entry even when the value stays (one more dirty page per batch).
+    advanceChat: p(`UPDATE chats SET last_message_at = @newest
+      WHERE session_id = @sessionId AND id = @chatId AND (last_message_at IS NULL OR last_message_at < @newest)`),
+    // After a batch on a chat without a row yet: create it with a full count.
     touchChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
       VALUES (@sessionId, @chatId, @chatId, @isGroup, 0, @newest,
         (SELECT COUNT(*) FROM messages WHERE session_id = @sessionId AND chat_id = @chatId))
@@ -105,10 +128,7 @@ export function prepareStatements(db: Database.Database) {
     activeChats: p<{ id: string; last_message_at: number }>(`SELECT id, last_message_at FROM chats
       WHERE session_id = @sessionId AND last_message_at >= @since`),
 
-    // Immutable fields are written once: a known id is left alone here and only its ack moves.
-    insertMessage: p(`INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked)
-      VALUES (@sessionId, @chatId, @id, @fromMe, @author, @body, @type, @ts, @ack, @hasMedia, @editedAt, @revoked)
-      ON CONFLICT (session_id, chat_id, id) DO NOTHING`),
+    insertMessage: prepareInsertMessage(db),
     // Only a newer edit replaces the text, and never that of a deleted message.
     editMessage: p(`UPDATE messages SET body = @body, edited_at = @editedAt
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND revoked = 0

@@ -96,34 +96,38 @@ export class SqliteStore implements Store {
     const s = prepareStatements(this.db);
     const batch = this.db.transaction((sessionId: string, chatId: string, messages: Message[], ts: number[]) => {
       let inserted = 0;
-      messages.forEach((m, i) => {
-        const row = { sessionId, chatId, id: m.id, ack: m.ack };
+      let newest = -Infinity;
+      // A plain loop and positional parameters: this runs once per message of every sync.
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i];
+        if (ts[i] > newest) newest = ts[i];
         const editedAt = m.editedAt ? toEpochMs(m.editedAt, `message ${m.id} editedAt`) : null;
-        // A plain literal, not `{ ...row, … }`: the spread costs as much as the SQL (docs/benchmarks.md).
-        const { changes } = s.insertMessage.run({
+        const { changes } = s.insertMessage.run(
           sessionId,
           chatId,
-          id: m.id,
-          ack: m.ack,
-          fromMe: m.fromMe ? 1 : 0,
-          author: wellFormed(m.author),
-          body: m.revoked ? '' : wellFormed(m.body),
-          type: wellFormed(m.type),
-          ts: ts[i],
-          hasMedia: m.hasMedia ? 1 : 0,
+          m.id,
+          m.fromMe ? 1 : 0,
+          wellFormed(m.author),
+          m.revoked ? '' : wellFormed(m.body),
+          wellFormed(m.type),
+          ts[i],
+          m.ack,
+          m.hasMedia ? 1 : 0,
           editedAt,
-          revoked: m.revoked ? 1 : 0,
-        });
+          m.revoked ? 1 : 0,
+        );
         if (changes === 1) {
           inserted += 1;
-          return;
+          continue;
         }
+        const row = { sessionId, chatId, id: m.id, ack: m.ack };
         s.raiseAck.run(row);
         if (m.revoked) s.revokeMessage.run(row);
-        else if (editedAt !== null) s.editMessage.run({ ...row, body: wellFormed(m.body), editedAt });
-      });
-      const newest = ts.reduce((a, b) => Math.max(a, b));
-      s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
+        else if (editedAt !== null) s.editMessage.run({ sessionId, chatId, id: m.id, body: wellFormed(m.body), editedAt });
+      }
+      if (inserted === 0 ? s.getChat.get({ sessionId, chatId }) === undefined : s.bumpChat.run({ sessionId, chatId, inserted }).changes === 0) {
+        s.touchChat.run({ sessionId, chatId, isGroup: isGroupChatId(chatId) ? 1 : 0, newest });
+      } else s.advanceChat.run({ sessionId, chatId, newest });
       return { inserted, existing: messages.length - inserted };
     });
     // IMMEDIATE: a deferred transaction that reads first and then writes can fail with SQLITE_BUSY

@@ -13,6 +13,9 @@ export function checkBatch(chatId: string, messages: Message[]): number[] {
   });
 }
 
+const native = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+const isWellFormed = (text: string): boolean => (native ? native.call(text) : !LONE_SURROGATE_TEST.test(text));
+const LONE_SURROGATE_TEST = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
@@ -20,7 +23,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * itself; better-sqlite3 would write invalid UTF-8 that reads back as three U+FFFD.
  */
 export function wellFormed<T extends string | null>(text: T): T {
-  return (text === null ? null : text.replace(LONE_SURROGATE, '\uFFFD')) as T;
+  // The check first: it is a scan without allocation, and almost every text passes it.
+  if (text === null || isWellFormed(text)) return text;
+  return text.replace(LONE_SURROGATE, '\uFFFD') as T;
 }
 
 /** Byte order of UTF-8: how SQLite (BINARY collation) and MongoDB compare ids. */
