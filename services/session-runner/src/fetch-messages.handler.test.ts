@@ -1,4 +1,5 @@
-import { type ChatInput, type Message, type Redis, CatchUpGaps, Keys, createRedis } from '@wa-sync/shared';
+import { type ChatInput, Keys, type Message } from '@wa-sync/shared/contracts';
+import { CatchUpGaps, createRedis, type Redis } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
 import { runFetchMessages } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';

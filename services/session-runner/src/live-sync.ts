@@ -1,4 +1,5 @@
-import type { Logger, Store } from '@wa-sync/shared';
+import type { Store } from '@wa-sync/shared/store';
+import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine';
 import type { SessionStatusReporter } from './session-status';
 

@@ -1,4 +1,6 @@
-import { type Logger, type Redis, type SessionQueues, type Store, type SyncProgress, Keys, requestSync } from '@wa-sync/shared';
+import { Keys } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
+import { type Logger, type Redis, requestSync, type SessionQueues, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { SessionStatusReporter } from './session-status';
 
 export interface OrphanSyncDeps {

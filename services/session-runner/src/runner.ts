@@ -1,6 +1,7 @@
 import { FlowProducer } from 'bullmq';
 import { hostname } from 'node:os';
-import { EventLog, type Logger, type Redis, SessionQueues, type Store, SyncProgress } from '@wa-sync/shared';
+import type { Store } from '@wa-sync/shared/store';
+import { EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine';
 import type { PacerClock } from './fetch-pacer';

@@ -1,4 +1,5 @@
-import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
+import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
 import { deliveryConfigFromEnv } from './delivery.config';
 import { env } from './env';
 import { removeRetiredQueues } from './retired-queues';
