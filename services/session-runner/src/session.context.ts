@@ -5,9 +5,9 @@ import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import type { Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine';
-import type { FetchPacer, PacerClock } from './fetch-pacer';
+import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { ReconnectPolicy } from './reconnect.policy';
-import type { SessionStatusReporter } from './session-status';
+import type { SessionStatusReporter } from './session-status.reporter';
 
 export interface SessionManagerDeps {
   engine: WhatsAppEngine;

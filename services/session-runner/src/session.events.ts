@@ -2,7 +2,7 @@
 // is handed as `onDisconnected`, so the two files do not import each other.
 import { requestSync } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine';
-import { attachLiveSync } from './live-sync';
+import { attachLiveSync } from './live-sync.listener';
 import { dropSession, isCurrent, type LiveSession, type SessionContext, setStatus } from './session.context';
 
 /** Listens to one client of the session; events of a client that was replaced are ignored. */

@@ -3,7 +3,7 @@
 import type { Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { createCatalogWorker, isFinalFailure, startQueuedSync } from '@wa-sync/shared/runtime';
-import { FetchPacer } from './fetch-pacer';
+import { FetchPacer } from './fetch.pacer';
 import { runFetchMessages } from './fetch-messages.handler';
 import { clientFor, type SessionContext } from './session.context';
 import { runSyncStart } from './sync-start.handler';

@@ -12,7 +12,7 @@ import {
 } from '@wa-sync/shared/runtime';
 import { type DeliveryConfig, deliveryConfig } from './delivery.config';
 import { type DeliveryWorkers, startDeliveryWorkers } from './delivery.workers';
-import { FinalizeProgress } from './finalize-progress';
+import { FinalizeProgress } from './finalize-progress.reporter';
 import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 
