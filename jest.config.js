@@ -16,7 +16,13 @@ module.exports = {
     [`/node_modules/(${ESM_ONLY})/.+\\.js$`]: ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY})/)`],
-  moduleNameMapper: { '^@wa-sync/shared$': '<rootDir>/packages/shared/src/index.ts' },
+  // Source, not dist, for the root export and each subpath (mirrors packages/shared/package.json "exports").
+  moduleNameMapper: {
+    '^@wa-sync/shared$': '<rootDir>/packages/shared/src/index.ts',
+    '^@wa-sync/shared/contracts$': '<rootDir>/packages/shared/src/contracts.ts',
+    '^@wa-sync/shared/store$': '<rootDir>/packages/shared/src/store/index.ts',
+    '^@wa-sync/shared/runtime$': '<rootDir>/packages/shared/src/runtime.ts',
+  },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 120000,
   maxWorkers: 2,

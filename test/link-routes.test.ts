@@ -6,7 +6,7 @@
  */
 import { type Redis, createLogger, createRedis } from '@wa-sync/shared';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
-import { type Runner, createRunner } from '../services/session-runner/src/runner';
+import { type Runner, createRunner } from '../services/session-runner/src/runner.factory';
 import { prefersPng } from '../services/api/src/routes/link.routes';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';

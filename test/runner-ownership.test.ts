@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { LeaseStore } from '../services/session-runner/src/lease.store';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { ClientTracker, OVERLAPS_KEY, SimulatedAuthDir, liveClientCount } from '../services/session-runner/src/engine/simulated.presence';
-import type { Runner } from '../services/session-runner/src/runner';
+import type { Runner } from '../services/session-runner/src/runner.factory';
 import { SyncHarness } from './support/sync-harness';
 import { waitFor } from './support/wait-for';
 

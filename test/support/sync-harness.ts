@@ -16,8 +16,8 @@ import {
   subscribeEvents,
 } from '@wa-sync/shared';
 import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
-import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner';
-import { SessionStatusReporter } from '../../services/session-runner/src/session-status';
+import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner.factory';
+import { SessionStatusReporter } from '../../services/session-runner/src/session-status.reporter';
 import { SessionManager, type SessionManagerDeps } from '../../services/session-runner/src/session.manager';
 import type { DeliveryConfig } from '../../services/sync-workers/src/delivery.config';
 import { type SyncWorkers, startSyncWorkers } from '../../services/sync-workers/src/sync.workers';

@@ -1,4 +1,4 @@
-import type { PacerClock } from '../../services/session-runner/src/fetch-pacer';
+import type { PacerClock } from '../../services/session-runner/src/fetch.pacer';
 
 /** Time that moves only when someone sleeps: spacing is asserted exactly, never against the wall clock. */
 export class VirtualClock implements PacerClock {

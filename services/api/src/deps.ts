@@ -1,5 +1,7 @@
 import { Queue } from 'bullmq';
-import { EventLog, type Logger, type Redis, type Store, QueueName, SessionQueues, SyncProgress } from '@wa-sync/shared';
+import { QueueName } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
+import { EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {

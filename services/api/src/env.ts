@@ -1,4 +1,4 @@
-import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared';
+import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 import { parseOrigins } from './ops/cors';
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { InvalidCursorError, StoreBusyError } from '@wa-sync/shared';
+import { InvalidCursorError, StoreBusyError } from '@wa-sync/shared/store';
 import type { z } from 'zod';
 
 /** An error with an HTTP status and a stable code, answered as `{ error: { code, message } }`. */

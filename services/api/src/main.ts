@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Logger, type Redis, Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
+import { createLogger, createRedis, type Logger, type Redis, Shutdown } from '@wa-sync/shared/runtime';
 import { buildApp } from './app';
 import { closeApiQueues, createApiDeps } from './deps';
 import { env } from './env';

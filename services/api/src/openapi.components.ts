@@ -1,4 +1,4 @@
-import { Chat, Message, SyncSnapshot } from '@wa-sync/shared';
+import { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import type { z } from 'zod';
 import { ChatPage, MessagePage } from './routes/chat.schemas';
 import { ErrorBody } from './routes/common.schemas';

@@ -1,4 +1,5 @@
-import { createLogger, createRedis, createStore } from '@wa-sync/shared';
+import { createStore } from '@wa-sync/shared/store';
+import { createLogger, createRedis } from '@wa-sync/shared/runtime';
 import { buildApp } from './app';
 import { closeApiQueues, createApiDeps } from './deps';
 

@@ -1,4 +1,4 @@
-import type { SyncSnapshot, SyncRun } from '@wa-sync/shared';
+import type { SyncRun, SyncSnapshot } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from './deps';
 
 /** The session's running or last sync: live progress from Redis, else the summary in the store. */

@@ -1,5 +1,6 @@
 import { type Job, Queue, type Worker } from 'bullmq';
-import { type CatalogHandlers, type Logger, type Redis, QueueName, createCatalogWorker, runnerCommandsQueueName } from '@wa-sync/shared';
+import { QueueName, runnerCommandsQueueName } from '@wa-sync/shared/contracts';
+import { type CatalogHandlers, createCatalogWorker, type Logger, type Redis } from '@wa-sync/shared/runtime';
 import type { SessionOwnership } from './ownership.loop';
 import type { SessionManager } from './session.manager';
 

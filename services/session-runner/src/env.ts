@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { BaseEnv, RunnerId, booleanString, loadEnv } from '@wa-sync/shared';
+import { RunnerId } from '@wa-sync/shared/contracts';
+import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
 const ms = () => z.coerce.number().int().min(1);

@@ -1,4 +1,5 @@
-import { type ChatInput, type Message, type Redis, CatchUpGaps, Keys, STAGED_STALE_MS, createRedis } from '@wa-sync/shared';
+import { type ChatInput, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
+import { CatchUpGaps, createRedis, type Redis } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
 import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';

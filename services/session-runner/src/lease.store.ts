@@ -1,4 +1,5 @@
-import { type Redis, RunnerKeys, leaseHolder } from '@wa-sync/shared';
+import { leaseHolder, RunnerKeys } from '@wa-sync/shared/contracts';
+import type { Redis } from '@wa-sync/shared/runtime';
 
 /** Takes the lease only when nobody holds it; the value carries a fresh fencing token. */
 const ACQUIRE = `

@@ -1,7 +1,8 @@
-import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
+import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
-import { createRunner } from './runner';
+import { createRunner } from './runner.factory';
 
 async function main(): Promise<void> {
   const logger = createLogger('session-runner', env.LOG_LEVEL);

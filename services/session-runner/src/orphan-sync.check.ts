@@ -1,5 +1,7 @@
-import { type Logger, type Redis, type SessionQueues, type Store, type SyncProgress, Keys, requestSync } from '@wa-sync/shared';
-import type { SessionStatusReporter } from './session-status';
+import { Keys } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
+import { type Logger, type Redis, requestSync, type SessionQueues, type SyncProgress } from '@wa-sync/shared/runtime';
+import type { SessionStatusReporter } from './session-status.reporter';
 
 export interface OrphanSyncDeps {
   store: Store;

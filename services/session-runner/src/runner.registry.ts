@@ -1,4 +1,5 @@
-import { type Redis, type RunnerInfo, RunnerInfo as RunnerInfoSchema, RunnerKeys, isRunnerAlive } from '@wa-sync/shared';
+import { isRunnerAlive, type RunnerInfo, RunnerInfo as RunnerInfoSchema, RunnerKeys } from '@wa-sync/shared/contracts';
+import type { Redis } from '@wa-sync/shared/runtime';
 
 /** Entries this many leases old are removed by whichever runner heartbeats next. */
 const PRUNE_AFTER_LEASES = 4;

@@ -1,19 +1,15 @@
 import type { FlowProducer } from 'bullmq';
 import {
   type ChatInput,
-  type ChatSyncState,
   type FetchMessagesJob,
-  type Logger,
-  type Redis,
-  type Store,
-  type SyncKind,
-  type SyncProgress,
-  type SyncStartJob,
-  CatchUpGaps,
-  QueueName,
   flowJob,
+  QueueName,
   sessionQueueName,
-} from '@wa-sync/shared';
+  type SyncKind,
+  type SyncStartJob,
+} from '@wa-sync/shared/contracts';
+import type { ChatSyncState, Store } from '@wa-sync/shared/store';
+import { CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine';
 
 export interface SyncStartDeps {

@@ -3,7 +3,8 @@
  * deleted after. The outage is a TCP proxy between the publisher and the broker, stopped and
  * started again: the broker itself is never touched.
  */
-import { type BrokerState, type DeliveryEvent, createLogger } from '@wa-sync/shared';
+import type { DeliveryEvent } from '@wa-sync/shared/contracts';
+import { type BrokerState, createLogger } from '@wa-sync/shared/runtime';
 import { AMQP_TEST_URL, QueueConsumer, brokerReachableSync, describeWithBroker, uniqueQueueName } from '../../../test/support/amqp';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { waitFor } from '../../../test/support/wait-for';

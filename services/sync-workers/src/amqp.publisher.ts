@@ -1,5 +1,6 @@
 import { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel, connect } from 'amqplib';
-import { type BrokerState, type DeliveryEvent, type Logger, withTimeout } from '@wa-sync/shared';
+import type { DeliveryEvent } from '@wa-sync/shared/contracts';
+import { type BrokerState, type Logger, withTimeout } from '@wa-sync/shared/runtime';
 
 export interface AmqpPublisherOptions {
   url: string;

@@ -1,5 +1,5 @@
 import type { MinimalJob } from 'bullmq';
-import { QueueName } from '@wa-sync/shared';
+import { QueueName } from '@wa-sync/shared/contracts';
 import { deliveryBackoffStrategy, deliveryDelay } from './delivery.backoff';
 import { deliveryConfig } from './delivery.config';
 

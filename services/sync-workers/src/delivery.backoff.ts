@@ -1,5 +1,5 @@
 import type { MinimalJob } from 'bullmq';
-import { QueueName } from '@wa-sync/shared';
+import { QueueName } from '@wa-sync/shared/contracts';
 import type { DeliveryConfig } from './delivery.config';
 
 /** ±20 %: retries of many deliveries that failed together (a broker outage) spread out. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { SessionEventName } from '@wa-sync/shared';
+import type { SessionEventName } from '@wa-sync/shared/contracts';
 import type { WorkersEnv } from './env';
 
 /** Where session events go downstream, and how hard to try. Built from the env once at boot. */

@@ -3,16 +3,15 @@ import { type JobsOptions, Queue } from 'bullmq';
 import {
   type AmqpDeliveryJob,
   DELIVERY_MAX_ATTEMPTS,
-  type Logger,
-  type Redis,
+  deliveryEventId,
+  JobProducer,
+  logIdTime,
+  QueueName,
   type SessionEventName,
   type SessionWebhook,
   type WebhookDeliveryJob,
-  JobProducer,
-  QueueName,
-  deliveryEventId,
-  logIdTime,
-} from '@wa-sync/shared';
+} from '@wa-sync/shared/contracts';
+import type { Logger, Redis } from '@wa-sync/shared/runtime';
 import type { DeliveryConfig } from './delivery.config';
 
 /** A logged session event: what the router turns into delivery jobs. */

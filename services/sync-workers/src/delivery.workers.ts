@@ -1,17 +1,17 @@
 import type { Worker, WorkerOptions } from 'bullmq';
+import { QueueName } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
 import {
   BROKER_REPORT_EVERY_MS,
   type BrokerState,
+  createCatalogWorker,
   EventLog,
+  isFinalFailure,
   type Logger,
   type Redis,
-  type Store,
-  QueueName,
-  createCatalogWorker,
-  isFinalFailure,
   removeBrokerReport,
   writeBrokerReport,
-} from '@wa-sync/shared';
+} from '@wa-sync/shared/runtime';
 import { AmqpPublisher } from './amqp.publisher';
 import { deliveryBackoffStrategy } from './delivery.backoff';
 import type { DeliveryConfig } from './delivery.config';

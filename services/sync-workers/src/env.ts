@@ -1,4 +1,5 @@
-import { BaseEnv, EventNameSchema, WebhookSecret, WebhookUrl, commaList, loadEnv } from '@wa-sync/shared';
+import { commaList, EventNameSchema, WebhookSecret, WebhookUrl } from '@wa-sync/shared/contracts';
+import { BaseEnv, loadEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of session event names. */

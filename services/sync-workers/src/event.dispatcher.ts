@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type BusEnvelope,
-  type EventLog,
-  type Logger,
-  type Redis,
-  type SessionWebhook,
-  type Store,
-  Keys,
-  compareEventIds,
-  subscribeEvents,
-} from '@wa-sync/shared';
+import { type BusEnvelope, Keys, type SessionWebhook } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
+import { compareEventIds, type EventLog, type Logger, type Redis, subscribeEvents } from '@wa-sync/shared/runtime';
 import type { DeliveryConfig } from './delivery.config';
 import { liveEventsOf } from './delivery.config';
 import type { DeliveryRouter, LoggedEvent } from './delivery.router';

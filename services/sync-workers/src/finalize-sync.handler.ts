@@ -1,13 +1,12 @@
+import type { FinalizeSyncJob, SessionEvents } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
 import {
-  type FinalizeSyncJob,
   type Logger,
   type Redis,
-  type SessionEvents,
   type SessionQueues,
-  type Store,
-  type SyncProgress,
   startQueuedSync,
-} from '@wa-sync/shared';
+  type SyncProgress,
+} from '@wa-sync/shared/runtime';
 import type { DeliveryRouter } from './delivery.router';
 import { emitSessionReadyOnce } from './session-ready.emitter';
 

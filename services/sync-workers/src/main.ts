@@ -1,7 +1,8 @@
-import { Shutdown, createLogger, createRedis, createStore, describeStoreUrl } from '@wa-sync/shared';
+import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
+import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
 import { deliveryConfigFromEnv } from './delivery.config';
 import { env } from './env';
-import { removeRetiredQueues } from './retired-queues';
+import { removeRetiredQueues } from './retired-queues.cleanup';
 import { startSyncWorkers } from './sync.workers';
 
 async function main(): Promise<void> {

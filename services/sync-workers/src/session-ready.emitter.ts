@@ -1,4 +1,5 @@
-import { APPEND_EVENT_LUA_FN, FINISHED_SYNC_TTL_S, Keys, type Redis, type SessionEvents, SessionEventSchemas } from '@wa-sync/shared';
+import { FINISHED_SYNC_TTL_S, Keys, type SessionEvents, SessionEventSchemas } from '@wa-sync/shared/contracts';
+import { APPEND_EVENT_LUA_FN, type Redis } from '@wa-sync/shared/runtime';
 
 /**
  * Logs and announces a sync's `session_ready` unless it already was, and records its log id

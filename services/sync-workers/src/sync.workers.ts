@@ -1,19 +1,18 @@
 import { Queue, type Worker, type WorkerOptions } from 'bullmq';
+import { QueueName, type SaveChatJob } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
 import {
+  createCatalogWorker,
+  DEFAULT_EVENT_LOG_MAXLEN,
+  isFinalFailure,
   type Logger,
   type Redis,
-  type SaveChatJob,
-  type Store,
-  DEFAULT_EVENT_LOG_MAXLEN,
-  QueueName,
   SessionQueues,
   SyncProgress,
-  createCatalogWorker,
-  isFinalFailure,
-} from '@wa-sync/shared';
+} from '@wa-sync/shared/runtime';
 import { type DeliveryConfig, deliveryConfig } from './delivery.config';
 import { type DeliveryWorkers, startDeliveryWorkers } from './delivery.workers';
-import { FinalizeProgress } from './finalize-progress';
+import { FinalizeProgress } from './finalize-progress.reporter';
 import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 

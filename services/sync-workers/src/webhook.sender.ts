@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { DeliveryEvent } from '@wa-sync/shared';
+import type { DeliveryEvent } from '@wa-sync/shared/contracts';
 
 /** Thrown for an answer that is not 2xx: the job is retried. */
 export class WebhookHttpError extends Error {

@@ -1,4 +1,4 @@
-import type { Chat, Message, SessionStatus, SyncRun } from '@wa-sync/shared';
+import type { Chat, Message, SessionStatus, SyncRun } from '@wa-sync/shared/contracts';
 
 /** A session as `GET /whatsapp-web/sessions` lists it; `runnerId` appears once runners report it. */
 export interface SessionRow {

@@ -1,4 +1,4 @@
-import type { ServerEvents } from '@wa-sync/shared';
+import type { ServerEvents } from '@wa-sync/shared/contracts';
 import { Api, ApiError, type SessionRow } from './api';
 import { byId, h, reconcile } from './dom';
 import { count, when } from './format';

@@ -1,4 +1,4 @@
-import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared';
+import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import { type Api, ApiError, type SessionRow } from './api';
 import { h, reconcile } from './dom';
 import { count, ticks, when } from './format';

@@ -1,4 +1,4 @@
-import type { ClientEventName, ClientEvents, ServerEventName, ServerEvents } from '@wa-sync/shared';
+import type { ClientEventName, ClientEvents, ServerEventName, ServerEvents } from '@wa-sync/shared/contracts';
 
 /** A server frame: `{ event, data }`, plus the log `id` on logged session events. */
 export type Frame = { [E in ServerEventName]: { event: E; data: ServerEvents[E]; id?: string } }[ServerEventName];

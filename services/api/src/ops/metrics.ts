@@ -1,16 +1,13 @@
+import { type BusEnvelope, Keys, listRunners, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import {
-  type BusEnvelope,
+  DELIVERY_QUEUES,
   type DeliveryTarget,
   type Logger,
-  type Redis,
-  type SyncSnapshot,
-  DELIVERY_QUEUES,
-  Keys,
-  listRunners,
   readBrokerReports,
   readDeliveryBacklog,
+  type Redis,
   withTimeout,
-} from '@wa-sync/shared';
+} from '@wa-sync/shared/runtime';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SocketHub } from '../ws/socket-hub';
 import type { QueueDirectory } from './queue-directory';

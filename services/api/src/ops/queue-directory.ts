@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import { type Logger, type Redis, QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared';
+import { QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared/contracts';
+import type { Logger, Redis } from '@wa-sync/shared/runtime';
 
 /** BullMQ's default key prefix (wa-sync never sets another). */
 const BULL_PREFIX = 'bull';

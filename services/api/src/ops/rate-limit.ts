@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { Keys, type Redis } from '@wa-sync/shared';
+import { Keys } from '@wa-sync/shared/contracts';
+import type { Redis } from '@wa-sync/shared/runtime';
 import { ApiError } from '../errors';
 import { clientKey } from './auth';
 

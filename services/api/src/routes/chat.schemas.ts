@@ -1,4 +1,4 @@
-import { Chat, Message, SessionId } from '@wa-sync/shared';
+import { Chat, Message, SessionId } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
 
 export { SessionParams } from './common.schemas';

@@ -1,4 +1,4 @@
-import { SessionId } from '@wa-sync/shared';
+import { SessionId } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
 
 /** Every 4xx/5xx answer (DESIGN invariant 6). */

@@ -1,6 +1,12 @@
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { DELIVERY_QUEUES, readBrokerReports, readDeliveryBacklog, summarizeBroker, withTimeout } from '@wa-sync/shared';
+import {
+  DELIVERY_QUEUES,
+  readBrokerReports,
+  readDeliveryBacklog,
+  summarizeBroker,
+  withTimeout,
+} from '@wa-sync/shared/runtime';
 import type { ApiDeps } from '../deps';
 import { routeSchema } from '../openapi';
 import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job } from 'bullmq';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { JobProducer, Keys, PairingCodeResult, QueueName } from '@wa-sync/shared';
+import { JobProducer, Keys, PairingCodeResult, QueueName } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { jsonSchema, routeSchema } from '../openapi';

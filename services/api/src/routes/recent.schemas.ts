@@ -1,4 +1,4 @@
-import { Message } from '@wa-sync/shared';
+import { Message } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
 import { Days, PerChatLimit } from '../sse/sse.schemas';
 

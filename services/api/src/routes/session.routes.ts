@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { type Session, type SessionStatus, JobProducer, listRunners, QueueName, sessionOwners } from '@wa-sync/shared';
+import {
+  JobProducer,
+  listRunners,
+  QueueName,
+  type Session,
+  sessionOwners,
+  type SessionStatus,
+} from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';

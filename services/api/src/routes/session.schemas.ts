@@ -1,4 +1,5 @@
-import { IsoDateTime, SessionStatus, SessionWebhooks, SyncReason, booleanString } from '@wa-sync/shared';
+import { IsoDateTime, SessionStatus, SessionWebhooks, SyncReason } from '@wa-sync/shared/contracts';
+import { booleanString } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
 export { SessionParams } from './common.schemas';

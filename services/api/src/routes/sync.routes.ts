@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { requestSync } from '@wa-sync/shared';
+import { requestSync } from '@wa-sync/shared/runtime';
 import type { ApiDeps } from '../deps';
 import { ApiError, parseRequest } from '../errors';
 import { routeSchema } from '../openapi';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SyncSnapshot } from '@wa-sync/shared';
+import { SyncSnapshot } from '@wa-sync/shared/contracts';
 
 export { SessionParams } from './common.schemas';
 

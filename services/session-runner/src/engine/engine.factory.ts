@@ -1,4 +1,5 @@
-import type { Logger, Redis, Store } from '@wa-sync/shared';
+import type { Store } from '@wa-sync/shared/store';
+import type { Logger, Redis } from '@wa-sync/shared/runtime';
 import type { RunnerEnv } from '../env';
 import type { WhatsAppEngine } from './engine';
 import { SimulatedEngine } from './simulated.engine';

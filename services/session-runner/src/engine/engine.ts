@@ -1,4 +1,4 @@
-import type { ChatInput, Message } from '@wa-sync/shared';
+import type { ChatInput, Message } from '@wa-sync/shared/contracts';
 
 /** What a client tells the session runner; mirrors whatsapp-web.js events. */
 export interface ClientEvents {

@@ -1,4 +1,4 @@
-import type { ChatInput, Message } from '@wa-sync/shared';
+import type { ChatInput, Message } from '@wa-sync/shared/contracts';
 
 /**
  * Deterministic simulated WhatsApp account: a seed gives the same chats and messages on every run.

@@ -1,4 +1,4 @@
-import type { Message } from '@wa-sync/shared';
+import type { Message } from '@wa-sync/shared/contracts';
 import { SIM_BASE_TIME_MS, SimulatedAccount } from './simulated.account';
 import { SimulatedEngine, type SimulatedClient, type SimulatedEngineOptions } from './simulated.engine';
 import { liveMessageK } from './simulated.live';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ChatInput, Message } from '@wa-sync/shared';
+import type { ChatInput, Message } from '@wa-sync/shared/contracts';
 import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine';
 import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';

@@ -1,4 +1,4 @@
-import type { Message } from '@wa-sync/shared';
+import type { Message } from '@wa-sync/shared/contracts';
 import { type SimulatedAccount, hashSeed, mulberry32 } from './simulated.account';
 
 /**

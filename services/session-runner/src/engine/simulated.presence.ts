@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from '@wa-sync/shared';
+import type { Redis } from '@wa-sync/shared/runtime';
 
 /**
  * The simulated phone's "linked device": a marker file per session in a directory every runner

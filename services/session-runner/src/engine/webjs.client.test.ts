@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@wa-sync/shared';
+import { createLogger } from '@wa-sync/shared/runtime';
 import { LINKED_MARKER, type LibraryClient, WebjsClient, startError } from './webjs.client';
 import type { WebjsChat, WebjsMessage } from './webjs.mapping';
 import { waitFor } from '../../../../test/support/wait-for';

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ChatInput, type Logger, type Message, withTimeout } from '@wa-sync/shared';
+import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import { type Logger, withTimeout } from '@wa-sync/shared/runtime';
 import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine';
 import {
   type WebjsChat,

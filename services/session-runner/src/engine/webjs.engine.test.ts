@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@wa-sync/shared';
+import { createLogger } from '@wa-sync/shared/runtime';
 import { LINKED_MARKER } from './webjs.client';
 import { CHROMIUM_ARGS, WebjsEngine, type WebjsEngineOptions, buildClientOptions } from './webjs.engine';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '@wa-sync/shared';
+import type { Logger } from '@wa-sync/shared/runtime';
 import { Client, LocalAuth } from 'whatsapp-web.js';
 import type * as WAWebJS from 'whatsapp-web.js';
 import type { WhatsAppEngine } from './engine';

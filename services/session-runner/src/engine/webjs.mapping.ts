@@ -1,4 +1,4 @@
-import { type ChatInput, type Message, isGroupChatId } from '@wa-sync/shared';
+import { type ChatInput, isGroupChatId, type Message } from '@wa-sync/shared/contracts';
 import type * as WAWebJS from 'whatsapp-web.js';
 
 /**

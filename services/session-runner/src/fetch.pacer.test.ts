@@ -1,4 +1,4 @@
-import { FetchPacer, type PacerClock } from './fetch-pacer';
+import { FetchPacer, type PacerClock } from './fetch.pacer';
 import { VirtualClock } from '../../../test/support/virtual-clock';
 
 describe('FetchPacer', () => {

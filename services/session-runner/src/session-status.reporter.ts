@@ -1,13 +1,6 @@
-import {
-  type Logger,
-  type Redis,
-  type EventLog,
-  type SessionEventName,
-  type SessionEvents,
-  type SessionStatus,
-  type Store,
-  Keys,
-} from '@wa-sync/shared';
+import { Keys, type SessionEventName, type SessionEvents, type SessionStatus } from '@wa-sync/shared/contracts';
+import type { Store } from '@wa-sync/shared/store';
+import type { EventLog, Logger, Redis } from '@wa-sync/shared/runtime';
 import QRCode from 'qrcode';
 
 /**

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import { type Logger, type Redis, RETIRED_QUEUE_NAMES } from '@wa-sync/shared';
+import { RETIRED_QUEUE_NAMES } from '@wa-sync/shared/contracts';
+import type { Logger, Redis } from '@wa-sync/shared/runtime';
 
 /**
  * Removes queues wa-sync no longer uses (`session-synced`: jobs nobody consumed), so they do not

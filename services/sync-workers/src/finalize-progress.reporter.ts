@@ -1,5 +1,5 @@
 import { Job, type Queue } from 'bullmq';
-import type { Logger, SyncProgress } from '@wa-sync/shared';
+import type { Logger, SyncProgress } from '@wa-sync/shared/runtime';
 
 /** Syncs whose last reported percentage is remembered, at most this many (oldest forgotten first). */
 const REMEMBERED = 1_000;

@@ -1,14 +1,15 @@
 import { FlowProducer } from 'bullmq';
 import { hostname } from 'node:os';
-import { EventLog, type Logger, type Redis, SessionQueues, type Store, SyncProgress } from '@wa-sync/shared';
+import type { Store } from '@wa-sync/shared/store';
+import { EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine';
-import type { PacerClock } from './fetch-pacer';
+import type { PacerClock } from './fetch.pacer';
 import { closeOrphanSync } from './orphan-sync.check';
 import { SessionOwnership } from './ownership.loop';
 import type { ReconnectPolicy } from './reconnect.policy';
 import { RunnerRegistry } from './runner.registry';
-import { SessionStatusReporter } from './session-status';
+import { SessionStatusReporter } from './session-status.reporter';
 import { SessionManager } from './session.manager';
 
 export interface RunnerConnections {

@@ -1,6 +1,7 @@
-import type { Logger, Store } from '@wa-sync/shared';
+import type { Store } from '@wa-sync/shared/store';
+import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine';
-import type { SessionStatusReporter } from './session-status';
+import type { SessionStatusReporter } from './session-status.reporter';
 
 /**
  * After `ready`, new messages, delivery updates, edits and deletes for everyone are written straight

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
-import { createLogger, createRedis, type Redis } from '@wa-sync/shared';
+import { createLogger, createRedis, type Redis } from '@wa-sync/shared/runtime';
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
-import { removeRetiredQueues } from './retired-queues';
+import { removeRetiredQueues } from './retired-queues.cleanup';
 
 let server: PrivateRedis;
 let redis: Redis;
