@@ -21,9 +21,15 @@ function frameId(frame: Buffer): number {
   return id;
 }
 
+/** A flush slowed down by a busy machine does not hold the next one back longer than this. */
+const MAX_PAUSE_MS = 100;
+
 export class TurnBatch<C extends Outbox> {
   private dirty: C[] = [];
   private scheduled = false;
+  /** When the last flush ended and how long it took (performance.now() ms). */
+  private lastFlushEnd = -Infinity;
+  private lastFlushMs = 0;
 
   constructor(
     /** Writes a turn's packed frames to one connection (checks it is still open first). */
@@ -41,13 +47,19 @@ export class TurnBatch<C extends Outbox> {
     this.dirty.push(client);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      // At most half of the time in flushes: after a flush that took d ms (writing to thousands
+      // of sockets does), the next waits d ms, and the events of those ms share its writes. With
+      // few sockets d is near 0: every event goes out at the end of its turn.
+      const wait = this.lastFlushEnd + Math.min(this.lastFlushMs, MAX_PAUSE_MS) - performance.now();
+      if (wait < 1) setImmediate(this.flush);
+      else setTimeout(this.flush, wait);
     }
   }
 
   /** Writes everything queued so far (also called by the timer at the end of the turn). */
   readonly flush = (): void => {
     this.scheduled = false;
+    const start = performance.now();
     const dirty = this.dirty;
     this.dirty = [];
     const packed = new Map<string, Buffer>();
@@ -61,5 +73,7 @@ export class TurnBatch<C extends Outbox> {
       if (chunk === undefined) packed.set(key, (chunk = this.pack(frames)));
       this.write(client, chunk);
     }
+    this.lastFlushEnd = performance.now();
+    this.lastFlushMs = this.lastFlushEnd - start;
   };
 }
