@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type BusEnvelope, type Logger, compareEventIds } from '@wa-sync/shared';
 import { sseFrameOf } from '../ws/frame-cache';
+import { TurnBatch } from '../ws/turn-batch';
 
 export interface SseClient {
   readonly sessionId: string;
@@ -13,6 +14,8 @@ export interface SseClient {
    */
   floor: string | null;
   closed: boolean;
+  /** Frames queued this event-loop turn (see TurnBatch). */
+  outbox: Buffer[] | null;
 }
 
 export interface SseHubOptions {
@@ -26,6 +29,19 @@ export interface SseHubOptions {
 const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 const DEFAULT_MAX_PENDING = 20_000;
 export const SSE_HEARTBEAT_MS = 15_000;
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * A turn's frames as one HTTP/1.1 chunk (`<hex length>\r\n<frames>\r\n`), the framing Node's
+ * response would add per write: built once per turn and shared by every stream that got the
+ * same frames, then written straight to the TCP socket.
+ */
+function httpChunk(frames: Buffer[]): Buffer {
+  let length = 0;
+  for (const frame of frames) length += frame.length;
+  return Buffer.concat([Buffer.from(`${length.toString(16)}\r\n`), ...frames, CRLF]);
+}
 
 /**
  * The open Server-Sent Events streams of this API process, by session. A logged event is
@@ -36,6 +52,7 @@ export class SseHub {
   private readonly rooms = new Map<string, Set<SseClient>>();
   private timer: NodeJS.Timeout | null = null;
   private count = 0;
+  private readonly batch = new TurnBatch<SseClient>((client, chunk) => this.flushTo(client, chunk), httpChunk);
 
   constructor(private readonly options: SseHubOptions = {}) {}
 
@@ -45,7 +62,7 @@ export class SseHub {
 
   /** Registers a stream, holding live events back until `release`. */
   add(sessionId: string, res: ServerResponse): SseClient {
-    const client: SseClient = { sessionId, res, pending: [], floor: null, closed: false };
+    const client: SseClient = { sessionId, res, pending: [], floor: null, closed: false, outbox: null };
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
@@ -98,19 +115,43 @@ export class SseHub {
     }
   }
 
-  /** Writes unless the client is too far behind, in which case it is dropped (it resumes with Last-Event-ID). */
+  /**
+   * Queues a frame for the end of this event-loop turn, after what was queued before it; then
+   * one write per stream carries the turn's frames.
+   */
   write(client: SseClient, chunk: string | Buffer): void {
     if (client.closed) return;
+    this.batch.enqueue(client, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+
+  /**
+   * Writes a turn's frames unless the client is too far behind, in which case it is dropped (it
+   * resumes with Last-Event-ID). A chunked response (HTTP/1.1, always here: no content-length)
+   * gets the prebuilt chunk straight on its socket, without the response's per-write work;
+   * anything else goes through `res.write` with the frames alone.
+   */
+  private flushTo(client: SseClient, chunk: Buffer): void {
+    if (client.closed) return;
+    const { res } = client;
     const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
-    if (client.res.writableLength > max) return this.drop(client, `more than ${max} bytes queued`);
-    client.res.write(chunk);
+    if (res.writableLength > max) return this.drop(client, `more than ${max} bytes queued`);
+    const socket = res.socket;
+    if (res.chunkedEncoding && res.headersSent && socket && !socket.destroyed) {
+      socket.write(chunk);
+    } else if (!res.chunkedEncoding) {
+      res.write(chunk);
+    } else {
+      // Chunked but no socket yet: strip our framing and let the response frame it.
+      const start = chunk.indexOf(CRLF) + 2;
+      res.write(chunk.subarray(start, chunk.length - 2));
+    }
   }
 
   /** One timer for every stream: a comment line keeps proxies from closing idle streams. */
   startHeartbeat(intervalMs: number): void {
     this.stopHeartbeat();
     this.timer = setInterval(() => {
-      for (const room of this.rooms.values()) for (const client of room) this.write(client, ': heartbeat\n\n');
+      for (const room of this.rooms.values()) for (const client of room) this.write(client, HEARTBEAT);
     }, intervalMs);
     this.timer.unref();
   }
@@ -123,6 +164,8 @@ export class SseHub {
   /** Ends every stream (shutdown): EventSource clients reconnect, to another process if need be. */
   closeAll(): void {
     this.stopHeartbeat();
+    // What this turn queued goes out before the end of each stream.
+    this.batch.flush();
     for (const room of [...this.rooms.values()]) {
       for (const client of [...room]) {
         this.remove(client);

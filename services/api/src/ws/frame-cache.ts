@@ -1,4 +1,5 @@
 import type { BusEnvelope } from '@wa-sync/shared';
+import { wsTextFrame } from './ws-frame';
 
 /**
  * Serialized forms of a bus event, computed once per event and shared by every socket and SSE
@@ -9,11 +10,14 @@ import type { BusEnvelope } from '@wa-sync/shared';
 const wsFrames = new WeakMap<BusEnvelope, Buffer>();
 const sseFrames = new WeakMap<BusEnvelope, Buffer>();
 
-/** `{ "event", "data", "id" }`, the WebSocket frame of a logged event (send it as text). */
+/**
+ * `{ "event", "data", "id" }` of a logged event as a complete WebSocket text frame (header
+ * included), ready to be written to any socket's TCP stream.
+ */
 export function frameOf(envelope: BusEnvelope): Buffer {
   let frame = wsFrames.get(envelope);
   if (frame === undefined) {
-    frame = Buffer.from(JSON.stringify({ event: envelope.event, data: envelope.data, id: envelope.id }));
+    frame = wsTextFrame(Buffer.from(JSON.stringify({ event: envelope.event, data: envelope.data, id: envelope.id })));
     wsFrames.set(envelope, frame);
   }
   return frame;

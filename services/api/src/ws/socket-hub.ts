@@ -1,6 +1,9 @@
 import { type BusEnvelope, type Logger, type ServerEventName, type ServerEvents, type SyncSnapshot, compareEventIds } from '@wa-sync/shared';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { frameOf } from './frame-cache';
+import { TurnBatch } from './turn-batch';
+import { wsTextFrame } from './ws-frame';
 
 interface Client {
   socket: WebSocket;
@@ -17,6 +20,10 @@ interface Client {
   floors: Map<string, string>;
   /** Pings sent since the last pong. */
   missedPongs: number;
+  /** Frames queued this event-loop turn (see TurnBatch). */
+  outbox: Buffer[] | null;
+  /** Removed from the hub: frames still queued for it are not written. */
+  gone: boolean;
 }
 
 export interface SocketHubOptions {
@@ -40,6 +47,10 @@ export class SocketHub {
   private readonly rooms = new Map<string, Set<Client>>();
   private options: SocketHubOptions;
   private pingTimer: NodeJS.Timeout | null = null;
+  private readonly batch = new TurnBatch<Client>(
+    (client, chunk) => this.flushTo(client, chunk),
+    (frames) => (frames.length === 1 ? frames[0] : Buffer.concat(frames)),
+  );
 
   constructor(options: SocketHubOptions = {}) {
     this.options = options;
@@ -55,7 +66,7 @@ export class SocketHub {
   }
 
   add(socket: WebSocket): void {
-    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), floors: new Map(), missedPongs: 0 };
+    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), floors: new Map(), missedPongs: 0, outbox: null, gone: false };
     this.clients.set(socket, client);
     socket.on('pong', () => (client.missedPongs = 0));
   }
@@ -65,6 +76,7 @@ export class SocketHub {
     if (!client) return;
     for (const sessionId of client.sessions) this.leave(socket, sessionId);
     this.clients.delete(socket);
+    client.gone = true;
   }
 
   /**
@@ -112,7 +124,7 @@ export class SocketHub {
     if (!client || socket.readyState !== socket.OPEN) return;
     if (event === 'sync_chats' && !this.advances(client, data as SyncSnapshot)) return;
     if (event === 'joined') this.advances(client, (data as ServerEvents['joined']).sync);
-    this.write(client, JSON.stringify(id ? { event, data, id } : { event, data }));
+    this.write(client, wsTextFrame(Buffer.from(JSON.stringify(id ? { event, data, id } : { event, data }))));
   }
 
   /** Sessions some socket of this process joined. */
@@ -183,10 +195,27 @@ export class SocketHub {
     this.write(client, frameOf(envelope));
   }
 
-  private write(client: Client, frame: string | Buffer): void {
+  /**
+   * Queues a complete frame; it is written with the others of this turn, in order (everything a
+   * client gets goes through here, so the order of events and replies is kept).
+   */
+  private write(client: Client, frame: Buffer): void {
+    this.batch.enqueue(client, frame);
+  }
+
+  /**
+   * Writes a turn's frames straight to the socket's TCP stream: one write per socket per turn,
+   * none of ws's per-send framing. Safe because the server never compresses (no
+   * permessage-deflate), so ws itself only ever writes whole control frames between ours.
+   */
+  private flushTo(client: Client, chunk: Buffer): void {
+    const { socket } = client;
+    if (client.gone || socket.readyState !== socket.OPEN) return;
     const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
-    if (client.socket.bufferedAmount > max) return this.drop(client, `more than ${max} bytes queued`);
-    client.socket.send(frame, { binary: false });
+    if (socket.bufferedAmount > max) return this.drop(client, `more than ${max} bytes queued`);
+    const tcp = (socket as unknown as { _socket?: Socket })._socket;
+    // An OPEN ws always has its TCP socket; a destroyed one is about to emit close.
+    if (tcp && !tcp.destroyed) tcp.write(chunk);
   }
 
   /** A client that cannot keep up is closed (1013: try again later), so memory stays bounded; it resumes with `since`. */
