@@ -38,91 +38,77 @@ export class ApiMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
 
-    new Gauge({
-      name: 'wa_sync_queue_jobs',
-      help: 'Jobs in each BullMQ queue by state (fixed queues and per-session queues), read at scrape time',
-      labelNames: ['queue', 'state'],
-      registers,
-      collect: async function (this: Gauge<'queue' | 'state'>) {
-        this.reset();
-        try {
-          const queues = await withTimeout(deps.directory.list(), deps.timeoutMs, `listing queues timed out after ${deps.timeoutMs} ms`);
-          const counts = await withTimeout(Promise.all(queues.map((q) => q.getJobCounts())), deps.timeoutMs, `job counts timed out after ${deps.timeoutMs} ms`);
-          queues.forEach((queue, i) => {
-            for (const [state, n] of Object.entries(counts[i])) this.set({ queue: queue.name, state }, n);
-          });
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'metrics: queue counts unavailable');
-        }
-      },
-    });
-    new Gauge({
-      name: 'wa_sync_runner_sessions',
-      help: 'Sessions owned by each live session runner (its leases), read from the runner registry at scrape time',
-      labelNames: ['runner'],
-      registers,
-      collect: async function (this: Gauge<'runner'>) {
-        this.reset();
-        try {
-          const runners = await withTimeout(listRunners(deps.redis), deps.timeoutMs, `runner registry timed out after ${deps.timeoutMs} ms`);
-          for (const r of runners) this.set({ runner: r.id }, r.sessions.length);
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'metrics: runner registry unavailable');
-        }
-      },
-    });
-    new Gauge({
-      name: 'wa_sync_runner_heartbeat_age_seconds',
-      help: "Seconds since each live session runner's last heartbeat",
-      labelNames: ['runner'],
-      registers,
-      collect: async function (this: Gauge<'runner'>) {
-        this.reset();
-        try {
-          const runners = await withTimeout(listRunners(deps.redis), deps.timeoutMs, `runner registry timed out after ${deps.timeoutMs} ms`);
-          const now = Date.now();
-          for (const r of runners) this.set({ runner: r.id }, (now - Date.parse(r.heartbeatAt)) / 1000);
-        } catch {
-          // logged by wa_sync_runner_sessions
-        }
-      },
-    });
-    new Gauge({
-      name: 'wa_sync_delivery_broker_up',
-      help: 'RabbitMQ connection of each sync-workers process that publishes to it: 1 connected, 0 not (deliveries wait and retry)',
-      labelNames: ['worker'],
-      registers,
-      collect: async function (this: Gauge<'worker'>) {
-        this.reset();
-        try {
-          const reports = await withTimeout(readBrokerReports(deps.redis), deps.timeoutMs, 'broker reports timed out');
-          for (const r of reports) if (r.state !== 'off') this.set({ worker: r.worker }, r.state === 'up' ? 1 : 0);
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'metrics: broker state unavailable');
-        }
-      },
-    });
-    new Gauge({
-      name: 'wa_sync_delivery_jobs',
-      help: 'Delivery backlog per target (amqp, webhook): waiting and active (to send), delayed (waiting for a retry), failed (gave up)',
-      labelNames: ['target', 'state'],
-      registers,
-      collect: async function (this: Gauge<'target' | 'state'>) {
-        this.reset();
-        try {
-          const byName = new Map(deps.directory.fixed().map((q) => [q.name, q]));
-          const queues = Object.fromEntries(
-            (Object.keys(DELIVERY_QUEUES) as DeliveryTarget[]).map((t) => [t, byName.get(DELIVERY_QUEUES[t])!]),
-          ) as Parameters<typeof readDeliveryBacklog>[0];
-          const backlog = await withTimeout(readDeliveryBacklog(queues), deps.timeoutMs, 'delivery counts timed out');
-          for (const [target, counts] of Object.entries(backlog)) {
-            for (const [state, n] of Object.entries(counts)) this.set({ target, state }, n);
+    const scraped = <L extends string, T>(
+      config: { name: string; help: string; labelNames: L[] },
+      what: string,
+      read: () => Promise<T>,
+      set: (gauge: Gauge<L>, value: T) => void,
+    ) =>
+      new Gauge<L>({
+        ...config,
+        registers,
+        // Read from Redis at scrape time; a slow or absent Redis leaves the gauge empty, never the scrape hanging.
+        collect: async function (this: Gauge<L>) {
+          this.reset();
+          try {
+            set(this, await withTimeout(read(), deps.timeoutMs, `${what} timed out after ${deps.timeoutMs} ms`));
+          } catch (err) {
+            deps.logger.warn({ err: (err as Error).message }, `metrics: ${what} unavailable`);
           }
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'metrics: delivery backlog unavailable');
-        }
+        },
+      });
+
+    scraped(
+      { name: 'wa_sync_queue_jobs', help: 'Jobs in each BullMQ queue by state (fixed queues and per-session queues), read at scrape time', labelNames: ['queue', 'state'] },
+      'queue counts',
+      async () => {
+        const queues = await deps.directory.list();
+        return Promise.all(queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts() })));
       },
-    });
+      (gauge, queues) => {
+        for (const q of queues) for (const [state, n] of Object.entries(q.counts)) gauge.set({ queue: q.name, state }, n);
+      },
+    );
+    scraped(
+      { name: 'wa_sync_runner_sessions', help: 'Sessions owned by each live session runner (its leases), read from the runner registry at scrape time', labelNames: ['runner'] },
+      'runner registry',
+      () => listRunners(deps.redis),
+      (gauge, runners) => runners.forEach((r) => gauge.set({ runner: r.id }, r.sessions.length)),
+    );
+    scraped(
+      { name: 'wa_sync_runner_heartbeat_age_seconds', help: "Seconds since each live session runner's last heartbeat", labelNames: ['runner'] },
+      'runner registry',
+      () => listRunners(deps.redis),
+      (gauge, runners) => runners.forEach((r) => gauge.set({ runner: r.id }, (Date.now() - Date.parse(r.heartbeatAt)) / 1000)),
+    );
+    scraped(
+      {
+        name: 'wa_sync_delivery_broker_up',
+        help: 'RabbitMQ connection of each sync-workers process that publishes to it: 1 connected, 0 not (deliveries wait and retry)',
+        labelNames: ['worker'],
+      },
+      'broker state',
+      () => readBrokerReports(deps.redis),
+      (gauge, reports) => reports.forEach((r) => r.state !== 'off' && gauge.set({ worker: r.worker }, r.state === 'up' ? 1 : 0)),
+    );
+    scraped(
+      {
+        name: 'wa_sync_delivery_jobs',
+        help: 'Delivery backlog per target (amqp, webhook): waiting and active (to send), delayed (waiting for a retry), failed (gave up)',
+        labelNames: ['target', 'state'],
+      },
+      'delivery backlog',
+      () => {
+        const byName = new Map(deps.directory.fixed().map((q) => [q.name, q]));
+        const queues = Object.fromEntries(
+          (Object.keys(DELIVERY_QUEUES) as DeliveryTarget[]).map((t) => [t, byName.get(DELIVERY_QUEUES[t])!]),
+        ) as Parameters<typeof readDeliveryBacklog>[0];
+        return readDeliveryBacklog(queues);
+      },
+      (gauge, backlog) => {
+        for (const [target, counts] of Object.entries(backlog)) for (const [state, n] of Object.entries(counts)) gauge.set({ target, state }, n);
+      },
+    );
     new Gauge({
       name: 'wa_sync_websocket_clients',
       help: 'WebSocket clients connected to this API process',
