@@ -1,15 +1,8 @@
 /** Deterministic garbage: HTTP requests, WebSocket frames and Redis payloads a hostile client could send. */
+import { mulberry32 } from '../../services/session-runner/src/engine/simulated.account';
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulated account's PRNG: the same seed gives the same garbage on every run. */
+export const prng = mulberry32;
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
