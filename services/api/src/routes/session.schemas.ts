@@ -1,4 +1,4 @@
-import { IsoDateTime, SessionStatus, SessionWebhooks, SyncReason } from '@wa-sync/shared/contracts';
+import { IsoDateTime, RunnerInfo, SessionStatus, SessionWebhooks, SyncReason } from '@wa-sync/shared/contracts';
 import { booleanString } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
@@ -51,13 +51,6 @@ export const SessionStopping = z.object({
   logout: z.boolean(),
 });
 
-export const RunnerView = z.object({
-  id: z.string(),
-  pid: z.number().int(),
-  host: z.string(),
-  /** Sessions whose lease the runner holds. */
-  sessions: z.array(z.string()),
-  /** ISO-8601 time of its last heartbeat (every RUNNER_LEASE_MS / 3). */
-  heartbeatAt: z.string(),
-});
+/** A runner as the registry holds it (packages/shared runners.ts), its heartbeat as an ISO date-time. */
+export const RunnerView = RunnerInfo.pick({ id: true, pid: true, host: true, sessions: true }).extend({ heartbeatAt: IsoDateTime });
 export const RunnerList = z.object({ runners: z.array(RunnerView) });
