@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
-import { QueueName, sessionQueueName } from '@wa-sync/shared';
+import { JobProducer, QueueName, sessionQueueName } from '@wa-sync/shared/contracts';
 import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { type PrivateRedis, startRedis } from './support/redis-server';
@@ -156,7 +156,7 @@ describeWithChrome(`browser UIs on the system Chromium (${CHROME})`, () => {
     expect(await visibleText(page)).not.toContain(sessionQueueName(SESSION));
 
     // A session queue exists in Redis once it has a job; the board shows it on its next poll, no reload.
-    await api.deps.sessionQueues.get(SESSION).add('sync-start', { sessionId: SESSION });
+    await new JobProducer('session', api.deps.sessionQueues.get(SESSION)).add('sync-start', { sessionId: SESSION, syncId: 'board-test', reason: 'manual', limitPerChat: 1 });
     await page.waitForFunction((name: string) => document.body.innerText.includes(name), { timeout: WAIT }, sessionQueueName(SESSION));
 
     expect(load.problems).toEqual([]);

@@ -1,4 +1,3 @@
-import { FlowProducer } from 'bullmq';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
   createRedis,
   createStore,
   subscribeEvents,
+  CatalogFlow,
 } from '@wa-sync/shared';
 import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
 import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner.factory';
@@ -42,7 +42,7 @@ export class SyncHarness {
   redisServer!: PrivateRedis;
   private workersRedis!: Redis;
   private subscriber!: Redis;
-  private flow!: FlowProducer;
+  private flow!: CatalogFlow;
   workers?: SyncWorkers;
   private readonly managers: SessionManager[] = [];
   private readonly runners: Runner[] = [];
@@ -59,7 +59,7 @@ export class SyncHarness {
     h.subscriber = createRedis(h.redisServer.url);
     await subscribeEvents(h.subscriber, new EventLog(h.redis), (e) => h.events.push(e));
     h.queues = new SessionQueues(h.redis, h.logger);
-    h.flow = new FlowProducer({ connection: h.redis });
+    h.flow = new CatalogFlow({ connection: h.redis });
     if (options.workers !== false) {
       h.workers = startSyncWorkers({
         store: h.store,

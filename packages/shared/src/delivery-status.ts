@@ -76,7 +76,7 @@ export interface DeliveryCounts {
 export type DeliveryBacklog = Record<DeliveryTarget, DeliveryCounts>;
 
 /** Jobs not delivered yet (waiting, active, delayed for a retry) and given up (failed), per target. */
-export async function readDeliveryBacklog(queues: Record<DeliveryTarget, Queue>): Promise<DeliveryBacklog> {
+export async function readDeliveryBacklog(queues: Record<DeliveryTarget, Pick<Queue, 'getJobCounts'>>): Promise<DeliveryBacklog> {
   const entries = await Promise.all(
     (Object.keys(DELIVERY_QUEUES) as DeliveryTarget[]).map(async (target) => {
       const c = await queues[target].getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');

@@ -4,7 +4,8 @@
  */
 import { FlowProducer, Queue } from 'bullmq';
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
-import { JobProducer, flowJob, parseJobResult } from './job-producer';
+import { type CatalogFlow, openCatalogQueue, openInspectQueue } from './catalog.queue';
+import { type CatalogQueueOf, type InspectQueue, JobProducer, flowJob, parseJobResult } from './job-producer';
 import { QueueName } from './queues';
 import { type Redis, createRedis } from './redis';
 
@@ -21,7 +22,19 @@ afterAll(async () => {
 });
 
 /** Never called: only compiled. Each line must fail to compile. */
-export function compileTimeChecks(commands: JobProducer<typeof QueueName.sessionCommands>, session: JobProducer<'session'>): void {
+export function compileTimeChecks(
+  commands: JobProducer<typeof QueueName.sessionCommands>,
+  session: JobProducer<'session'>,
+  rawCommands: CatalogQueueOf<typeof QueueName.sessionCommands>,
+  inspected: InspectQueue,
+  flow: CatalogFlow,
+): void {
+  // @ts-expect-error a queue opened for a catalog takes none of the names it does not list
+  void rawCommands.add('no-such-job', {});
+  // @ts-expect-error a queue opened to look at takes no job at all
+  void inspected.add('start-session', { sessionId: 's' });
+  // @ts-expect-error a flow node not built (typed and parsed) by flowJob
+  void flow.add({ name: 'finalize-sync', queueName: QueueName.syncFinalize, data: {} });
   // @ts-expect-error a job the catalog does not list
   void commands.add('no-such-job', {});
   // @ts-expect-error a job of another queue
@@ -38,7 +51,7 @@ export function compileTimeChecks(commands: JobProducer<typeof QueueName.session
 
 describe('JobProducer', () => {
   it('adds a job with its catalog options, and refuses a bad payload before it reaches Redis', async () => {
-    const queue = new Queue(`${QueueName.sessionCommands}-producer-test`, { connection: redis });
+    const queue = openCatalogQueue(QueueName.sessionCommands, `${QueueName.sessionCommands}-producer-test`, { connection: redis });
     const commands = new JobProducer(QueueName.sessionCommands, queue);
     const job = await commands.add('stop-session', { sessionId: 'abc' });
     // Defaults are applied by the schema, retries by the catalog.

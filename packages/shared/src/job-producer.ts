@@ -25,39 +25,58 @@ export function parseJobData<Q extends CatalogQueue, N extends JobName<Q>>(catal
   throw new TypeError(`invalid ${name} payload: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
+/** Any payload of a catalog queue (what its producers pass). */
+export type CatalogPayload<Q extends CatalogQueue> = { [N in JobName<Q>]: JobInput<Q, N> }[JobName<Q>];
+/**
+ * A BullMQ queue typed from its catalog: only the catalog's job names compile. Opened by
+ * `openCatalogQueue` (`@wa-sync/shared/runtime`); jobs go in through `JobProducer`.
+ */
+export type CatalogQueueOf<Q extends CatalogQueue> = Queue<CatalogPayload<Q>, unknown, JobName<Q>>;
+/** A queue opened to read or clean up (counts, Bull Board, obliterate): no job name compiles in `add`. */
+export type InspectQueue = Queue<never, unknown, never>;
+
 /** The one way to add a job to a catalog queue. */
 export class JobProducer<Q extends CatalogQueue> {
   constructor(
     readonly catalog: Q,
-    readonly queue: Queue,
+    readonly queue: CatalogQueueOf<Q>,
   ) {}
 
   async add<N extends JobName<Q>>(name: N, data: JobInput<Q, N>, opts: JobsOptions = {}): Promise<Job> {
-    return this.queue.add(name, parseJobData(this.catalog, name, data), { ...jobOptions(this.catalog, name), ...opts });
+    return this.untyped().add(name, parseJobData(this.catalog, name, data), { ...jobOptions(this.catalog, name), ...opts });
   }
 
   /** Several jobs in one round trip, each typed and parsed like `add`. */
   async addBulk<N extends JobName<Q>>(jobs: { name: N; data: JobInput<Q, N>; opts?: JobsOptions }[]): Promise<Job[]> {
     if (jobs.length === 0) return [];
-    return this.queue.addBulk(
+    return this.untyped().addBulk(
       jobs.map((j) => ({ name: j.name, data: parseJobData(this.catalog, j.name, j.data), opts: { ...jobOptions(this.catalog, j.name), ...j.opts } })),
     );
   }
+
+  /** The name and its payload were checked together above, which the queue's own types cannot express. */
+  private untyped(): Queue {
+    return this.queue as unknown as Queue;
+  }
 }
 
-/** A node of a BullMQ flow, typed and parsed like `JobProducer.add`. */
+declare const builtByFlowJob: unique symbol;
+/** A flow node built by `flowJob` (a plain `FlowJob` literal is not one). */
+export type CatalogFlowJob = FlowJob & { readonly [builtByFlowJob]: true };
+
+/** A node of a BullMQ flow, typed and parsed like `JobProducer.add`; its children are `flowJob`s too. */
 export function flowJob<Q extends CatalogQueue, N extends JobName<Q>>(
   catalog: Q,
   name: N,
-  node: { queueName: string; data: JobInput<Q, N>; opts?: JobsOptions; children?: FlowJob[] },
-): FlowJob {
+  node: { queueName: string; data: JobInput<Q, N>; opts?: JobsOptions; children?: CatalogFlowJob[] },
+): CatalogFlowJob {
   return {
     name,
     queueName: node.queueName,
     data: parseJobData(catalog, name, node.data),
     opts: { ...jobOptions(catalog, name), ...node.opts },
     ...(node.children ? { children: node.children } : {}),
-  };
+  } as unknown as CatalogFlowJob;
 }
 
 /** What the jobs that return something return: read by parents (save ← fetch) and consumers. */

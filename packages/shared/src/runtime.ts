@@ -11,5 +11,6 @@ export * from './sync-progress';
 export * from './sync-request';
 export * from './catch-up-gaps';
 export * from './catalog-worker';
+export * from './catalog.queue';
 export * from './shutdown';
 export * from './timeout';

@@ -1,11 +1,12 @@
-import { Queue } from 'bullmq';
+import type { CatalogQueueOf } from './job-producer';
+import { openCatalogQueue } from './catalog.queue';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 import { sessionQueueName } from './queues';
 
 /** Per-session queues, opened on first use and shared by everything in the process. */
 export class SessionQueues {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, CatalogQueueOf<'session'>>();
 
   constructor(
     private readonly connection: Redis,
@@ -13,10 +14,10 @@ export class SessionQueues {
     private readonly logger?: Logger,
   ) {}
 
-  get(sessionId: string): Queue {
+  get(sessionId: string): CatalogQueueOf<'session'> {
     let queue = this.queues.get(sessionId);
     if (!queue) {
-      queue = new Queue(sessionQueueName(sessionId), { connection: this.connection });
+      queue = openCatalogQueue('session', sessionQueueName(sessionId), { connection: this.connection });
       if (this.logger) queue.on('error', (err) => this.logger?.warn({ sessionId, err: err.message }, 'session queue error'));
       this.queues.set(sessionId, queue);
     }

@@ -1,7 +1,6 @@
-import { Queue } from 'bullmq';
-import { QueueName } from '@wa-sync/shared/contracts';
+import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import { EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -15,7 +14,7 @@ export interface ApiDeps {
   /** The per-session event logs: replay for WS `since` and SSE `Last-Event-ID`. */
   events: EventLog;
   sessionQueues: SessionQueues;
-  commands: Queue;
+  commands: CatalogQueueOf<typeof QueueName.sessionCommands>;
   logger: Logger;
   /** Default `limitPerChat` of a manual sync. */
   limitPerChat: number;
@@ -58,7 +57,7 @@ export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'eve
 /** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
 export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
   const { redis, logger } = connections;
-  const commands = new Queue(QueueName.sessionCommands, { connection: redis });
+  const commands = openCatalogQueue(QueueName.sessionCommands, QueueName.sessionCommands, { connection: redis });
   // Connection errors are /readyz's to report; without a listener BullMQ prints each one.
   commands.on('error', (err) => logger.debug({ err: err.message }, 'commands queue error'));
   return {

@@ -1,6 +1,6 @@
-import { type Job, Queue, type Worker } from 'bullmq';
-import { QueueName, runnerCommandsQueueName } from '@wa-sync/shared/contracts';
-import { type CatalogHandlers, createCatalogWorker, type Logger, type Redis } from '@wa-sync/shared/runtime';
+import type { Job, Worker } from 'bullmq';
+import { type CatalogQueueOf, type JobName, JobProducer, QueueName, runnerCommandsQueueName } from '@wa-sync/shared/contracts';
+import { type CatalogHandlers, createCatalogWorker, type Logger, openCatalogQueue, type Redis } from '@wa-sync/shared/runtime';
 import type { SessionOwnership } from './ownership.loop';
 import type { SessionManager } from './session.manager';
 
@@ -40,16 +40,17 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
     },
   };
   const me = ownership.runnerId;
-  const forwardQueues = new Map<string, Queue>();
+  const forwardQueues = new Map<string, CatalogQueueOf<typeof QueueName.sessionCommands>>();
 
   const forward = async (owner: string, job: Job): Promise<unknown> => {
     let queue = forwardQueues.get(owner);
     if (!queue) {
-      queue = new Queue(runnerCommandsQueueName(owner), { connection: redis });
+      queue = openCatalogQueue(QueueName.sessionCommands, runnerCommandsQueueName(owner), { connection: redis });
       queue.on('error', (err) => logger.debug({ owner, err: err.message }, 'forward queue error'));
       forwardQueues.set(owner, queue);
     }
-    const forwarded = await queue.add(job.name, job.data, {
+    // Parsed again on the way: the owner runs what the catalog allows, like any other producer's job.
+    const forwarded = await new JobProducer(QueueName.sessionCommands, queue).add(job.name as JobName<typeof QueueName.sessionCommands>, job.data, {
       jobId: `fwd-${job.id}-${job.attemptsMade}`,
       attempts: 1,
       removeOnComplete: { age: 300 },

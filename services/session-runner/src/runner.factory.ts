@@ -1,7 +1,6 @@
-import { FlowProducer } from 'bullmq';
 import { hostname } from 'node:os';
 import type { Store } from '@wa-sync/shared/store';
-import { EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import { CatalogFlow, EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine';
 import type { PacerClock } from './fetch.pacer';
@@ -63,7 +62,7 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
   const { engine, store, redis, logger } = conn;
   const log = logger.child({ runnerId: settings.runnerId });
   const queues = new SessionQueues(redis, log);
-  const flow = new FlowProducer({ connection: redis });
+  const flow = new CatalogFlow({ connection: redis });
   const progress = new SyncProgress(redis, settings.eventLogMaxLen);
   const reporter = new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger: log }), log);
   let ownership: SessionOwnership | undefined;

@@ -1,9 +1,9 @@
 // The state every part of the session manager shares (live sessions, deps, reconnect policy, pacers) and
 // the few helpers they all use, so lifecycle, worker, events and reconnect can live in their own files.
-import type { FlowProducer, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import type { Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import type { CatalogFlow, Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { ReconnectPolicy } from './reconnect.policy';
@@ -16,7 +16,7 @@ export interface SessionManagerDeps {
   redis: Redis;
   progress: SyncProgress;
   queues: SessionQueues;
-  flow: FlowProducer;
+  flow: CatalogFlow;
   reporter: SessionStatusReporter;
   logger: Logger;
   limitPerChat: number;

@@ -1,4 +1,3 @@
-import type { FlowProducer } from 'bullmq';
 import {
   type ChatInput,
   type FetchMessagesJob,
@@ -9,13 +8,13 @@ import {
   type SyncStartJob,
 } from '@wa-sync/shared/contracts';
 import type { ChatSyncState, Store } from '@wa-sync/shared/store';
-import { CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
+import { type CatalogFlow, CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine';
 
 export interface SyncStartDeps {
   store: Store;
   progress: SyncProgress;
-  flow: FlowProducer;
+  flow: CatalogFlow;
   logger: Logger;
   /** Where catch-ups keep the chats they have not finished (Redis). */
   redis: Redis;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import {
   type AmqpDeliveryJob,
+  type CatalogQueueOf,
   DELIVERY_MAX_ATTEMPTS,
   deliveryEventId,
   JobProducer,
@@ -11,7 +12,7 @@ import {
   type SessionWebhook,
   type WebhookDeliveryJob,
 } from '@wa-sync/shared/contracts';
-import type { Logger, Redis } from '@wa-sync/shared/runtime';
+import { type Logger, openCatalogQueue, type Redis } from '@wa-sync/shared/runtime';
 import type { DeliveryConfig } from './delivery.config';
 
 /** A logged session event: what the router turns into delivery jobs. */
@@ -36,16 +37,16 @@ export function urlTag(url: string): string {
  * dispatcher that re-reads after a crash) adds nothing: BullMQ keeps the first job.
  */
 export class DeliveryRouter {
-  readonly amqpQueue: Queue<AmqpDeliveryJob>;
-  readonly webhookQueue: Queue<WebhookDeliveryJob>;
+  readonly amqpQueue: CatalogQueueOf<typeof QueueName.deliveryAmqp>;
+  readonly webhookQueue: CatalogQueueOf<typeof QueueName.deliveryWebhook>;
 
   constructor(
     private readonly config: DeliveryConfig,
     connection: Redis,
     private readonly logger: Logger,
   ) {
-    this.amqpQueue = new Queue(QueueName.deliveryAmqp, { connection });
-    this.webhookQueue = new Queue(QueueName.deliveryWebhook, { connection });
+    this.amqpQueue = openCatalogQueue(QueueName.deliveryAmqp, QueueName.deliveryAmqp, { connection });
+    this.webhookQueue = openCatalogQueue(QueueName.deliveryWebhook, QueueName.deliveryWebhook, { connection });
     for (const q of [this.amqpQueue, this.webhookQueue]) q.on('error', (err) => logger.debug({ queue: q.name, err: err.message }, 'delivery queue error'));
   }
 

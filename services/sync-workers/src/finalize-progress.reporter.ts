@@ -1,4 +1,5 @@
-import { Job, type Queue } from 'bullmq';
+import { Job } from 'bullmq';
+import type { InspectQueue } from '@wa-sync/shared/contracts';
 import type { Logger, SyncProgress } from '@wa-sync/shared/runtime';
 
 /** Syncs whose last reported percentage is remembered, at most this many (oldest forgotten first). */
@@ -14,7 +15,7 @@ export class FinalizeProgress {
 
   constructor(
     /** The sync-finalize queue. */
-    private readonly queue: Queue,
+    private readonly queue: InspectQueue,
     private readonly progress: SyncProgress,
     private readonly logger: Logger,
   ) {}

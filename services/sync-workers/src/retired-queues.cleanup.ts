@@ -1,6 +1,5 @@
-import { Queue } from 'bullmq';
 import { RETIRED_QUEUE_NAMES } from '@wa-sync/shared/contracts';
-import type { Logger, Redis } from '@wa-sync/shared/runtime';
+import { type Logger, openInspectQueue, type Redis } from '@wa-sync/shared/runtime';
 
 /**
  * Removes queues wa-sync no longer uses (`session-synced`: jobs nobody consumed), so they do not
@@ -9,7 +8,7 @@ import type { Logger, Redis } from '@wa-sync/shared/runtime';
 export async function removeRetiredQueues(redis: Redis, logger: Logger): Promise<void> {
   for (const name of RETIRED_QUEUE_NAMES) {
     if ((await redis.exists(`bull:${name}:meta`, `bull:${name}:id`)) === 0) continue;
-    const queue = new Queue(name, { connection: redis });
+    const queue = openInspectQueue(name, { connection: redis });
     try {
       const counts = await queue.getJobCounts();
       await queue.obliterate({ force: true });

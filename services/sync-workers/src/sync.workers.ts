@@ -1,4 +1,4 @@
-import { Queue, type Worker, type WorkerOptions } from 'bullmq';
+import type { Worker, WorkerOptions } from 'bullmq';
 import { QueueName, type SaveChatJob } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import {
@@ -6,6 +6,7 @@ import {
   DEFAULT_EVENT_LOG_MAXLEN,
   isFinalFailure,
   type Logger,
+  openInspectQueue,
   type Redis,
   SessionQueues,
   SyncProgress,
@@ -43,7 +44,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
   const progress = new SyncProgress(redis, deps.eventLogMaxLen);
   // Bull Board shows the sync's percentage on its finalize job.
-  const finalizeQueue = new Queue(QueueName.syncFinalize, { connection: redis });
+  const finalizeQueue = openInspectQueue(QueueName.syncFinalize, { connection: redis });
   const finalizeProgress = new FinalizeProgress(finalizeQueue, progress, logger);
   const queues = new SessionQueues(redis, logger);
   const lock: Partial<WorkerOptions> = {

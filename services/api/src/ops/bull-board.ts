@@ -2,6 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
+import type { InspectQueue } from '@wa-sync/shared/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { QueueDirectory } from './queue-directory';
 
@@ -13,10 +14,11 @@ export const BOARD_PATH = '/admin/queues';
  * timer running while nobody watches. Auth is the app's `onRequest` hook, which runs first.
  */
 export async function registerBullBoard(app: FastifyInstance, directory: QueueDirectory, readOnly: boolean): Promise<void> {
-  const adapters = new Map<Queue, BullMQAdapter>();
-  const adapterOf = (queue: Queue): BullMQAdapter => {
+  const adapters = new Map<InspectQueue, BullMQAdapter>();
+  const adapterOf = (queue: InspectQueue): BullMQAdapter => {
     let adapter = adapters.get(queue);
-    if (!adapter) adapters.set(queue, (adapter = new BullMQAdapter(queue, { readOnlyMode: readOnly })));
+    // Bull Board's own actions (retry, promote, clean) are an operator's; the app itself adds nothing here.
+    if (!adapter) adapters.set(queue, (adapter = new BullMQAdapter(queue as unknown as Queue, { readOnlyMode: readOnly })));
     return adapter;
   };
 

@@ -1,7 +1,6 @@
 import { type BusEnvelope, Keys, listRunners, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import {
   DELIVERY_QUEUES,
-  type DeliveryTarget,
   type Logger,
   readBrokerReports,
   readDeliveryBacklog,
@@ -100,10 +99,7 @@ export class ApiMetrics {
       'delivery backlog',
       () => {
         const byName = new Map(deps.directory.fixed().map((q) => [q.name, q]));
-        const queues = Object.fromEntries(
-          (Object.keys(DELIVERY_QUEUES) as DeliveryTarget[]).map((t) => [t, byName.get(DELIVERY_QUEUES[t])!]),
-        ) as Parameters<typeof readDeliveryBacklog>[0];
-        return readDeliveryBacklog(queues);
+        return readDeliveryBacklog({ amqp: byName.get(DELIVERY_QUEUES.amqp)!, webhook: byName.get(DELIVERY_QUEUES.webhook)! });
       },
       (gauge, backlog) => {
         for (const [target, counts] of Object.entries(backlog)) for (const [state, n] of Object.entries(counts)) gauge.set({ target, state }, n);

@@ -1,6 +1,5 @@
-import { Queue } from 'bullmq';
-import { QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared/contracts';
-import type { Logger, Redis } from '@wa-sync/shared/runtime';
+import { type InspectQueue, QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared/contracts';
+import { type Logger, openInspectQueue, type Redis } from '@wa-sync/shared/runtime';
 
 /** BullMQ's default key prefix (wa-sync never sets another). */
 const BULL_PREFIX = 'bull';
@@ -17,8 +16,8 @@ const META_KEY = new RegExp(`^${BULL_PREFIX}:(${SESSION_QUEUE_PREFIX}[A-Za-z0-9_
  * and one at a time; if Redis is down the last list is kept.
  */
 export class QueueDirectory {
-  private readonly fixedQueues: Queue[];
-  private readonly sessionQueues = new Map<string, Queue>();
+  private readonly fixedQueues: InspectQueue[];
+  private readonly sessionQueues = new Map<string, InspectQueue>();
   private refreshedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | null = null;
 
@@ -30,12 +29,12 @@ export class QueueDirectory {
     this.fixedQueues = FIXED.map((name) => this.open(name));
   }
 
-  fixed(): Queue[] {
+  fixed(): InspectQueue[] {
     return [...this.fixedQueues];
   }
 
   /** The fixed queues, then the session queues by name; rediscovered when the list is stale. */
-  async list(): Promise<Queue[]> {
+  async list(): Promise<InspectQueue[]> {
     if (Date.now() - this.refreshedAt >= this.refreshMs) {
       this.refreshing ??= this.refresh().finally(() => (this.refreshing = null));
       await this.refreshing;
@@ -68,8 +67,8 @@ export class QueueDirectory {
     }
   }
 
-  private open(name: string): Queue {
-    const queue = new Queue(name, { connection: this.redis });
+  private open(name: string): InspectQueue {
+    const queue = openInspectQueue(name, { connection: this.redis });
     // Connection errors are the readiness probe's to report; without a listener BullMQ prints each one.
     queue.on('error', (err) => this.logger.debug({ queue: name, err: err.message }, 'queue connection error'));
     return queue;

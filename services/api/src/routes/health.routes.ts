@@ -1,12 +1,13 @@
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import {
   DELIVERY_QUEUES,
+  openInspectQueue,
   readBrokerReports,
   readDeliveryBacklog,
   summarizeBroker,
   withTimeout,
 } from '@wa-sync/shared/runtime';
+import type { InspectQueue } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../deps';
 import { routeSchema } from '../openapi';
 import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
@@ -19,8 +20,8 @@ const tags = ['ops'];
  */
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): Promise<void> {
   const deliveryQueues = {
-    amqp: new Queue(DELIVERY_QUEUES.amqp, { connection: deps.redis }),
-    webhook: new Queue(DELIVERY_QUEUES.webhook, { connection: deps.redis }),
+    amqp: openInspectQueue(DELIVERY_QUEUES.amqp, { connection: deps.redis }),
+    webhook: openInspectQueue(DELIVERY_QUEUES.webhook, { connection: deps.redis }),
   };
   for (const q of Object.values(deliveryQueues)) q.on('error', (err) => deps.logger.debug({ queue: q.name, err: err.message }, 'queue connection error'));
   app.addHook('onClose', async () => {
@@ -64,7 +65,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutM
   );
 }
 
-async function deliveryHealth(deps: ApiDeps, queues: Record<'amqp' | 'webhook', Queue>, timeoutMs: number): Promise<DeliveryHealth> {
+async function deliveryHealth(deps: ApiDeps, queues: Record<'amqp' | 'webhook', InspectQueue>, timeoutMs: number): Promise<DeliveryHealth> {
   try {
     const [reports, backlog] = await withTimeout(
       Promise.all([readBrokerReports(deps.redis), readDeliveryBacklog(queues)]),
