@@ -3,6 +3,7 @@ import { DEFAULT_EVENT_LOG_MAXLEN } from './event-log';
 import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './keys';
 import type { Redis } from './redis';
 import { BEGIN_SYNC_LUA, CLEAR_ACTIVE_LUA, RECORD_CHAT_LUA } from './sync-progress.scripts';
+import { snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
 
 export interface ChatOutcome {
   sessionId: string;
@@ -50,11 +51,20 @@ export class SyncProgress {
       Keys.eventLog(sessionId),
       sessionId,
       syncId,
-      nChats,
       Keys.eventsChannel,
       new Date().toISOString(),
-      kind,
       this.logMaxLen,
+      ...snapshotToHash({
+        sessionId,
+        syncId,
+        kind,
+        nChats,
+        currentChat: 0,
+        messagesSynced: 0,
+        totalMessagesSynced: 0,
+        chatsFailed: 0,
+        done: nChats === 0,
+      }),
     );
     return began === 1;
   }
@@ -90,21 +100,7 @@ export class SyncProgress {
   }
 
   async get(syncId: string): Promise<SyncSnapshot | null> {
-    const h = await this.redis.hgetall(Keys.syncProgress(syncId));
-    if (!h.syncId) return null;
-    const snapshot: SyncSnapshot = {
-      sessionId: h.sessionId,
-      syncId: h.syncId,
-      kind: h.kind === 'catch-up' ? 'catch-up' : 'full',
-      nChats: Number(h.nChats),
-      currentChat: Number(h.currentChat),
-      messagesSynced: Number(h.messagesSynced),
-      totalMessagesSynced: Number(h.totalMessagesSynced),
-      chatsFailed: Number(h.chatsFailed),
-      done: h.done === '1',
-    };
-    if (h.chatId) snapshot.chatId = h.chatId;
-    return snapshot;
+    return snapshotFromHash(await this.redis.hgetall(Keys.syncProgress(syncId)));
   }
 
   /** The session's running or newest sync, while Redis still holds it. */
