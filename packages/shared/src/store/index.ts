@@ -3,4 +3,5 @@
 export * from './store';
 export * from './store.factory';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
-export { MongoStore } from './mongo.store';
+// Type only: the driver loads when createStore opens a mongodb:// URL.
+export type { MongoStore } from './mongo.store';
