@@ -4,7 +4,9 @@ import type { ChatInput, Message } from '@wa-sync/shared/contracts';
  * Deterministic simulated WhatsApp account: a seed gives the same chats and messages on every run.
  * The chat list is built up front (cheap); messages are derived per message from
  * hash(seed, chat, k) with k counted from the newest, so fetching the `limit` most recent
- * messages of one chat costs O(limit), whatever the size of the account.
+ * messages of one chat costs O(limit), whatever the size of the account. History messages are
+ * made cheaply (no RNG closure or Date per message, per-chat id prefixes, each string built once),
+ * because a first sync generates every message of the account: 200,000 for 2,000 chats × 100.
  */
 
 /**
@@ -27,6 +29,24 @@ export function mulberry32(seed: number): Rng {
   };
 }
 
+/**
+ * The same sequence as `mulberry32(seed)`, without a closure per stream: `seedDraws(seed)`, then
+ * `draw()`. One stream at a time (module state); history generation is synchronous, so it never
+ * interleaves with another.
+ */
+// A typed array, not a `let`: a module-level number above 2^30 is boxed anew on every store.
+const drawState = new Uint32Array(1);
+function seedDraws(seed: number): void {
+  drawState[0] = seed;
+}
+function draw(): number {
+  drawState[0] += 0x6d2b79f5;
+  let t = drawState[0];
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** murmur3 finaliser: a bijection on 32-bit integers (distinct inputs → distinct outputs). */
 export function fmix32(h: number): number {
   h = (h ^ (h >>> 16)) >>> 0;
@@ -43,6 +63,12 @@ export function hashSeed(...parts: number[]): number {
   return h;
 }
 
+/** `hashSeed(a, b)` without the rest-parameter array (once per generated message). */
+function hashSeed2(a: number, b: number): number {
+  const h = fmix32((0x9e3779b9 ^ fmix32(Math.floor(a) >>> 0)) + 0x7f4a7c15);
+  return fmix32((h ^ fmix32(Math.floor(b) >>> 0)) + 0x7f4a7c15);
+}
+
 /** FNV-1a, to turn a session id into a seed part. */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;
@@ -53,6 +79,24 @@ export function hashString(s: string): number {
 const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 const digits = (r: Rng, n: number): string => Array.from({ length: n }, () => Math.floor(r() * 10)).join('');
 const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+/** Char code of the upper-case hex digit of n's 4 bits at `shift`. */
+const nib = (n: number, shift: number): number => {
+  const d = (n >>> shift) & 15;
+  return d < 10 ? 48 + d : 55 + d;
+};
+/** `hex(a, 6) + hex(b, 6) + hex(c, 8)` for 24-bit a, b and a 32-bit c: one string, no intermediate ones. */
+const hex668 = (a: number, b: number, c: number): string =>
+  String.fromCharCode(
+    nib(a, 20), nib(a, 16), nib(a, 12), nib(a, 8), nib(a, 4), nib(a, 0),
+    nib(b, 20), nib(b, 16), nib(b, 12), nib(b, 8), nib(b, 4), nib(b, 0),
+    nib(c, 28), nib(c, 24), nib(c, 20), nib(c, 16), nib(c, 12), nib(c, 8), nib(c, 4), nib(c, 0),
+  );
+/** `hex(a, 8) + hex(b, 8)` for 32-bit a and b: one string. */
+const hex88 = (a: number, b: number): string =>
+  String.fromCharCode(
+    nib(a, 28), nib(a, 24), nib(a, 20), nib(a, 16), nib(a, 12), nib(a, 8), nib(a, 4), nib(a, 0),
+    nib(b, 28), nib(b, 24), nib(b, 20), nib(b, 16), nib(b, 12), nib(b, 8), nib(b, 4), nib(b, 0),
+  );
 
 // [country code, mobile prefix, remaining digits]
 const PHONE_PLANS: readonly [string, string, number][] = [
@@ -74,6 +118,7 @@ const PHRASES = ['Hey!', 'Are you coming tonight?', 'Sounds good 👍', 'I am on
 const CAPTIONS = ['Look at this', 'View from the top', 'Dinner 🍝', 'Finally!', 'From yesterday', 'Guess where'];
 const FILES = ['invoice-2024-11.pdf', 'slides.pptx', 'tickets.pdf', 'budget.xlsx', 'notes.docx', 'contract.pdf'];
 const PLACES = ['Alexanderplatz, Berlin', 'Café Central', 'Central Station', 'Parque del Retiro', 'Home'];
+const LOCATION_BODIES = PLACES.map((p) => `📍 ${p}`);
 
 /** Type weights: mostly text, like a real account. */
 const TYPES: readonly [string, number][] = [
@@ -94,6 +139,11 @@ interface SimChat {
   newestOffsetMs: number;
   fromMeRate: number;
   participants: string[];
+  /** Id heads of the chat's history messages: `true_<chat>_3EB0`, `false_<chat>_`. */
+  ownIdPrefix: string;
+  otherIdPrefix: string;
+  /** `_<participant>`, the id tail of a group member's message, per participant. */
+  authorSuffixes: string[];
 }
 
 export interface SimulatedAccountOptions {
@@ -209,44 +259,77 @@ export class SimulatedAccount {
       newestOffsetMs,
       fromMeRate: isGroup ? 0.2 : 0.45,
       participants,
+      ownIdPrefix: `true_${id}_3EB0`,
+      otherIdPrefix: `false_${id}_`,
+      authorSuffixes: participants.map((p) => `_${p}`),
     };
   }
 
-  /** Message k (0 = newest) of the chat's history. */
+  /**
+   * Message k (0 = newest) of the chat's history: a pure function of (seed, chat, k), drawn from
+   * one mulberry32 stream in a fixed order (jitter, sender, author, type, id, body, ack).
+   */
   private historyMessage(chat: SimChat, k: number, baseMs: number): Message {
     this.messagesGenerated++;
-    const r = mulberry32(hashSeed(chat.salt, k));
+    seedDraws(hashSeed2(chat.salt, k));
     // Slot k minus a jitter smaller than the slot: strictly decreasing with k, by >= 1 s.
-    const jitter = k === 0 ? 0 : Math.floor(r() * chat.slotSec);
-    const m = this.compose(chat, r, k, floorSec(baseMs + chat.newestOffsetMs) - (k * chat.slotSec + jitter) * 1000);
-    if (m.fromMe) m.ack = k < 3 ? 1 + Math.floor(r() * 3) : r() < 0.9 ? 3 : 2;
-    else m.ack = k < 3 ? Math.floor(r() * 3) : 3;
-    return m;
-  }
-
-  private compose(chat: SimChat, r: Rng, k: number, timestampMs: number): Message {
-    const chatId = chat.input.id;
-    const fromMe = r() < chat.fromMeRate;
-    const author = chat.input.isGroup && !fromMe ? pick(r, chat.participants) : null;
-    const type = pickType(r);
+    const jitter = k === 0 ? 0 : Math.floor(draw() * chat.slotSec);
+    const timestampMs = floorSec(baseMs + chat.newestOffsetMs) - (k * chat.slotSec + jitter) * 1000;
+    const fromMe = draw() < chat.fromMeRate;
+    const authorIndex = chat.input.isGroup && !fromMe ? Math.floor(draw() * chat.participants.length) : -1;
+    const type = drawType();
     // 20 hex: WhatsApp Web's own messages start with 3EB0; the last 8 are a bijection of k,
     // so ids never collide within a chat.
-    const head = fromMe
-      ? `3EB0${hex(Math.floor(r() * 0x100000000), 8)}`
-      : `${hex(Math.floor(r() * 0x1000000), 6)}${hex(Math.floor(r() * 0x1000000), 6)}`;
-    const key = `${head}${hex(fmix32((k ^ chat.salt) >>> 0), 8)}`;
+    const tail = fmix32((k ^ chat.salt) >>> 0);
+    const key = fromMe
+      ? chat.ownIdPrefix + hex88(Math.floor(draw() * 0x100000000), tail)
+      : chat.otherIdPrefix + hex668(Math.floor(draw() * 0x1000000), Math.floor(draw() * 0x1000000), tail);
+    const id = authorIndex === -1 ? key : key + chat.authorSuffixes[authorIndex];
+    const body = drawBody(type);
+    let ack: number;
+    if (fromMe) ack = k < 3 ? 1 + Math.floor(draw() * 3) : draw() < 0.9 ? 3 : 2;
+    else ack = k < 3 ? Math.floor(draw() * 3) : 3;
     return {
-      id: `${fromMe}_${chatId}_${key}${author ? `_${author}` : ''}`,
-      chatId,
+      id,
+      chatId: chat.input.id,
       fromMe,
-      author,
-      body: bodyFor(r, type),
+      author: authorIndex === -1 ? null : chat.participants[authorIndex],
+      body,
       type,
-      timestamp: new Date(Math.floor(timestampMs / 1000) * 1000).toISOString(),
-      ack: 0,
+      timestamp: isoSecond(timestampMs),
+      ack,
       hasMedia: MEDIA_TYPES.has(type),
     };
   }
+}
+
+/**
+ * `new Date(floorSec(ms)).toISOString()` as one string and without a Date (the Date and its
+ * formatting were most of the generation's CPU). Civil date from days: H. Hinnant's algorithm.
+ */
+export function isoSecond(ms: number): string {
+  const secs = Math.floor(ms / 1000);
+  const days = Math.floor(secs / 86400);
+  const sod = secs - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  // toISOString writes other years as ±YYYYYY (and throws on NaN).
+  if (!(y >= 0 && y <= 9999)) return new Date(secs * 1000).toISOString();
+  const h = Math.floor(sod / 3600);
+  const mi = Math.floor(sod / 60) % 60;
+  const s = sod % 60;
+  const c = (n: number, unit: number): number => 48 + (Math.floor(n / unit) % 10);
+  return String.fromCharCode(
+    c(y, 1000), c(y, 100), c(y, 10), c(y, 1), 45, c(m, 10), c(m, 1), 45, c(d, 10), c(d, 1), 84,
+    c(h, 10), c(h, 1), 58, c(mi, 10), c(mi, 1), 58, c(s, 10), c(s, 1), 46, 48, 48, 48, 90,
+  );
 }
 
 /** WhatsApp times have whole seconds. */
@@ -259,25 +342,28 @@ function phone(r: Rng): string {
   return `${cc}${prefix}${digits(r, rest)}`;
 }
 
-function pickType(r: Rng): string {
-  let x = r();
+/** `pickType` on the module stream. */
+function drawType(): string {
+  let x = draw();
   for (const [type, weight] of TYPES) if ((x -= weight) < 0) return type;
   return 'chat';
 }
 
-function bodyFor(r: Rng, type: string): string {
+const drawFrom = (list: readonly string[]): string => list[Math.floor(draw() * list.length)];
+
+/** The body of a history message of this type, on the module stream. */
+function drawBody(type: string): string {
   switch (type) {
-    case 'chat': {
-      const n = r() < 0.7 ? 1 : 2;
-      return Array.from({ length: n }, () => pick(r, PHRASES)).join(' ');
-    }
+    case 'chat':
+      // One phrase, or two joined by a space.
+      return draw() < 0.7 ? drawFrom(PHRASES) : `${drawFrom(PHRASES)} ${drawFrom(PHRASES)}`;
     case 'image':
     case 'video':
-      return r() < 0.4 ? pick(r, CAPTIONS) : '';
+      return draw() < 0.4 ? drawFrom(CAPTIONS) : '';
     case 'document':
-      return pick(r, FILES);
+      return drawFrom(FILES);
     case 'location':
-      return `📍 ${pick(r, PLACES)}`;
+      return drawFrom(LOCATION_BODIES);
     default:
       return ''; // ptt, sticker: media without caption
   }
