@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Message } from '@wa-sync/shared/contracts';
-import { SIM_BASE_TIME_MS, SimulatedAccount, isoSecond, mulberry32 } from './simulated.account';
+import { SIM_BASE_TIME_MS, SimulatedAccount, mulberry32 } from './simulated.account';
+import { isoSecond } from './simulated.draw';
 import { SimulatedEngine, type SimulatedClient, type SimulatedEngineOptions } from './simulated.engine';
 import { liveMessageK } from './simulated.live';
 import { waitFor } from '../../../../test/support/wait-for';
