@@ -21,6 +21,24 @@ const RESTART_FIRST_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 const HEALTHY_AFTER_MS = 60_000;
 
+/**
+ * V8 heap settings of the two services with a memory goal (docs/benchmarks.md, "5. Memory of the
+ * processes"; docker-compose.yml gives the same). On a machine with a few GB V8 lets the young
+ * generation grow to 32 MiB and the old one to 4x its live size between full GCs: a 2,000-chat
+ * sync then peaked at 200-350 MiB in the runner, nearly all garbage. A smaller semi-space and a
+ * bounded growth keep it near the live size, for a few % more GC time. A flag given in
+ * NODE_OPTIONS wins over ours.
+ */
+const NODE_FLAGS = {
+  'session-runner': ['--max-semi-space-size=4', '--heap-growing-percent=25'],
+  'sync-workers': ['--max-semi-space-size=8', '--heap-growing-percent=50'],
+};
+
+function nodeFlags(service) {
+  const given = process.env.NODE_OPTIONS ?? '';
+  return (NODE_FLAGS[service] ?? []).filter((flag) => !given.includes(flag.split('=')[0]));
+}
+
 function count(name) {
   const raw = process.env[name] ?? '1';
   const n = Number(raw);
@@ -106,7 +124,7 @@ function startService(service, label, env, delayMs = RESTART_FIRST_MS) {
     return stop(1);
   }
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [main], { stdio: 'inherit', env });
+  const child = spawn(process.execPath, [...nodeFlags(service), main], { stdio: 'inherit', env });
   children.set(label, child);
   say(`${label} started (pid ${child.pid})`);
   child.once('exit', (code, signal) => {

@@ -3,6 +3,7 @@
  * started again after a short backoff when it dies, so a kill -9 of any child does not stop the
  * product.
  */
+import { readFileSync } from 'node:fs';
 import { httpJson } from './support/http';
 import { type ServiceStack, startStack } from './support/service-stack';
 import { waitFor } from './support/wait-for';
@@ -25,6 +26,11 @@ function pidOf(label: string): number {
 it('runs two runners and two workers, and restarts a child killed with SIGKILL', async () => {
   await waitFor('two runners registered', async () => (await httpJson(stack.url, 'GET', '/whatsapp-web/runners')).json?.runners?.length === 2, 60_000);
   for (const label of ['session-runner#1', 'session-runner#2', 'sync-workers#1', 'sync-workers#2']) expect(pidOf(label)).toBeGreaterThan(0);
+  // The heap settings of the memory goal reach the children (docs/benchmarks.md, section 5).
+  const argv = (label: string) => readFileSync(`/proc/${pidOf(label)}/cmdline`, 'utf8').split('\0');
+  expect(argv('session-runner#1')).toEqual(expect.arrayContaining(['--max-semi-space-size=4', '--heap-growing-percent=25']));
+  expect(argv('sync-workers#2')).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=50']));
+  expect(argv('api').some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
 
   for (const label of ['session-runner#1', 'sync-workers#2']) {
     const pid = pidOf(label);

@@ -1,10 +1,15 @@
 import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import { draw, fmix32, hashSeed2, hex668, hex88, isoSecond, seedDraws } from './simulated.draw';
+
+export { fmix32 };
 
 /**
  * Deterministic simulated WhatsApp account: a seed gives the same chats and messages on every run.
  * The chat list is built up front (cheap); messages are derived per message from
  * hash(seed, chat, k) with k counted from the newest, so fetching the `limit` most recent
- * messages of one chat costs O(limit), whatever the size of the account.
+ * messages of one chat costs O(limit), whatever the size of the account. History messages are
+ * made without a closure, `Date` or intermediate string each (`simulated.draw.ts`): a first sync
+ * generates every message of the account, 200,000 for 2,000 chats × 100.
  */
 
 /**
@@ -25,15 +30,6 @@ export function mulberry32(seed: number): Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** murmur3 finaliser: a bijection on 32-bit integers (distinct inputs → distinct outputs). */
-export function fmix32(h: number): number {
-  h = (h ^ (h >>> 16)) >>> 0;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h = (h ^ (h >>> 13)) >>> 0;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Folds integers into one 32-bit seed. */
@@ -74,6 +70,7 @@ const PHRASES = ['Hey!', 'Are you coming tonight?', 'Sounds good 👍', 'I am on
 const CAPTIONS = ['Look at this', 'View from the top', 'Dinner 🍝', 'Finally!', 'From yesterday', 'Guess where'];
 const FILES = ['invoice-2024-11.pdf', 'slides.pptx', 'tickets.pdf', 'budget.xlsx', 'notes.docx', 'contract.pdf'];
 const PLACES = ['Alexanderplatz, Berlin', 'Café Central', 'Central Station', 'Parque del Retiro', 'Home'];
+const LOCATION_BODIES = PLACES.map((p) => `📍 ${p}`);
 
 /** Type weights: mostly text, like a real account. */
 const TYPES: readonly [string, number][] = [
@@ -94,6 +91,11 @@ interface SimChat {
   newestOffsetMs: number;
   fromMeRate: number;
   participants: string[];
+  /** Id heads of the chat's history messages: `true_<chat>_3EB0`, `false_<chat>_`. */
+  ownIdPrefix: string;
+  otherIdPrefix: string;
+  /** `_<participant>`, the id tail of a group member's message, per participant. */
+  authorSuffixes: string[];
 }
 
 export interface SimulatedAccountOptions {
@@ -209,41 +211,45 @@ export class SimulatedAccount {
       newestOffsetMs,
       fromMeRate: isGroup ? 0.2 : 0.45,
       participants,
+      ownIdPrefix: `true_${id}_3EB0`,
+      otherIdPrefix: `false_${id}_`,
+      authorSuffixes: participants.map((p) => `_${p}`),
     };
   }
 
-  /** Message k (0 = newest) of the chat's history. */
+  /**
+   * Message k (0 = newest) of the chat's history: a pure function of (seed, chat, k), drawn from
+   * one mulberry32 stream in a fixed order (jitter, sender, author, type, id, body, ack).
+   */
   private historyMessage(chat: SimChat, k: number, baseMs: number): Message {
     this.messagesGenerated++;
-    const r = mulberry32(hashSeed(chat.salt, k));
+    seedDraws(hashSeed2(chat.salt, k));
     // Slot k minus a jitter smaller than the slot: strictly decreasing with k, by >= 1 s.
-    const jitter = k === 0 ? 0 : Math.floor(r() * chat.slotSec);
-    const m = this.compose(chat, r, k, floorSec(baseMs + chat.newestOffsetMs) - (k * chat.slotSec + jitter) * 1000);
-    if (m.fromMe) m.ack = k < 3 ? 1 + Math.floor(r() * 3) : r() < 0.9 ? 3 : 2;
-    else m.ack = k < 3 ? Math.floor(r() * 3) : 3;
-    return m;
-  }
-
-  private compose(chat: SimChat, r: Rng, k: number, timestampMs: number): Message {
-    const chatId = chat.input.id;
-    const fromMe = r() < chat.fromMeRate;
-    const author = chat.input.isGroup && !fromMe ? pick(r, chat.participants) : null;
-    const type = pickType(r);
+    const jitter = k === 0 ? 0 : Math.floor(draw() * chat.slotSec);
+    const timestampMs = floorSec(baseMs + chat.newestOffsetMs) - (k * chat.slotSec + jitter) * 1000;
+    const fromMe = draw() < chat.fromMeRate;
+    const authorIndex = chat.input.isGroup && !fromMe ? Math.floor(draw() * chat.participants.length) : -1;
+    const type = drawType();
     // 20 hex: WhatsApp Web's own messages start with 3EB0; the last 8 are a bijection of k,
     // so ids never collide within a chat.
-    const head = fromMe
-      ? `3EB0${hex(Math.floor(r() * 0x100000000), 8)}`
-      : `${hex(Math.floor(r() * 0x1000000), 6)}${hex(Math.floor(r() * 0x1000000), 6)}`;
-    const key = `${head}${hex(fmix32((k ^ chat.salt) >>> 0), 8)}`;
+    const tail = fmix32((k ^ chat.salt) >>> 0);
+    const key = fromMe
+      ? chat.ownIdPrefix + hex88(Math.floor(draw() * 0x100000000), tail)
+      : chat.otherIdPrefix + hex668(Math.floor(draw() * 0x1000000), Math.floor(draw() * 0x1000000), tail);
+    const id = authorIndex === -1 ? key : key + chat.authorSuffixes[authorIndex];
+    const body = drawBody(type);
+    let ack: number;
+    if (fromMe) ack = k < 3 ? 1 + Math.floor(draw() * 3) : draw() < 0.9 ? 3 : 2;
+    else ack = k < 3 ? Math.floor(draw() * 3) : 3;
     return {
-      id: `${fromMe}_${chatId}_${key}${author ? `_${author}` : ''}`,
-      chatId,
+      id,
+      chatId: chat.input.id,
       fromMe,
-      author,
-      body: bodyFor(r, type),
+      author: authorIndex === -1 ? null : chat.participants[authorIndex],
+      body,
       type,
-      timestamp: new Date(Math.floor(timestampMs / 1000) * 1000).toISOString(),
-      ack: 0,
+      timestamp: isoSecond(timestampMs),
+      ack,
       hasMedia: MEDIA_TYPES.has(type),
     };
   }
@@ -259,25 +265,28 @@ function phone(r: Rng): string {
   return `${cc}${prefix}${digits(r, rest)}`;
 }
 
-function pickType(r: Rng): string {
-  let x = r();
+/** `pickType` on the module stream. */
+function drawType(): string {
+  let x = draw();
   for (const [type, weight] of TYPES) if ((x -= weight) < 0) return type;
   return 'chat';
 }
 
-function bodyFor(r: Rng, type: string): string {
+const drawFrom = (list: readonly string[]): string => list[Math.floor(draw() * list.length)];
+
+/** The body of a history message of this type, on the module stream. */
+function drawBody(type: string): string {
   switch (type) {
-    case 'chat': {
-      const n = r() < 0.7 ? 1 : 2;
-      return Array.from({ length: n }, () => pick(r, PHRASES)).join(' ');
-    }
+    case 'chat':
+      // One phrase, or two joined by a space.
+      return draw() < 0.7 ? drawFrom(PHRASES) : `${drawFrom(PHRASES)} ${drawFrom(PHRASES)}`;
     case 'image':
     case 'video':
-      return r() < 0.4 ? pick(r, CAPTIONS) : '';
+      return draw() < 0.4 ? drawFrom(CAPTIONS) : '';
     case 'document':
-      return pick(r, FILES);
+      return drawFrom(FILES);
     case 'location':
-      return `📍 ${pick(r, PLACES)}`;
+      return drawFrom(LOCATION_BODIES);
     default:
       return ''; // ptt, sticker: media without caption
   }

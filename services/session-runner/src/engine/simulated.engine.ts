@@ -281,7 +281,8 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     // What the phone holds at the end of the call, as WhatsApp Web would answer.
     const now = Date.now();
     const live = phone.latestKs(chatId, now, n).map((k) => phone.messageAt(k, now));
-    const result = [...this.account.latestMessages(chatId, n - live.length, phone.anchorMs), ...live];
+    const result = this.account.latestMessages(chatId, n - live.length, phone.anchorMs);
+    for (const m of live) result.push(m);
     this.onFetch?.(this.sessionId, chatId, result.length);
     return result;
   }
