@@ -33,12 +33,9 @@ const MAX_PAUSE_MS = 100;
  * When the queued frames of every batch (WebSocket and SSE hubs alike) are written: one flush
  * for all of them, so an event reaches every socket in the same pass instead of in one pass per
  * hub at different times (which added a whole pause to the spread between first and last
- * client). After a flush that used c ms of CPU, the next waits c ms (at most MAX_PAUSE_MS): the
- * process spends at most about half its CPU writing, and the events of a busy spell share one
- * write per socket. With few sockets c is near 0 and every event leaves at the end of its own
- * turn. CPU, not wall time: on a busy machine a flush's wall time is mostly waiting for a core
- * (measured: 15 ms of CPU over 40–100 ms of wall for 2,000 sockets), and pausing that long
- * again added it to every event's latency (p99 ≈ 1.5× in back-to-back runs).
+ * client). After a flush that took d ms, the next waits d ms (at most MAX_PAUSE_MS): the process
+ * spends at most about half its time writing, and the events of a busy spell share one write
+ * per socket. With few sockets d is near 0 and every event leaves at the end of its own turn.
  */
 /** What the pacer flushes. */
 interface Flushable {
@@ -48,28 +45,27 @@ interface Flushable {
 export class FlushPacer {
   private dirty = new Set<Flushable>();
   private scheduled = false;
-  /** When the last flush ended (performance.now() ms) and the CPU ms it used. */
+  /** When the last flush ended and how long it took (performance.now() ms). */
   private lastFlushEnd = -Infinity;
-  private lastFlushCpuMs = 0;
+  private lastFlushMs = 0;
 
   schedule(batch: Flushable): void {
     this.dirty.add(batch);
     if (this.scheduled) return;
     this.scheduled = true;
-    const wait = this.lastFlushEnd + Math.min(this.lastFlushCpuMs, MAX_PAUSE_MS) - performance.now();
+    const wait = this.lastFlushEnd + Math.min(this.lastFlushMs, MAX_PAUSE_MS) - performance.now();
     if (wait < 1) setImmediate(this.flush);
     else setTimeout(this.flush, wait);
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const cpuStart = process.cpuUsage();
+    const start = performance.now();
     const dirty = this.dirty;
     this.dirty = new Set();
     for (const batch of dirty) batch.flush();
-    const cpu = process.cpuUsage(cpuStart);
     this.lastFlushEnd = performance.now();
-    this.lastFlushCpuMs = (cpu.user + cpu.system) / 1000;
+    this.lastFlushMs = this.lastFlushEnd - start;
   };
 }
 
