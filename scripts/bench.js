@@ -5,6 +5,7 @@
  *   npm run bench                      # full run (< 10 min on 2 cores)
  *   npm run bench -- --quick --json    # CI: small sizes, ~1 min, one JSON object on the last line
  *   node scripts/bench.js --only e2e,progress --profile   # some phases; CPU profiles of the services
+ *   node scripts/bench.js --only progress --client-processes 1   # the fan-out clients in one process
  *
  * Parts: in-process baselines (the product's store called directly, a minimal SQLite table, the
  * seed's fetch-then-save loop), then the product started through scripts/start.js on a private
@@ -12,7 +13,6 @@
  * append times. A part that cannot run gives null fields and a reason; the command still exits 0.
  */
 'use strict';
-const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,6 +22,7 @@ const { startRedis } = require('./bench/redis');
 const { Product, logHead, timeSync, childPids } = require('./bench/product');
 const inproc = require('./bench/inprocess');
 const { summarizeDir } = require('./bench/profile');
+const { startClients, cpuWindow } = require('./bench/progress-clients');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -46,6 +47,8 @@ const SYNC_TIMEOUT_MS = QUICK ? 90_000 : 480_000;
 // The whole run: past it the report is printed with what was measured, and everything stopped.
 const DEADLINE_MS = Number(option('deadline') ?? (QUICK ? 300 : 900)) * 1000;
 const SESSION = 'bench';
+// The progress part's clients run in this many processes (default: one per core; see progress-clients.js).
+const CLIENT_PROCESSES = Number(option('client-processes') ?? os.cpus().length);
 
 const result = {};
 const reasons = {};
@@ -205,28 +208,21 @@ function dropNewest(dbFile, every) {
 async function progressRun(chats, messages, ws, sse) {
   const profile = PROFILE && ws + sse > 1 ? { profile: true, label: `progress ${ws} WS + ${sse} SSE` } : {};
   return withProduct(simEnv(chats, messages), async (product, redis) => {
-    const child = fork(path.join(__dirname, 'bench/clients.js'), [product.url, SESSION, String(ws), String(sse)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const messagesOf = (type) => new Promise((resolve, reject) => {
-      const on = (m) => {
-        if (m.type === type) {
-          child.off('message', on);
-          resolve(m);
-        } else if (m.type === 'error') reject(new Error(m.message));
-      };
-      child.on('message', on);
-      child.once('exit', (code) => reject(new Error(`clients exited with ${code}`)));
-    });
+    // With --profile the client processes are profiled too: is it them that set the pace?
+    const clients = startClients({ url: product.url, sessionId: SESSION, ws, sse, processes: CLIENT_PROCESSES, profileDir: product.o.profileDir, pidNames: product.pidNames });
     try {
-      const joined = await messagesOf('joined');
-      const summaryP = messagesOf('summary');
+      const joined = await clients.joined;
+      const named = [...childPids(product.child.pid).map((pid) => ({ pid, name: product.pidNames[pid] ?? 'other' })), { pid: redis.pid, name: 'redis' }, ...clients.pids.map((pid) => ({ pid, name: 'clients' }))];
+      const cpuDuringSync = cpuWindow(named);
       const sync = await firstSync(product, redis);
+      sync.cpuMs = cpuDuringSync();
       // Clients may lag far behind the server: give them time, then take what arrived.
-      const timer = setTimeout(() => child.send({ type: 'finish' }), QUICK ? 30_000 : 180_000);
-      const summary = await summaryP;
+      const timer = setTimeout(clients.finish, QUICK ? 30_000 : 180_000);
+      const summary = await clients.summary();
       clearTimeout(timer);
       return { sync, joined, summary, apiMiB: product.peaks.api ?? null, peaks: { ...product.peaks } };
     } finally {
-      if (child.exitCode === null) child.kill();
+      await clients.stop();
     }
   }, profile);
 }
@@ -374,8 +370,8 @@ async function main() {
     result.slowdownWithClients = round(ratio(many.sync.seconds, one.sync.seconds), 2);
     result.apiRssMiB = round(many.apiMiB);
     extra.progress = {
-      oneClient: { seconds: round(one.sync.seconds, 2), p50Ms: round(one.summary.p50, 1), p99Ms: round(one.summary.p99, 1), apiRssMiB: round(one.apiMiB) },
-      withClients: { seconds: round(many.sync.seconds, 2), deliveries: s.deliveries, clientsDone: s.clientsDone, maxMs: round(s.max, 1), spreadP50Ms: round(s.spreadP50, 1), clientProcessCpuShare: round(s.clientCpuShare, 2) },
+      oneClient: { seconds: round(one.sync.seconds, 2), cpuMsDuringSync: one.sync.cpuMs, p50Ms: round(one.summary.p50, 1), p99Ms: round(one.summary.p99, 1), apiRssMiB: round(one.apiMiB) },
+      withClients: { seconds: round(many.sync.seconds, 2), cpuMsDuringSync: many.sync.cpuMs, deliveries: s.deliveries, events: s.events, mismatches: s.mismatches, clientsDone: s.clientsDone, maxMs: round(s.max, 1), spreadP50Ms: round(s.spreadP50, 1), clientProcessCpuShares: s.clientCpuShares.map((x) => round(x, 2)) },
     };
   });
 
@@ -413,7 +409,13 @@ function report() {
   row('fan-out spread p99 (ms)', r.fanoutSpreadP99Ms, '1 client 0', '≤ 50');
   row('sync slowdown with clients', r.slowdownWithClients, p ? `${p.withClients.seconds} s vs ${p.oneClient.seconds} s` : '', '≤ 1.25');
   row('API peak RSS with clients (MiB)', r.apiRssMiB, p ? `1 client ${p.oneClient.apiRssMiB}` : '', '≤ 250');
-  if (p?.withClients.clientProcessCpuShare != null) say(`  (bench client process busy ${Math.round(p.withClients.clientProcessCpuShare * 100)}% of the time while receiving; near 100%: it, not the API, set the pace)`);
+  if (p) {
+    const w = p.withClients;
+    const shares = w.clientProcessCpuShares.map((x) => (x === null ? '?' : `${Math.round(x * 100)}%`)).join(', ');
+    const cpu = (c) => Object.entries(c ?? {}).map(([k, v]) => `${k} ${round(v / 1000, 2)}`).join(', ');
+    say(`  CPU s from join to sync done: 1 client: ${cpu(p.oneClient.cpuMsDuringSync)}; many: ${cpu(w.cpuMsDuringSync)}`);
+    say(`  (${w.deliveries} deliveries of ${w.events} events, ${w.mismatches} not byte-identical; ${w.clientProcessCpuShares.length} client process(es) busy ${shares} of the time while receiving: near 100%, they, not the API, set the pace)`);
+  }
   row(`runner peak RSS, ${SIZES.chats}-chat sync (MiB)`, r.runnerRssMiB, '', '≤ 150');
   row('workers peak RSS (MiB)', r.workersRssMiB, '', '≤ 150');
   row('Redis peak growth during sync (MiB)', r.redisPeakGrowthMiB, extra.redisKeysAtPeak ? `${extra.redisKeysAtPeak} keys at the peak` : '', '≤ 20');
