@@ -9,15 +9,20 @@ export const CATCHUP_PAGE_GROWTH = 4;
  * go back through BullMQ: return values travel in every `completed` event.
  */
 export async function runFetchMessages(client: WhatsAppClient, data: FetchMessagesJob, redis: Redis): Promise<FetchMessagesResult> {
-  const messages = data.catchUp
-    ? await fetchBack(client, data.chatId, data.limit, data.catchUp, redis)
-    : await fetchCounted(client, data.chatId, data.limit, redis);
+  const stats = { calls: 0, messages: 0 };
+  let messages: Message[];
+  try {
+    messages = data.catchUp ? await fetchBack(client, data.chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, data.chatId, data.limit, stats);
+  } catch (err) {
+    // The calls that did reach the phone still count.
+    if (stats.calls > 0) await countFetches(redis.multi(), client.sessionId, stats).exec();
+    throw err;
+  }
   const stagingKey = Keys.staging(data.syncId, data.chatId);
   const staged = Keys.stagedChats(data.syncId);
   // One transaction: a chat is never counted as staged without its batch, or staged uncounted.
-  // ZADD, not INCR: a retried fetch counts its chat once.
-  await redis
-    .multi()
+  // ZADD, not INCR: a retried fetch counts its chat once. The phone calls are counted in it too.
+  await countFetches(redis.multi(), client.sessionId, stats)
     .set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S)
     .zadd(staged, Date.now(), data.chatId)
     .expire(staged, STAGING_TTL_S)
@@ -57,21 +62,31 @@ async function fetchBack(
   chatId: string,
   firstPage: number,
   { after, max }: { after: string; max: number },
-  redis: Redis,
+  stats: FetchStats,
 ): Promise<Message[]> {
   const afterMs = Date.parse(after);
   let limit = Math.min(firstPage, max);
   for (;;) {
-    const page = await fetchCounted(client, chatId, limit, redis);
+    const page = await fetchCounted(client, chatId, limit, stats);
     const reached = page.length < limit || page.some((m) => Date.parse(m.timestamp) < afterMs);
     if (reached || limit >= max) return page.filter((m) => Date.parse(m.timestamp) >= afterMs);
     limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
   }
 }
 
+type FetchStats = { calls: number; messages: number };
+type Multi = ReturnType<Redis['multi']>;
+
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */
-async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, redis: Redis): Promise<Message[]> {
+async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
   const page = await client.fetchMessages(chatId, { limit });
-  await redis.multi().hincrby(Keys.fetchStats(client.sessionId), 'calls', 1).hincrby(Keys.fetchStats(client.sessionId), 'messages', page.length).exec();
+  stats.calls += 1;
+  stats.messages += page.length;
   return page;
+}
+
+/** Adds a fetch's phone calls to the session's counts, in the caller's transaction. */
+function countFetches(multi: Multi, sessionId: string, stats: FetchStats): Multi {
+  const key = Keys.fetchStats(sessionId);
+  return multi.hincrby(key, 'calls', stats.calls).hincrby(key, 'messages', stats.messages);
 }
