@@ -1,5 +1,6 @@
 import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGED_STALE_MS, STAGING_TTL_S } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
+import { stagingRedis } from './staging.scripts';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
 export const CATCHUP_PAGE_GROWTH = 4;
@@ -10,23 +11,19 @@ export const CATCHUP_PAGE_GROWTH = 4;
  */
 export async function runFetchMessages(client: WhatsAppClient, data: FetchMessagesJob, redis: Redis): Promise<FetchMessagesResult> {
   const stats = { calls: 0, messages: 0 };
+  const r = stagingRedis(redis);
+  const statsKey = Keys.fetchStats(client.sessionId);
   let messages: Message[];
   try {
     messages = data.catchUp ? await fetchBack(client, data.chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, data.chatId, data.limit, stats);
   } catch (err) {
     // The calls that did reach the phone still count.
-    if (stats.calls > 0) await countFetches(redis.multi(), client.sessionId, stats).exec();
+    if (stats.calls > 0) await r.waCountFetches(statsKey, stats.calls, stats.messages);
     throw err;
   }
   const stagingKey = Keys.staging(data.syncId, data.chatId);
-  const staged = Keys.stagedChats(data.syncId);
-  // One transaction: a chat is never counted as staged without its batch, or staged uncounted.
-  // ZADD, not INCR: a retried fetch counts its chat once. The phone calls are counted in it too.
-  await countFetches(redis.multi(), client.sessionId, stats)
-    .set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S)
-    .zadd(staged, Date.now(), data.chatId)
-    .expire(staged, STAGING_TTL_S)
-    .exec();
+  // One atomic call: the batch, the chat's place in the back-pressure window, the phone calls.
+  await r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, JSON.stringify(messages), STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages);
   return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
 }
 
@@ -44,8 +41,7 @@ export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged
   const key = Keys.stagedChats(syncId);
   const started = Date.now();
   for (;;) {
-    const res = await redis.multi().zremrangebyscore(key, '-inf', Date.now() - STAGED_STALE_MS).zcard(key).exec();
-    const count = Number(res?.[1]?.[1] ?? 0);
+    const count = await stagingRedis(redis).waStagedCount(key, Date.now() - STAGED_STALE_MS);
     if (count < maxStaged) return Date.now() - started;
     await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
   }
@@ -75,7 +71,6 @@ async function fetchBack(
 }
 
 type FetchStats = { calls: number; messages: number };
-type Multi = ReturnType<Redis['multi']>;
 
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */
 async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
@@ -83,10 +78,4 @@ async function fetchCounted(client: WhatsAppClient, chatId: string, limit: numbe
   stats.calls += 1;
   stats.messages += page.length;
   return page;
-}
-
-/** Adds a fetch's phone calls to the session's counts, in the caller's transaction. */
-function countFetches(multi: Multi, sessionId: string, stats: FetchStats): Multi {
-  const key = Keys.fetchStats(sessionId);
-  return multi.hincrby(key, 'calls', stats.calls).hincrby(key, 'messages', stats.messages);
 }
