@@ -8,19 +8,34 @@ export const CATCHUP_PAGE_GROWTH = 4;
 /**
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
+ *
+ * With `maxStaged`, the batch is staged only once the sync's back-pressure window has room
+ * ({@link waitForStagingRoom}). The wait runs alongside the phone call, not before it: its round
+ * trip (and any wait) overlaps the fetch, and Redis stays bounded all the same, since a batch
+ * waiting for room sits in this process, one per fetch slot.
  */
-export async function runFetchMessages(client: WhatsAppClient, data: FetchMessagesJob, redis: Redis): Promise<FetchMessagesResult> {
+export async function runFetchMessages(
+  client: WhatsAppClient,
+  data: FetchMessagesJob,
+  redis: Redis,
+  { maxStaged }: { maxStaged?: number } = {},
+): Promise<FetchMessagesResult> {
   const stats = { calls: 0, messages: 0 };
   const r = stagingRedis(redis);
   const statsKey = Keys.fetchStats(client.sessionId);
+  const stop = new AbortController();
+  const room = maxStaged === undefined ? undefined : waitForStagingRoom(redis, data.syncId, maxStaged, stop.signal);
   let messages: Message[];
   try {
     messages = data.catchUp ? await fetchBack(client, data.chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, data.chatId, data.limit, stats);
   } catch (err) {
+    stop.abort();
+    room?.catch(() => {}); // nothing to stage: its outcome no longer matters
     // The calls that did reach the phone still count.
     if (stats.calls > 0) await r.waCountFetches(statsKey, stats.calls, stats.messages);
     throw err;
   }
+  await room;
   const stagingKey = Keys.staging(data.syncId, data.chatId);
   // One atomic call: the batch, the chat's place in the back-pressure window, the phone calls.
   await r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, JSON.stringify(messages), STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages);
@@ -35,14 +50,15 @@ export const STAGING_POLL_MS = 15;
  * so Redis holds a bounded window of the account, not whatever the runner fetched ahead of the
  * saves. Concurrent fetches may all pass at the same count, so the bound is `maxStaged` plus the
  * fetch concurrency. Stale entries (a save that died before removing its chat) are dropped here,
- * so the wait always ends within STAGED_STALE_MS. Returns the ms waited.
+ * so the wait always ends within STAGED_STALE_MS (or at once when `signal` aborts). Returns the ms
+ * waited.
  */
-export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number): Promise<number> {
+export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
   const key = Keys.stagedChats(syncId);
   const started = Date.now();
   for (;;) {
     const count = await stagingRedis(redis).waStagedCount(key, Date.now() - STAGED_STALE_MS);
-    if (count < maxStaged) return Date.now() - started;
+    if (count < maxStaged || signal?.aborted) return Date.now() - started;
     await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
   }
 }
