@@ -130,7 +130,7 @@ describe('SqliteStore group commit', () => {
   it('commits concurrent batches together, and a batch that fails inside the transaction fails alone', async () => {
     const store = new SqliteStore(join(dir, 'group', 'store.db'));
     await store.init();
-    const s = uniqueSessionId();
+    const s = uniqueSessionId('group');
     // Same turn of the event loop: one shared transaction. The bad batch passes the checks made
     // before it is queued and throws inside the transaction (its editedAt is not a time).
     const bad = messages('b@c.us', 0, 5).map((m, i) => (i === 3 ? { ...m, editedAt: 'not a time' } : m));
