@@ -1,4 +1,4 @@
-import { type Redis } from '@wa-sync/shared';
+import type { Redis } from '@wa-sync/shared/runtime';
 
 /**
  * The fetch's Redis writes as Lua scripts: atomic like MULTI, but one command each. On the
