@@ -25,17 +25,19 @@ export async function runFetchMessages(
   const statsKey = Keys.fetchStats(client.sessionId);
   const stop = new AbortController();
   const room = maxStaged === undefined ? undefined : waitForStagingRoom(redis, data.syncId, maxStaged, stop.signal);
+  // Handled from the start: a Redis error during the phone call is thrown by `await room` after
+  // it, not left unhandled (which would end the process) meanwhile.
+  room?.catch(() => {});
   let messages: Message[];
   try {
     messages = data.catchUp ? await fetchBack(client, data.chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, data.chatId, data.limit, stats);
+    await room;
   } catch (err) {
-    stop.abort();
-    room?.catch(() => {}); // nothing to stage: its outcome no longer matters
+    stop.abort(); // nothing to stage: the wait's outcome no longer matters
     // The calls that did reach the phone still count.
     if (stats.calls > 0) await r.waCountFetches(statsKey, stats.calls, stats.messages);
     throw err;
   }
-  await room;
   const stagingKey = Keys.staging(data.syncId, data.chatId);
   // One atomic call: the batch, the chat's place in the back-pressure window, the phone calls.
   await r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, JSON.stringify(messages), STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages);
