@@ -16,9 +16,25 @@ export interface ChatOutcome {
   error?: string;
 }
 
+/** What {@link SyncProgress.recordChat} did, and the sync's count after it. */
+export interface ChatRecorded {
+  /** False when the chat had been counted before (a retried job). */
+  counted: boolean;
+  currentChat: number;
+  nChats: number;
+}
+
 type ProgressRedis = Redis & {
   waBeginSync(progress: string, lastSync: string, active: string, log: string, ...argv: (string | number)[]): Promise<number>;
-  waRecordChat(progress: string, finished: string, active: string, log: string, ...argv: (string | number)[]): Promise<number>;
+  waRecordChat(
+    progress: string,
+    finished: string,
+    active: string,
+    log: string,
+    staging: string,
+    staged: string,
+    ...argv: (string | number)[]
+  ): Promise<[number, number, number]>;
   waClearActive(active: string, syncId: string): Promise<number>;
 };
 
@@ -36,7 +52,7 @@ export class SyncProgress {
   ) {
     if (!('waRecordChat' in redis)) {
       redis.defineCommand('waBeginSync', { numberOfKeys: 4, lua: BEGIN_SYNC_LUA });
-      redis.defineCommand('waRecordChat', { numberOfKeys: 4, lua: RECORD_CHAT_LUA });
+      redis.defineCommand('waRecordChat', { numberOfKeys: 6, lua: RECORD_CHAT_LUA });
       redis.defineCommand('waClearActive', { numberOfKeys: 1, lua: CLEAR_ACTIVE_LUA });
     }
     this.redis = redis as ProgressRedis;
@@ -69,13 +85,19 @@ export class SyncProgress {
     return began === 1;
   }
 
-  /** Counts a finished chat once; returns false when it was already counted. */
-  async recordChat(outcome: ChatOutcome): Promise<boolean> {
-    const result = await this.redis.waRecordChat(
+  /**
+   * Counts a finished chat once (`counted` is false when it already was) and returns the sync's
+   * count after it. With `release`, the chat's staged batch (`stagingKey`) is deleted and the chat
+   * leaves the sync's back-pressure window in the same atomic call, counted now or before.
+   */
+  async recordChat(outcome: ChatOutcome, release?: { stagingKey: string }): Promise<ChatRecorded> {
+    const [status, currentChat, nChats] = await this.redis.waRecordChat(
       Keys.syncProgress(outcome.syncId),
       Keys.syncFinished(outcome.syncId),
       Keys.activeSync(outcome.sessionId),
       Keys.eventLog(outcome.sessionId),
+      release?.stagingKey ?? Keys.staging(outcome.syncId, outcome.chatId),
+      Keys.stagedChats(outcome.syncId),
       outcome.chatId,
       outcome.messages,
       outcome.failed ? 1 : 0,
@@ -83,9 +105,10 @@ export class SyncProgress {
       outcome.error ?? '',
       ACTIVE_SYNC_TTL_S,
       this.logMaxLen,
+      release ? 1 : 0,
     );
-    if (result === -1) throw new Error(`sync ${outcome.syncId} has no progress record`);
-    return result === 1;
+    if (status === -1) throw new Error(`sync ${outcome.syncId} has no progress record`);
+    return { counted: status === 1, currentChat, nChats };
   }
 
   async isChatCounted(syncId: string, chatId: string): Promise<boolean> {

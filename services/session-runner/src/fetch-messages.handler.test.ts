@@ -143,6 +143,22 @@ describe('back-pressure between fetch and save', () => {
     expect(passed).toBe(true);
   });
 
+  it('a fetch with a full window stages its batch only once a save frees a place', async () => {
+    const syncId = 'bp3';
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, redis);
+    let done = false;
+    const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, redis, { maxStaged: 2 }).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(done).toBe(false);
+    expect(await redis.exists(Keys.staging(syncId, '2@c.us'))).toBe(0);
+    await redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
+    expect((await third).count).toBe(5);
+    expect(await redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['1@c.us', '2@c.us']);
+  });
+
   it('a save that died before freeing its place cannot hold the sync back for good', async () => {
     const syncId = 'bp2';
     // Two chats staged long ago whose saves never ran (a crash lost their ZREM).

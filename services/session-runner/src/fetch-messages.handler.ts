@@ -1,5 +1,6 @@
 import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGED_STALE_MS, STAGING_TTL_S } from '@wa-sync/shared';
 import type { WhatsAppClient } from './engine/engine';
+import { stagingRedis } from './staging.scripts';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
 export const CATCHUP_PAGE_GROWTH = 4;
@@ -7,21 +8,39 @@ export const CATCHUP_PAGE_GROWTH = 4;
 /**
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
+ *
+ * With `maxStaged`, the batch is staged only once the sync's back-pressure window has room
+ * ({@link waitForStagingRoom}). The wait runs alongside the phone call, not before it: its round
+ * trip (and any wait) overlaps the fetch, and Redis stays bounded all the same, since a batch
+ * waiting for room sits in this process, one per fetch slot.
  */
-export async function runFetchMessages(client: WhatsAppClient, data: FetchMessagesJob, redis: Redis): Promise<FetchMessagesResult> {
-  const messages = data.catchUp
-    ? await fetchBack(client, data.chatId, data.limit, data.catchUp, redis)
-    : await fetchCounted(client, data.chatId, data.limit, redis);
+export async function runFetchMessages(
+  client: WhatsAppClient,
+  data: FetchMessagesJob,
+  redis: Redis,
+  { maxStaged }: { maxStaged?: number } = {},
+): Promise<FetchMessagesResult> {
+  const stats = { calls: 0, messages: 0 };
+  const r = stagingRedis(redis);
+  const statsKey = Keys.fetchStats(client.sessionId);
+  const stop = new AbortController();
+  const room = maxStaged === undefined ? undefined : waitForStagingRoom(redis, data.syncId, maxStaged, stop.signal);
+  // Handled from the start: a Redis error during the phone call is thrown by `await room` after
+  // it, not left unhandled (which would end the process) meanwhile.
+  room?.catch(() => {});
+  let messages: Message[];
+  try {
+    messages = data.catchUp ? await fetchBack(client, data.chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, data.chatId, data.limit, stats);
+    await room;
+  } catch (err) {
+    stop.abort(); // nothing to stage: the wait's outcome no longer matters
+    // The calls that did reach the phone still count.
+    if (stats.calls > 0) await r.waCountFetches(statsKey, stats.calls, stats.messages);
+    throw err;
+  }
   const stagingKey = Keys.staging(data.syncId, data.chatId);
-  const staged = Keys.stagedChats(data.syncId);
-  // One transaction: a chat is never counted as staged without its batch, or staged uncounted.
-  // ZADD, not INCR: a retried fetch counts its chat once.
-  await redis
-    .multi()
-    .set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S)
-    .zadd(staged, Date.now(), data.chatId)
-    .expire(staged, STAGING_TTL_S)
-    .exec();
+  // One atomic call: the batch, the chat's place in the back-pressure window, the phone calls.
+  await r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, JSON.stringify(messages), STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages);
   return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
 }
 
@@ -33,15 +52,15 @@ export const STAGING_POLL_MS = 15;
  * so Redis holds a bounded window of the account, not whatever the runner fetched ahead of the
  * saves. Concurrent fetches may all pass at the same count, so the bound is `maxStaged` plus the
  * fetch concurrency. Stale entries (a save that died before removing its chat) are dropped here,
- * so the wait always ends within STAGED_STALE_MS. Returns the ms waited.
+ * so the wait always ends within STAGED_STALE_MS (or at once when `signal` aborts). Returns the ms
+ * waited.
  */
-export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number): Promise<number> {
+export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
   const key = Keys.stagedChats(syncId);
   const started = Date.now();
   for (;;) {
-    const res = await redis.multi().zremrangebyscore(key, '-inf', Date.now() - STAGED_STALE_MS).zcard(key).exec();
-    const count = Number(res?.[1]?.[1] ?? 0);
-    if (count < maxStaged) return Date.now() - started;
+    const count = await stagingRedis(redis).waStagedCount(key, Date.now() - STAGED_STALE_MS);
+    if (count < maxStaged || signal?.aborted) return Date.now() - started;
     await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
   }
 }
@@ -57,21 +76,24 @@ async function fetchBack(
   chatId: string,
   firstPage: number,
   { after, max }: { after: string; max: number },
-  redis: Redis,
+  stats: FetchStats,
 ): Promise<Message[]> {
   const afterMs = Date.parse(after);
   let limit = Math.min(firstPage, max);
   for (;;) {
-    const page = await fetchCounted(client, chatId, limit, redis);
+    const page = await fetchCounted(client, chatId, limit, stats);
     const reached = page.length < limit || page.some((m) => Date.parse(m.timestamp) < afterMs);
     if (reached || limit >= max) return page.filter((m) => Date.parse(m.timestamp) >= afterMs);
     limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
   }
 }
 
+type FetchStats = { calls: number; messages: number };
+
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */
-async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, redis: Redis): Promise<Message[]> {
+async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
   const page = await client.fetchMessages(chatId, { limit });
-  await redis.multi().hincrby(Keys.fetchStats(client.sessionId), 'calls', 1).hincrby(Keys.fetchStats(client.sessionId), 'messages', page.length).exec();
+  stats.calls += 1;
+  stats.messages += page.length;
   return page;
 }

@@ -4,7 +4,7 @@ import type { Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { createCatalogWorker, isFinalFailure, startQueuedSync } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
-import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
+import { runFetchMessages } from './fetch-messages.handler';
 import { clientFor, type SessionContext } from './session.context';
 import { runSyncStart } from './sync-start.handler';
 
@@ -20,11 +20,10 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
     {
       'sync-start': (data) => runSyncStart(clientFor(ctx, sessionId), data, deps),
       // The client is looked up after the pause: it may have been rebuilt meanwhile.
-      // Back-pressure first: a fetch waits while 2 × concurrency chats of its sync await their save.
-      'fetch-messages': async (data) => {
-        await waitForStagingRoom(deps.redis, data.syncId, 2 * deps.concurrency);
-        return pacer.run(() => runFetchMessages(clientFor(ctx, sessionId), data, deps.redis));
-      },
+      // Back-pressure: a batch is staged only while fewer than 2 × concurrency chats of its sync
+      // await their save (checked alongside the phone call).
+      'fetch-messages': (data) =>
+        pacer.run(() => runFetchMessages(clientFor(ctx, sessionId), data, deps.redis, { maxStaged: 2 * deps.concurrency })),
     },
     {
       connection: deps.redis,

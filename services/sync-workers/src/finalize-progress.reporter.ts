@@ -20,15 +20,18 @@ export class FinalizeProgress {
     private readonly logger: Logger,
   ) {}
 
-  /** Fire and forget: a lost update only leaves Bull Board a step behind. */
-  report(syncId: string, finalizeJobId: string | undefined): void {
-    this.update(syncId, finalizeJobId ?? `finalize-${syncId}`).catch((err: Error) =>
+  /**
+   * Fire and forget: a lost update only leaves Bull Board a step behind. `count` is the sync's
+   * count as the progress script returned it; without it, progress is read from Redis.
+   */
+  report(syncId: string, finalizeJobId: string | undefined, count?: { currentChat: number; nChats: number }): void {
+    this.update(syncId, finalizeJobId ?? `finalize-${syncId}`, count).catch((err: Error) =>
       this.logger.debug({ syncId, err: err.message }, 'finalize progress not updated'),
     );
   }
 
-  private async update(syncId: string, jobId: string): Promise<void> {
-    const snapshot = await this.progress.get(syncId);
+  private async update(syncId: string, jobId: string, count?: { currentChat: number; nChats: number }): Promise<void> {
+    const snapshot = count ?? (await this.progress.get(syncId));
     if (!snapshot || snapshot.nChats === 0) return;
     const percent = Math.floor((100 * snapshot.currentChat) / snapshot.nChats);
     if ((this.last.get(syncId) ?? -1) >= percent) return;

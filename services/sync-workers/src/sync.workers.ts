@@ -61,8 +61,8 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.chatSave,
     {
       'save-chat': async (data, job) => {
-        const result = await runSaveChat(job, data, { store, redis, progress });
-        finalizeProgress.report(data.syncId, job.parent?.id);
+        const { recorded, ...result } = await runSaveChat(job, data, { store, redis, progress });
+        finalizeProgress.report(data.syncId, job.parent?.id, recorded);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;
       },
@@ -77,7 +77,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
     const counting = progress
       .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })
-      .then(() => finalizeProgress.report(syncId, job.parent?.id))
+      .then((recorded) => finalizeProgress.report(syncId, job.parent?.id, recorded))
       .catch((e) => logger.error({ err: e, sessionId, syncId, jobId: job.id }, 'could not count failed chat'))
       .finally(() => pending.delete(counting));
     pending.add(counting);

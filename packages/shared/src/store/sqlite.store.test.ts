@@ -126,6 +126,37 @@ describe('SqliteStore on one file shared by several processes', () => {
   });
 });
 
+describe('SqliteStore group commit', () => {
+  it('commits concurrent batches together, and a batch that fails inside the transaction fails alone', async () => {
+    const store = new SqliteStore(join(dir, 'group', 'store.db'));
+    await store.init();
+    const s = uniqueSessionId('group');
+    // Same turn of the event loop: one shared transaction. The bad batch passes the checks made
+    // before it is queued and throws inside the transaction (its editedAt is not a time).
+    const bad = messages('b@c.us', 0, 5).map((m, i) => (i === 3 ? { ...m, editedAt: 'not a time' } : m));
+    const settled = await Promise.allSettled([
+      store.upsertMessages(s, 'a@c.us', messages('a@c.us', 0, 30)),
+      store.upsertMessages(s, 'b@c.us', bad),
+      store.upsertMessages(s, 'a@c.us', messages('a@c.us', 20, 40)),
+      store.upsertMessages(s, 'c@c.us', messages('c@c.us', 0, 10)),
+    ]);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value : null))).toEqual([
+      { inserted: 30, existing: 0 },
+      null,
+      { inserted: 10, existing: 10 },
+      { inserted: 10, existing: 0 },
+    ]);
+    const count = async (chatId: string) => (await store.listMessages(s, chatId, { limit: 100 })).items.length;
+    expect([await count('a@c.us'), await count('b@c.us'), await count('c@c.us')]).toEqual([40, 0, 10]);
+    // Replayed together (a retried sync): nothing stored twice, counts unchanged.
+    await Promise.all([store.upsertMessages(s, 'a@c.us', messages('a@c.us', 0, 40)), store.upsertMessages(s, 'c@c.us', messages('c@c.us', 0, 10))]);
+    const chats = (await store.listChats(s, { limit: 10 })).items;
+    expect(Object.fromEntries(chats.map((c) => [c.id, c.messageCount]))).toEqual({ 'a@c.us': 40, 'c@c.us': 10 });
+    await store.close();
+  });
+});
+
 describe('createStore / describeStoreUrl', () => {
   it('opens sqlite: URLs and rejects unknown forms with the accepted ones', async () => {
     const store = await createStore(`sqlite:${join(dir, 'factory', 'f.db')}`);
