@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Chat, type Message, type SyncSnapshot, Keys, createRedis } from '@wa-sync/shared';
+import { type Chat, type Message, type SyncSnapshot, Keys } from '@wa-sync/shared/contracts';
+import { createRedis } from '@wa-sync/shared/runtime';
 import { liveMessageK } from '../services/session-runner/src/engine/simulated.live';
 import { httpJson } from './support/http';
 import { type PrivateRedis, startRedis } from './support/redis-server';

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import type { Chat } from '@wa-sync/shared';
+import type { Chat } from '@wa-sync/shared/contracts';
 import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
 import { CHROME, describeWithChromium } from './support/chromium';
 import { type ServiceStack, startStack } from './support/service-stack';

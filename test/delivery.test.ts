@@ -6,19 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import {
-  type BusEnvelope,
-  EventLog,
-  Keys,
-  QueueName,
-  type SessionEvents,
-  SessionQueues,
-  type SyncSnapshot,
-  SyncProgress,
-  readBrokerReports,
-  readDeliveryBacklog,
-  requestSync,
-} from '@wa-sync/shared';
+import { type BusEnvelope, Keys, QueueName, type SessionEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { EventLog, SessionQueues, SyncProgress, readBrokerReports, readDeliveryBacklog, requestSync } from '@wa-sync/shared/runtime';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { deliveryConfig } from '../services/sync-workers/src/delivery.config';

@@ -2,7 +2,7 @@
  * End to end, as a user runs it: `scripts/start.js` starts a private Redis and the three
  * services as processes; the test talks to them over HTTP and WebSocket only.
  */
-import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared';
+import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import { httpJson } from './support/http';
 import { type ServiceStack, startStack } from './support/service-stack';
 import { WsClient } from './support/ws-client';

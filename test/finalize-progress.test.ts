@@ -4,7 +4,7 @@
  * real runner and workers, the simulated phone.
  */
 import { QueueEvents } from 'bullmq';
-import { QueueName, type SyncSnapshot } from '@wa-sync/shared';
+import { QueueName, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';
 import { waitFor } from './support/wait-for';

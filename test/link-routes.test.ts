@@ -4,7 +4,7 @@
  * `session-commands` queue, routed to the session's owner. Real Redis, real store, the runner as
  * its main.ts wires it (createRunner); the API through `inject`.
  */
-import { type Redis, createLogger, createRedis } from '@wa-sync/shared';
+import { type Redis, createLogger, createRedis } from '@wa-sync/shared/runtime';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { type Runner, createRunner } from '../services/session-runner/src/runner.factory';
 import { prefersPng } from '../services/api/src/routes/link.routes';

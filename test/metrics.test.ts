@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { sessionQueueName } from '@wa-sync/shared';
+import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { ChatPage, MessagePage } from '../services/api/src/routes/chat.schemas';
 import { SyncSnapshotView } from '../services/api/src/routes/sync.schemas';

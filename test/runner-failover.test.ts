@@ -5,7 +5,9 @@
  * is restarted empty mid-sync; every sync must complete with exact counts, each message stored
  * once, and never two clients for one session. Recovery times are printed, not asserted.
  */
-import { EventLog, type BusEnvelope, type Redis, type Store, type SyncSnapshot, createRedis, createStore, subscribeEvents } from '@wa-sync/shared';
+import { type BusEnvelope, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type Store, createStore } from '@wa-sync/shared/store';
+import { EventLog, type Redis, createRedis, subscribeEvents } from '@wa-sync/shared/runtime';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

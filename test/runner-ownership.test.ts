@@ -4,7 +4,7 @@
  * on shutdown, and a lost lease stopping its client before anyone else starts one.
  */
 import { Queue } from 'bullmq';
-import { QueueName, RunnerKeys, type SyncSnapshot, jobOptions, listRunners, sessionOwners } from '@wa-sync/shared';
+import { QueueName, RunnerKeys, type SyncSnapshot, jobOptions, listRunners, sessionOwners } from '@wa-sync/shared/contracts';
 import { join } from 'node:path';
 import { LeaseStore } from '../services/session-runner/src/lease.store';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';

@@ -3,7 +3,9 @@
  * from the phone, runner restarts — driven through a scripted WhatsApp client, with the real
  * manager, BullMQ on a private Redis, the sync workers and a SQLite store.
  */
-import { type Store, type SyncSnapshot, requestSync } from '@wa-sync/shared';
+import { type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type Store } from '@wa-sync/shared/store';
+import { requestSync } from '@wa-sync/shared/runtime';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { CHATS, FakeEngine } from './support/fake-whatsapp';
 import { SyncHarness } from './support/sync-harness';

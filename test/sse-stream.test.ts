@@ -6,8 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { EventLog, Keys, type Redis, compareEventIds, createRedis } from '@wa-sync/shared';
-import { sseHubOf } from '../services/api/src/app';
+import { Keys } from '@wa-sync/shared/contracts';
+import { EventLog, type Redis, compareEventIds, createRedis } from '@wa-sync/shared/runtime';
+import { sseHubOf } from '../services/api/src/app.factory';
 import { ErrorBody } from '../services/api/src/routes/common.schemas';
 import { RecentHistory } from '../services/api/src/routes/recent.schemas';
 import { type ApiFixture, startApi } from './support/api-fixture';

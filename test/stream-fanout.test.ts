@@ -4,8 +4,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { EventLog, type Redis, createRedis } from '@wa-sync/shared';
-import { sseHubOf } from '../services/api/src/app';
+import { EventLog, type Redis, createRedis } from '@wa-sync/shared/runtime';
+import { sseHubOf } from '../services/api/src/app.factory';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { liveMessage } from './support/live-events';
 import { type PrivateRedis, startRedis } from './support/redis-server';

@@ -6,7 +6,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { type BusEnvelope, EventLog, type Redis, createRedis } from '@wa-sync/shared';
+import { type BusEnvelope } from '@wa-sync/shared/contracts';
+import { EventLog, type Redis, createRedis } from '@wa-sync/shared/runtime';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { TcpProxy } from './support/tcp-proxy';
 import { liveMessage, seedHistory } from './support/live-events';

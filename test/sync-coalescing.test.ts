@@ -2,7 +2,8 @@
  * A narrow manual sync (`{ chatIds }`) sent around the first `ready` must never take the place of
  * the full first sync (issue 13: 6 of 8 sessions ended `ready` with almost nothing stored).
  */
-import { type SyncSnapshot, requestSync } from '@wa-sync/shared';
+import { type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { requestSync } from '@wa-sync/shared/runtime';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';

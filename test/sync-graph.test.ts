@@ -4,7 +4,9 @@
  * them. Only the WhatsApp account is simulated.
  */
 import { Queue } from 'bullmq';
-import { type Store, type SyncSnapshot, requestSync, sessionQueueName } from '@wa-sync/shared';
+import { type SyncSnapshot, sessionQueueName } from '@wa-sync/shared/contracts';
+import { type Store } from '@wa-sync/shared/store';
+import { requestSync } from '@wa-sync/shared/runtime';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Keys } from '@wa-sync/shared';
+import { Keys } from '@wa-sync/shared/contracts';
 import { WebjsEngine } from '../services/session-runner/src/engine/webjs.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { SyncHarness } from './support/sync-harness';

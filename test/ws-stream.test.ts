@@ -6,7 +6,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { EventLog, Keys, type Redis, createRedis } from '@wa-sync/shared';
+import { Keys } from '@wa-sync/shared/contracts';
+import { EventLog, type Redis, createRedis } from '@wa-sync/shared/runtime';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { appendLive } from './support/live-events';
 import { openRaw } from './support/sse-client';

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Store, createStore } from '@wa-sync/shared';
+import { type Store, createStore } from '@wa-sync/shared/store';
 import { SimulatedAccount } from '../../services/session-runner/src/engine/simulated.account';
 import { freePort } from '../../test/support/redis-server';
 import { type ServiceProcess, startService } from '../../test/support/service-process';

@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { Keys, createRedis } from '@wa-sync/shared';
+import { Keys } from '@wa-sync/shared/contracts';
+import { createRedis } from '@wa-sync/shared/runtime';
 import { holdSqliteLock } from '../../test/support/store-lock';
 import { waitFor } from '../../test/support/wait-for';
 import { EXPECTED, FaultStack, type ServiceName } from './fault-stack';

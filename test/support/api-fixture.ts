@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type Redis, type Store, type StoreOptions, createLogger, createRedis, createStore } from '@wa-sync/shared';
-import { buildApp } from '../../services/api/src/app';
-import { type ApiDeps, type ApiSettings, closeApiQueues, createApiDeps } from '../../services/api/src/deps';
-import { SocketHub } from '../../services/api/src/ws/socket-hub';
+import { type Store, type StoreOptions, createStore } from '@wa-sync/shared/store';
+import { type Redis, createLogger, createRedis } from '@wa-sync/shared/runtime';
+import { buildApp } from '../../services/api/src/app.factory';
+import { type ApiDeps, type ApiSettings, closeApiQueues, createApiDeps } from '../../services/api/src/api.deps';
+import { SocketHub } from '../../services/api/src/ws/socket.hub';
 
 export interface ApiFixture {
   app: FastifyInstance;

@@ -4,8 +4,8 @@
  * clients and managers, like LocalAuth's directory.
  */
 import { EventEmitter } from 'node:events';
-import type { ChatInput, Message } from '@wa-sync/shared';
-import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
+import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine.interface';
 
 const PER_CHAT = 3;
 /** Every chat's newest message (messages are at minutes 0, 1, 2 of 2024-06-01). */

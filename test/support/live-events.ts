@@ -1,4 +1,6 @@
-import { type EventLog, type Message, type SessionEvents, type Store } from '@wa-sync/shared';
+import { type Message, type SessionEvents } from '@wa-sync/shared/contracts';
+import { type Store } from '@wa-sync/shared/store';
+import { type EventLog } from '@wa-sync/shared/runtime';
 
 /** Message k of a chat, as the runner would store and announce it. */
 export function liveMessage(sessionId: string, chatId: string, k: number, timestamp = new Date().toISOString()): SessionEvents['message:new'] {

@@ -1,6 +1,6 @@
 import { get, type IncomingMessage } from 'node:http';
 import { EventSource } from 'eventsource';
-import { SESSION_EVENT_NAMES } from '@wa-sync/shared';
+import { SESSION_EVENT_NAMES } from '@wa-sync/shared/contracts';
 import { waitFor } from './wait-for';
 
 /** Every event name the events stream sends. */

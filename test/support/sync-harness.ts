@@ -1,21 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BusEnvelope } from '@wa-sync/shared/contracts';
+import { type Store, createStore } from '@wa-sync/shared/store';
 import {
-  type BusEnvelope,
   EventLog,
   type Logger,
   type Redis,
-  type Store,
   SessionQueues,
   SyncProgress,
   createLogger,
   createRedis,
-  createStore,
   subscribeEvents,
   CatalogFlow,
-} from '@wa-sync/shared';
-import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine';
+} from '@wa-sync/shared/runtime';
+import type { WhatsAppEngine } from '../../services/session-runner/src/engine/engine.interface';
 import { type Runner, type RunnerSettings, createRunner } from '../../services/session-runner/src/runner.factory';
 import { SessionStatusReporter } from '../../services/session-runner/src/session-status.reporter';
 import { SessionManager, type SessionManagerDeps } from '../../services/session-runner/src/session.manager';

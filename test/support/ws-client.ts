@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerEventName, ServerEvents } from '@wa-sync/shared';
+import type { ServerEventName, ServerEvents } from '@wa-sync/shared/contracts';
 import { waitFor } from './wait-for';
 
 export interface Frame<E extends ServerEventName = ServerEventName> {

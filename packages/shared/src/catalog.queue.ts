@@ -1,6 +1,6 @@
 import { FlowProducer, Queue, type QueueBaseOptions, type QueueOptions } from 'bullmq';
-import type { CatalogFlowJob, CatalogQueueOf, InspectQueue } from './job-producer';
-import type { CatalogQueue } from './jobs';
+import type { CatalogFlowJob, CatalogQueueOf, InspectQueue } from './job.producer';
+import type { CatalogQueue } from './job.catalog';
 
 /**
  * The only places the services open BullMQ queues. A queue opened for a catalog takes only that

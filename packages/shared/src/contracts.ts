@@ -1,11 +1,11 @@
 // `@wa-sync/shared/contracts`: what services agree on (data shapes, queue and job names, events, keys,
 // ids, webhooks, runner keys), so an import from here says "speaks the protocol", not "runs something".
-export * from './domain';
-export * from './queues';
-export * from './jobs';
-export * from './job-producer';
-export * from './events';
-export * from './keys';
-export * from './ids';
-export * from './webhooks';
-export * from './runners';
+export * from './domain.schemas';
+export * from './queue.names';
+export * from './job.catalog';
+export * from './job.producer';
+export * from './session-event.schemas';
+export * from './redis.keys';
+export * from './sync-id.factory';
+export * from './webhook.schemas';
+export * from './runner.schemas';

@@ -4,11 +4,11 @@
  * Real Lua on a private redis-server.
  */
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
-import { SyncSnapshot } from './domain';
-import { EventLog } from './event-log';
-import { Keys } from './keys';
-import { type Redis, createRedis } from './redis';
-import { SyncProgress } from './sync-progress';
+import { SyncSnapshot } from './domain.schemas';
+import { EventLog } from './event-log.stream';
+import { Keys } from './redis.keys';
+import { type Redis, createRedis } from './redis.client';
+import { SyncProgress } from './sync-progress.store';
 import { SNAPSHOT_FIELDS, SNAPSHOT_LUA_FN, snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
 
 let server: PrivateRedis;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { SyncSnapshot } from './domain';
+import { SyncSnapshot } from './domain.schemas';
 
 /**
  * How a `SyncSnapshot` (the `sync_chats` event, the progress route) is kept in its Redis hash,

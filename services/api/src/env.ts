@@ -1,6 +1,6 @@
 import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
-import { parseOrigins } from './ops/cors';
+import { parseOrigins } from './ops/cors.plugin';
 
 export const ApiEnv = BaseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
 import { createLogger, createRedis, type Logger, type Redis, Shutdown } from '@wa-sync/shared/runtime';
-import { buildApp } from './app';
-import { closeApiQueues, createApiDeps } from './deps';
+import { buildApp } from './app.factory';
+import { closeApiQueues, createApiDeps } from './api.deps';
 import { env } from './env';
-import { SocketHub } from './ws/socket-hub';
+import { SocketHub } from './ws/socket.hub';
 
 async function main(): Promise<void> {
   const logger = createLogger('api', env.LOG_LEVEL);

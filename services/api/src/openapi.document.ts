@@ -1,7 +1,7 @@
 import { createStore } from '@wa-sync/shared/store';
 import { createLogger, createRedis } from '@wa-sync/shared/runtime';
-import { buildApp } from './app';
-import { closeApiQueues, createApiDeps } from './deps';
+import { buildApp } from './app.factory';
+import { closeApiQueues, createApiDeps } from './api.deps';
 
 /**
  * The OpenAPI document as the API serves it at /docs/json, built without a server: an in-memory

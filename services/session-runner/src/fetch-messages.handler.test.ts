@@ -1,6 +1,6 @@
 import { type ChatInput, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
 import { CatchUpGaps, createRedis, type Redis } from '@wa-sync/shared/runtime';
-import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine';
+import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
 import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';

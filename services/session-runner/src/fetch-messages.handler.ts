@@ -1,5 +1,13 @@
-import { type FetchMessagesJob, type FetchMessagesResult, type Message, type Redis, Keys, STAGED_STALE_MS, STAGING_TTL_S } from '@wa-sync/shared';
-import type { WhatsAppClient } from './engine/engine';
+import {
+  type FetchMessagesJob,
+  type FetchMessagesResult,
+  type Message,
+  Keys,
+  STAGED_STALE_MS,
+  STAGING_TTL_S,
+} from '@wa-sync/shared/contracts';
+import { type Redis } from '@wa-sync/shared/runtime';
+import type { WhatsAppClient } from './engine/engine.interface';
 import { stagingRedis } from './staging.scripts';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */

@@ -1,6 +1,6 @@
 import type { Store } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
-import type { WhatsAppClient } from './engine/engine';
+import type { WhatsAppClient } from './engine/engine.interface';
 import type { SessionStatusReporter } from './session-status.reporter';
 
 /**

@@ -1,7 +1,7 @@
 import { RunnerKeys, type Session, type SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import { type Logger, type Redis, withTimeout } from '@wa-sync/shared/runtime';
-import type { WhatsAppEngine } from './engine/engine';
+import type { WhatsAppEngine } from './engine/engine.interface';
 import { type Lease, LeaseStore } from './lease.store';
 import type { RunnerRegistry } from './runner.registry';
 

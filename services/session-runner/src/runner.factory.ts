@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Store } from '@wa-sync/shared/store';
 import { CatalogFlow, EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
-import type { WhatsAppEngine } from './engine/engine';
+import type { WhatsAppEngine } from './engine/engine.interface';
 import type { PacerClock } from './fetch.pacer';
 import { closeOrphanSync } from './orphan-sync.check';
 import { SessionOwnership } from './ownership.loop';

@@ -4,7 +4,7 @@ import type { Worker } from 'bullmq';
 import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import type { CatalogFlow, Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
-import type { WhatsAppClient, WhatsAppEngine } from './engine/engine';
+import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { ReconnectPolicy } from './reconnect.policy';
 import type { SessionStatusReporter } from './session-status.reporter';

@@ -1,7 +1,7 @@
 // Wires one client's events to statuses, announcements and syncs. Apart from reconnect logic, which it
 // is handed as `onDisconnected`, so the two files do not import each other.
 import { requestSync } from '@wa-sync/shared/runtime';
-import type { WhatsAppClient } from './engine/engine';
+import type { WhatsAppClient } from './engine/engine.interface';
 import { attachLiveSync } from './live-sync.listener';
 import { dropSession, isCurrent, type LiveSession, type SessionContext, setStatus } from './session.context';
 

@@ -2,7 +2,7 @@
 // is split by role: session.lifecycle (start/stop/restore/close), session.worker (the session's queue
 // worker), session.events (client events), session.reconnect (disconnect and backoff).
 import type { PairingCodeResult } from '@wa-sync/shared/contracts';
-import { NotLinkingError, type WhatsAppClient } from './engine/engine';
+import { NotLinkingError, type WhatsAppClient } from './engine/engine.interface';
 import { RECONNECT_DEFAULTS } from './reconnect.policy';
 import { clientFor, type SessionContext, type SessionManagerDeps } from './session.context';
 import { closeAllSessions, releaseSession, restoreSessions, startSession, stopSession } from './session.lifecycle';

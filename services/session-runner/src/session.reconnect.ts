@@ -1,6 +1,6 @@
 // What happens when WhatsApp drops a client: log out, give up, or rebuild it with backoff while the
 // session's worker is paused, so a sync in flight resumes where it was instead of failing its chats.
-import type { WhatsAppClient } from './engine/engine';
+import type { WhatsAppClient } from './engine/engine.interface';
 import { onDisconnect, reconnectDelay } from './reconnect.policy';
 import { dropSession, isCurrent, type LiveSession, type SessionContext, setStatus } from './session.context';
 import { wireClient } from './session.events';

@@ -9,7 +9,7 @@ import {
 } from '@wa-sync/shared/contracts';
 import type { ChatSyncState, Store } from '@wa-sync/shared/store';
 import { type CatalogFlow, CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
-import type { WhatsAppClient } from './engine/engine';
+import type { WhatsAppClient } from './engine/engine.interface';
 
 export interface SyncStartDeps {
   store: Store;

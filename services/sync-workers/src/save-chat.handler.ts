@@ -1,16 +1,7 @@
 import type { Job } from 'bullmq';
-import {
-  type ChatRecorded,
-  type Message,
-  type Redis,
-  type SaveChatJob,
-  type SaveChatResult,
-  type Store,
-  type SyncProgress,
-  CatchUpGaps,
-  Keys,
-  parseJobResult,
-} from '@wa-sync/shared';
+import { type Message, type SaveChatJob, type SaveChatResult, Keys, parseJobResult } from '@wa-sync/shared/contracts';
+import { type Store } from '@wa-sync/shared/store';
+import { type ChatRecorded, type Redis, type SyncProgress, CatchUpGaps } from '@wa-sync/shared/runtime';
 
 export interface SaveChatDeps {
   store: Store;

@@ -1,6 +1,6 @@
 // `@wa-sync/shared/store`: the Store interface, the factory that opens one from STORE_URL, and the two
 // implementations (SQLite, MongoDB) for tools that need one directly.
-export * from './store';
+export * from './store.interface';
 export * from './store.factory';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
 // Type only: the driver loads when createStore opens a mongodb:// URL.

@@ -6,8 +6,8 @@ import {
   type Document,
   type IndexDescription,
 } from 'mongodb';
-import type { Chat, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
-import type { SessionWebhook } from '../webhooks';
+import type { Chat, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { SessionWebhook } from '../webhook.schemas';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
 export interface SessionDoc {

@@ -9,7 +9,7 @@ import {
   type SyncReason,
   type SyncRun,
   isGroupChatId,
-} from '../domain';
+} from '../domain.schemas';
 import {
   assertLimit,
   decodeChatCursor,
@@ -18,7 +18,7 @@ import {
   parseMessageBound,
   toEpochMs,
   toPage,
-} from './cursor';
+} from './cursor.codec';
 import {
   INDEXES,
   bulkUpsert,
@@ -41,9 +41,9 @@ import type {
   RecentHistoryQuery,
   Store,
   UpsertResult,
-} from './store';
+} from './store.interface';
 import { checkBatch, compareIds } from './store.input';
-import { SessionWebhooks, type SessionWebhook } from '../webhooks';
+import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
 export interface MongoStoreOptions {
   /** Overrides the database named in the URL (tests use one database per run). */

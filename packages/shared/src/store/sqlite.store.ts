@@ -12,7 +12,7 @@ import {
   type SyncReason,
   type SyncRun,
   isGroupChatId,
-} from '../domain';
+} from '../domain.schemas';
 import {
   assertLimit,
   decodeChatCursor,
@@ -23,7 +23,7 @@ import {
   toIso,
   toIsoOrNull,
   toPage,
-} from './cursor';
+} from './cursor.codec';
 import { applyPragmas, migrate } from './sqlite.schema';
 import {
   prepareStatements,
@@ -42,10 +42,10 @@ import type {
   RecentHistoryQuery,
   Store,
   UpsertResult,
-} from './store';
-import { StoreBusyError } from './store';
+} from './store.interface';
+import { StoreBusyError } from './store.interface';
 import { checkBatch, compareIds, wellFormed } from './store.input';
-import { SessionWebhooks, type SessionWebhook } from '../webhooks';
+import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
 type UpsertBatch = (sessionId: string, chatId: string, messages: Message[], ts: number[]) => UpsertResult;
 

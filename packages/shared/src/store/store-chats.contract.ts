@@ -1,4 +1,4 @@
-import type { ChatInput } from '../domain';
+import type { ChatInput } from '../domain.schemas';
 import { MINUTE, T0, allChatPages, chat, iso, message, uniqueSessionId, type GetStore } from './store-fixtures.contract';
 
 /** Chat listing and recent history of the store contract. */

@@ -1,5 +1,5 @@
-import type { Chat, ChatInput, Message } from '../domain';
-import type { Store } from './store';
+import type { Chat, ChatInput, Message } from '../domain.schemas';
+import type { Store } from './store.interface';
 
 /** Test data for the store contract (a `.contract.ts` file so that the build leaves it out). */
 

@@ -1,4 +1,4 @@
-import { InvalidCursorError } from './store';
+import { InvalidCursorError } from './store.interface';
 import {
   MINUTE,
   T0,

@@ -1,4 +1,4 @@
-import type { Store } from './store';
+import type { Store } from './store.interface';
 import { describeChatContract } from './store-chats.contract';
 import {
   MINUTE,

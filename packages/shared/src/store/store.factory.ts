@@ -1,5 +1,5 @@
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
-import type { Store } from './store';
+import type { Store } from './store.interface';
 
 const ACCEPTED = 'sqlite:<path>, sqlite::memory:, mongodb://[user:pass@]host[:port]/<db> or mongodb+srv://…/<db>';
 

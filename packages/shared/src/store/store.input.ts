@@ -1,5 +1,5 @@
-import type { Message } from '../domain';
-import { toEpochMs } from './cursor';
+import type { Message } from '../domain.schemas';
+import { toEpochMs } from './cursor.codec';
 
 /**
  * Checks a batch before anything is written, so a bad message fails the whole batch cleanly.

@@ -1,9 +1,9 @@
 import type { ServerEvents } from '@wa-sync/shared/contracts';
-import { Api, ApiError, type SessionRow } from './api';
-import { byId, h, reconcile } from './dom';
-import { count, when } from './format';
+import { Api, ApiError, type SessionRow } from './api.client';
+import { byId, h, reconcile } from './dom.helpers';
+import { count, when } from './format.helpers';
 import { SessionDetail, type SessionState } from './session.view';
-import { type Frame, LiveSocket, type SocketState } from './socket';
+import { type Frame, LiveSocket, type SocketState } from './live.socket';
 import './style.css';
 
 /** Kept for the tab only: closing it forgets the key. */

@@ -1,7 +1,7 @@
 import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
-import { type Api, ApiError, type SessionRow } from './api';
-import { h, reconcile } from './dom';
-import { count, ticks, when } from './format';
+import { type Api, ApiError, type SessionRow } from './api.client';
+import { h, reconcile } from './dom.helpers';
+import { count, ticks, when } from './format.helpers';
 
 /** What the dashboard knows of one session: its row, and what the socket told it since. */
 export interface SessionState {

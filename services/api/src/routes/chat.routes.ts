@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../deps';
-import { ApiError, parseRequest } from '../errors';
-import { routeSchema } from '../openapi';
+import type { ApiDeps } from '../api.deps';
+import { ApiError, parseRequest } from '../error.handler';
+import { routeSchema } from '../openapi.registry';
 import { ChatPage, ChatsQuery, MessagePage, MessagesParams, MessagesQuery, SessionParams } from './chat.schemas';
 import { requireSession } from './session.routes';
 

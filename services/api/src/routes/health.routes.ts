@@ -8,8 +8,8 @@ import {
   withTimeout,
 } from '@wa-sync/shared/runtime';
 import type { InspectQueue } from '@wa-sync/shared/contracts';
-import type { ApiDeps } from '../deps';
-import { routeSchema } from '../openapi';
+import type { ApiDeps } from '../api.deps';
+import { routeSchema } from '../openapi.registry';
 import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
 
 const tags = ['ops'];

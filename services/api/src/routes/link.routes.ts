@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Job } from 'bullmq';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { JobProducer, Keys, PairingCodeResult, QueueName } from '@wa-sync/shared/contracts';
-import type { ApiDeps } from '../deps';
-import { ApiError, parseRequest } from '../errors';
-import { jsonSchema, routeSchema } from '../openapi';
+import type { ApiDeps } from '../api.deps';
+import { ApiError, parseRequest } from '../error.handler';
+import { jsonSchema, routeSchema } from '../openapi.registry';
 import { requireSession } from './session.routes';
 import { PairingCodeBody, PairingCodeView, QrView, SessionParams } from './link.schemas';
 

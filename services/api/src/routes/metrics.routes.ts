@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { routeSchema } from '../openapi';
-import type { ApiMetrics } from '../ops/metrics';
+import { routeSchema } from '../openapi.registry';
+import type { ApiMetrics } from '../ops/metrics.registry';
 
 export async function metricsRoutes(app: FastifyInstance, metrics: ApiMetrics): Promise<void> {
   app.get(

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../deps';
-import { parseRequest } from '../errors';
-import { routeSchema } from '../openapi';
-import { sendJson } from './compress';
+import type { ApiDeps } from '../api.deps';
+import { parseRequest } from '../error.handler';
+import { routeSchema } from '../openapi.registry';
+import { sendJson } from './json.compress';
 import { RecentHistory, RecentQuery, SessionParams } from './recent.schemas';
 import { requireSession } from './session.routes';
 

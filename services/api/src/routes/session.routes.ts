@@ -7,10 +7,10 @@ import {
   sessionOwners,
   type SessionStatus,
 } from '@wa-sync/shared/contracts';
-import type { ApiDeps } from '../deps';
-import { ApiError, parseRequest } from '../errors';
-import { routeSchema } from '../openapi';
-import type { RouteRateLimit } from '../ops/rate-limit';
+import type { ApiDeps } from '../api.deps';
+import { ApiError, parseRequest } from '../error.handler';
+import { routeSchema } from '../openapi.registry';
+import type { RouteRateLimit } from '../ops/rate-limit.plugin';
 import {
   CreateSessionBody,
   DeleteSessionQuery,

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { requestSync } from '@wa-sync/shared/runtime';
-import type { ApiDeps } from '../deps';
-import { ApiError, parseRequest } from '../errors';
-import { routeSchema } from '../openapi';
-import type { RouteRateLimit } from '../ops/rate-limit';
-import { currentSync } from '../sync-snapshot';
+import type { ApiDeps } from '../api.deps';
+import { ApiError, parseRequest } from '../error.handler';
+import { routeSchema } from '../openapi.registry';
+import type { RouteRateLimit } from '../ops/rate-limit.plugin';
+import { currentSync } from '../sync-snapshot.reader';
 import { requireSession } from './session.routes';
 import { SessionParams, SyncAccepted, SyncBody, SyncSnapshotView } from './sync.schemas';
 

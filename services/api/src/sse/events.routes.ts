@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
-import { EventId } from '@wa-sync/shared';
-import type { ApiDeps } from '../deps';
-import { ApiError, parseRequest } from '../errors';
-import { routeSchema } from '../openapi';
-import { sseEvent } from '../ws/frame-cache';
-import { writeDesktopBootstrap } from './desktop-bootstrap';
-import type { LiveFeed } from '../ws/live-feed';
-import { SSE_HEARTBEAT_MS, type SseClient, type SseHub } from './sse-hub';
+import { EventId } from '@wa-sync/shared/contracts';
+import type { ApiDeps } from '../api.deps';
+import { ApiError, parseRequest } from '../error.handler';
+import { routeSchema } from '../openapi.registry';
+import { sseEvent } from '../ws/frame.cache';
+import { writeDesktopBootstrap } from './desktop.bootstrap';
+import type { LiveFeed } from '../ws/live.feed';
+import { SSE_HEARTBEAT_MS, type SseClient, type SseHub } from './sse.hub';
 import { EventsQuery, SessionParams } from './sse.schemas';
-import { SseWriter } from './sse-writer';
+import { SseWriter } from './sse.writer';
 
 export const EVENTS_ROUTE = '/whatsapp-web/session/:id/events';
 

@@ -1,4 +1,4 @@
-import { EventId } from '@wa-sync/shared';
+import { EventId } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
 
 export { SessionParams } from '../routes/common.schemas';

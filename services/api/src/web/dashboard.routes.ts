@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { sendError } from '../errors';
+import { sendError } from '../error.handler';
 
 /** Where `npm run build` puts the dashboard (vite, services/api/dashboard → services/api/dist/public). */
 export const DASHBOARD_DIR = resolve(__dirname, '../../dist/public');

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/shared';
+import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/shared/contracts';
 import type { WebSocket } from 'ws';
-import type { ApiDeps } from '../deps';
-import { currentSync } from '../sync-snapshot';
-import type { LiveFeed } from './live-feed';
-import type { SocketHub } from './socket-hub';
+import type { ApiDeps } from '../api.deps';
+import { currentSync } from '../sync-snapshot.reader';
+import type { LiveFeed } from './live.feed';
+import type { SocketHub } from './socket.hub';
 
 /** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
 export const WS_MAX_PAYLOAD = 64 * 1024;

@@ -1,7 +1,7 @@
 import type { Store } from '@wa-sync/shared/store';
 import type { Logger, Redis } from '@wa-sync/shared/runtime';
 import type { RunnerEnv } from '../env';
-import type { WhatsAppEngine } from './engine';
+import type { WhatsAppEngine } from './engine.interface';
 import { SimulatedEngine } from './simulated.engine';
 import { ClientTracker, SimulatedAuthDir } from './simulated.presence';
 

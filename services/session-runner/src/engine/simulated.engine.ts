@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ChatInput, Message } from '@wa-sync/shared/contracts';
-import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine';
+import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine.interface';
 import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
 import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatInput, Message } from '@wa-sync/shared/contracts';
 import { type Logger, withTimeout } from '@wa-sync/shared/runtime';
-import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine';
+import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine.interface';
 import {
   type WebjsChat,
   type WebjsMessage,

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '@wa-sync/shared/runtime';
 import { Client, LocalAuth } from 'whatsapp-web.js';
 import type * as WAWebJS from 'whatsapp-web.js';
-import type { WhatsAppEngine } from './engine';
+import type { WhatsAppEngine } from './engine.interface';
 import { LINKED_MARKER, type LibraryClient, WebjsClient } from './webjs.client';
 
 export interface WebjsEngineOptions {

@@ -1,7 +1,7 @@
-import type { ChatHistory } from '@wa-sync/shared';
-import type { ApiDeps } from '../deps';
-import { sseEvent } from '../ws/frame-cache';
-import type { SseWriter } from './sse-writer';
+import type { ChatHistory } from '@wa-sync/shared/store';
+import type { ApiDeps } from '../api.deps';
+import { sseEvent } from '../ws/frame.cache';
+import type { SseWriter } from './sse.writer';
 
 /** Chats read at once for their names (a round trip each on MongoDB). */
 const NAME_CONCURRENCY = 32;

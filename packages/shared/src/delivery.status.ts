@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
-import { Keys } from './keys';
-import { QueueName } from './queues';
-import type { Redis } from './redis';
+import { Keys } from './redis.keys';
+import { QueueName } from './queue.names';
+import type { Redis } from './redis.client';
 
 /** `off`: AMQP_URL is not set in that process. */
 export type BrokerState = 'up' | 'down' | 'connecting' | 'off';

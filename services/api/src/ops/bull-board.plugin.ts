@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { InspectQueue } from '@wa-sync/shared/contracts';
 import type { FastifyInstance } from 'fastify';
-import type { QueueDirectory } from './queue-directory';
+import type { QueueDirectory } from './queue.directory';
 
 export const BOARD_PATH = '/admin/queues';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Redis } from './redis';
-import { QueueName } from './queues';
+import type { Redis } from './redis.client';
+import { QueueName } from './queue.names';
 
 /**
  * Session ownership over several runners: the Redis keys and the registry every process reads

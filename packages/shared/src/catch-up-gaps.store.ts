@@ -1,5 +1,5 @@
-import { Keys } from './keys';
-import type { Redis } from './redis';
+import { Keys } from './redis.keys';
+import type { Redis } from './redis.client';
 
 /** KEYS: gaps hash. ARGV: chatId, after. Deletes the field only if it still holds this gap. */
 const CLOSE_GAP_LUA = `

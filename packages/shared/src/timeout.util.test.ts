@@ -1,4 +1,4 @@
-import { withTimeout } from './timeout';
+import { withTimeout } from './timeout.util';
 
 describe('withTimeout', () => {
   it('passes a result through and rejects with the message when too slow', async () => {

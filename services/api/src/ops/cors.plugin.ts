@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sendError } from '../errors';
+import { sendError } from '../error.handler';
 
 /**
  * CORS_ORIGINS as a list: comma-separated origins (`https://app.example.com`), each normalised to

@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
-import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './jobs';
-import type { Logger } from './logger';
+import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './job.catalog';
+import type { Logger } from './logger.factory';
 
 /** One handler per job name of a catalog queue: a missing handler fails to compile. */
 export type CatalogHandlers<Q extends CatalogQueue> = {

@@ -1,8 +1,8 @@
 import type { FlowJob, Job, JobsOptions, Queue } from 'bullmq';
 import type { z } from 'zod';
-import { type CatalogQueue, FetchMessagesResult, JobCatalog, type JobName, type JobSpec, SaveChatResult, jobOptions } from './jobs';
-import { SessionEventSchemas } from './events';
-import { QueueName } from './queues';
+import { type CatalogQueue, FetchMessagesResult, JobCatalog, type JobName, type JobSpec, SaveChatResult, jobOptions } from './job.catalog';
+import { SessionEventSchemas } from './session-event.schemas';
+import { QueueName } from './queue.names';
 
 /**
  * Producers typed from the job catalog: a job name the catalog does not list, or a payload that

@@ -1,5 +1,5 @@
-import type { BusEnvelope } from '@wa-sync/shared';
-import { wsTextFrame } from './ws-frame';
+import type { BusEnvelope } from '@wa-sync/shared/contracts';
+import { wsTextFrame } from './ws.frame';
 
 /**
  * Serialized forms of a bus event, computed once per event and shared by every socket and SSE

@@ -1,7 +1,7 @@
-import type { SyncKind, SyncSnapshot } from './domain';
-import { DEFAULT_EVENT_LOG_MAXLEN } from './event-log';
-import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './keys';
-import type { Redis } from './redis';
+import type { SyncKind, SyncSnapshot } from './domain.schemas';
+import { DEFAULT_EVENT_LOG_MAXLEN } from './event-log.stream';
+import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './redis.keys';
+import type { Redis } from './redis.client';
 import { BEGIN_SYNC_LUA, CLEAR_ACTIVE_LUA, RECORD_CHAT_LUA } from './sync-progress.scripts';
 import { snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sendError } from '../errors';
+import { sendError } from '../error.handler';
 
 /** Probes for load balancers and orchestrators: never behind the key. */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz']);

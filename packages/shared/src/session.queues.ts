@@ -1,8 +1,8 @@
-import type { CatalogQueueOf } from './job-producer';
+import type { CatalogQueueOf } from './job.producer';
 import { openCatalogQueue } from './catalog.queue';
-import type { Logger } from './logger';
-import type { Redis } from './redis';
-import { sessionQueueName } from './queues';
+import type { Logger } from './logger.factory';
+import type { Redis } from './redis.client';
+import { sessionQueueName } from './queue.names';
 
 /** Per-session queues, opened on first use and shared by everything in the process. */
 export class SessionQueues {

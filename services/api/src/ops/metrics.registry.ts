@@ -8,8 +8,8 @@ import {
   withTimeout,
 } from '@wa-sync/shared/runtime';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SocketHub } from '../ws/socket-hub';
-import type { QueueDirectory } from './queue-directory';
+import type { SocketHub } from '../ws/socket.hub';
+import type { QueueDirectory } from './queue.directory';
 
 export interface MetricsDeps {
   directory: QueueDirectory;

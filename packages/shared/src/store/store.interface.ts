@@ -1,5 +1,5 @@
-import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain';
-import type { SessionWebhook } from '../webhooks';
+import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { SessionWebhook } from '../webhook.schemas';
 
 export interface ChatPageQuery {
   limit: number;

@@ -1,9 +1,10 @@
-import { type BusEnvelope, type Logger, type ServerEventName, type ServerEvents, type SyncSnapshot, compareEventIds } from '@wa-sync/shared';
+import { type BusEnvelope, type ServerEventName, type ServerEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type Logger, compareEventIds } from '@wa-sync/shared/runtime';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { frameOf } from './frame-cache';
-import { TurnBatch } from './turn-batch';
-import { wsTextFrame } from './ws-frame';
+import { frameOf } from './frame.cache';
+import { TurnBatch } from './turn.batch';
+import { wsTextFrame } from './ws.frame';
 
 interface Client {
   socket: WebSocket;

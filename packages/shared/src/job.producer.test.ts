@@ -5,9 +5,9 @@
 import { FlowProducer, Queue } from 'bullmq';
 import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
 import { type CatalogFlow, openCatalogQueue, openInspectQueue } from './catalog.queue';
-import { type CatalogQueueOf, type InspectQueue, JobProducer, flowJob, parseJobResult } from './job-producer';
-import { QueueName } from './queues';
-import { type Redis, createRedis } from './redis';
+import { type CatalogQueueOf, type InspectQueue, JobProducer, flowJob, parseJobResult } from './job.producer';
+import { QueueName } from './queue.names';
+import { type Redis, createRedis } from './redis.client';
 
 let server: PrivateRedis;
 let redis: Redis;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Message, SessionId, SessionStatus, SyncSnapshot } from './domain';
+import { Message, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
 
 /**
  * Session events: one zod schema per event type. The runner, the workers and the Lua progress

@@ -2,8 +2,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { Keys } from '@wa-sync/shared/contracts';
 import type { Redis } from '@wa-sync/shared/runtime';
-import { ApiError } from '../errors';
-import { clientKey } from './auth';
+import { ApiError } from '../error.handler';
+import { clientKey } from './auth.hook';
 
 /** Per-route limit, set as `config: { rateLimit }` on the routes that start work. */
 export interface RouteRateLimit {

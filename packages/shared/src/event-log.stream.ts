@@ -1,8 +1,8 @@
-import { type BusEnvelope, EventEnvelope, type SessionEventName, type SessionEvents, SessionEventSchemas } from './events';
+import { type BusEnvelope, EventEnvelope, type SessionEventName, type SessionEvents, SessionEventSchemas } from './session-event.schemas';
 import { APPEND_EVENT_LUA } from './event-log.scripts';
-import { Keys } from './keys';
-import type { Logger } from './logger';
-import type { Redis } from './redis';
+import { Keys } from './redis.keys';
+import type { Logger } from './logger.factory';
+import type { Redis } from './redis.client';
 
 /** Default of EVENT_LOG_MAXLEN: events kept per session for resume. */
 export const DEFAULT_EVENT_LOG_MAXLEN = 2000;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { SessionId, SyncReason } from './domain';
-import { SESSION_EVENT_NAMES, type SessionEventName } from './events';
-import { QueueName } from './queues';
+import { SessionId, SyncReason } from './domain.schemas';
+import { SESSION_EVENT_NAMES, type SessionEventName } from './session-event.schemas';
+import { QueueName } from './queue.names';
 
 /** Job payloads: one zod schema per job, and the type inferred from it, same name. */
 

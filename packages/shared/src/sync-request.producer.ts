@@ -1,10 +1,10 @@
-import type { SyncReason } from './domain';
-import { newSyncId } from './ids';
-import { JobProducer, parseJobData } from './job-producer';
-import type { SyncStartJob } from './jobs';
-import { ACTIVE_SYNC_TTL_S, Keys } from './keys';
-import type { Redis } from './redis';
-import type { SessionQueues } from './session-queues';
+import type { SyncReason } from './domain.schemas';
+import { newSyncId } from './sync-id.factory';
+import { JobProducer, parseJobData } from './job.producer';
+import type { SyncStartJob } from './job.catalog';
+import { ACTIVE_SYNC_TTL_S, Keys } from './redis.keys';
+import type { Redis } from './redis.client';
+import type { SessionQueues } from './session.queues';
 import { REQUEST_SYNC_LUA, START_QUEUED_SYNC_LUA } from './sync-request.scripts';
 
 export interface SyncRequest {

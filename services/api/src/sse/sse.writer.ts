@@ -1,4 +1,4 @@
-import type { SseClient } from './sse-hub';
+import type { SseClient } from './sse.hub';
 
 const BATCH_BYTES = 64 * 1024;
 

@@ -1,4 +1,5 @@
-import { type BusEnvelope, type EventLog, type Logger, compareEventIds } from '@wa-sync/shared';
+import { type BusEnvelope } from '@wa-sync/shared/contracts';
+import { type EventLog, type Logger, compareEventIds } from '@wa-sync/shared/runtime';
 
 /** Delivers an event to this process's sockets and streams. */
 export type Deliver = (envelope: BusEnvelope) => void;

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { type BusEnvelope, type Logger, compareEventIds } from '@wa-sync/shared';
-import { sseFrameOf } from '../ws/frame-cache';
-import { TurnBatch } from '../ws/turn-batch';
+import { type BusEnvelope } from '@wa-sync/shared/contracts';
+import { type Logger, compareEventIds } from '@wa-sync/shared/runtime';
+import { sseFrameOf } from '../ws/frame.cache';
+import { TurnBatch } from '../ws/turn.batch';
 
 export interface SseClient {
   readonly sessionId: string;

@@ -1,5 +1,5 @@
-import type { Page } from '../domain';
-import { InvalidCursorError } from './store';
+import type { Page } from '../domain.schemas';
+import { InvalidCursorError } from './store.interface';
 
 /**
  * Opaque page cursors shared by every store: base64url of the sort key of the last item of a page.

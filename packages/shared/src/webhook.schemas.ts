@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SESSION_EVENT_NAMES, type SessionEventName } from './events';
+import { SESSION_EVENT_NAMES, type SessionEventName } from './session-event.schemas';
 
 /** A Standard Webhooks secret: `whsec_` and base64 of the key (at least 16 bytes). */
 export const WebhookSecret = z

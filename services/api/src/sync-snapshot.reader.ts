@@ -1,5 +1,5 @@
 import type { SyncRun, SyncSnapshot } from '@wa-sync/shared/contracts';
-import type { ApiDeps } from './deps';
+import type { ApiDeps } from './api.deps';
 
 /** The session's running or last sync: live progress from Redis, else the summary in the store. */
 export async function currentSync(deps: ApiDeps, sessionId: string): Promise<SyncSnapshot | null> {

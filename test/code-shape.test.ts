@@ -1,0 +1,25 @@
+/**
+ * The code's shape, checked so it stays: files named `<thing>.<role>.ts` (docs/code-shape.md), and
+ * imports of the shared package through its subpaths, so a file's imports say what it depends on.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const root = join(__dirname, '..');
+const tracked = execFileSync('git', ['ls-files', '*.ts'], { cwd: root }).toString().split('\n').filter(Boolean);
+/** Entry points: a process's start, its environment, a package's public faces. */
+const ENTRY_POINTS = new Set(['main.ts', 'env.ts', 'index.ts', 'contracts.ts', 'runtime.ts']);
+const SOURCE_DIRS = /^(packages\/[^/]+\/src|services\/[^/]+\/src|services\/api\/dashboard\/src)\//;
+
+it('names every source file <thing>.<role>.ts, apart from entry points', () => {
+  const off = tracked
+    .filter((f) => SOURCE_DIRS.test(f) && !ENTRY_POINTS.has(basename(f)))
+    .filter((f) => !/^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+\.ts$/.test(basename(f)));
+  expect(off).toEqual([]);
+});
+
+it('imports @wa-sync/shared through its subpaths only', () => {
+  const rootImports = tracked.filter((f) => /from '@wa-sync\/shared'|require\('@wa-sync\/shared'\)/.test(readFileSync(join(root, f), 'utf8')));
+  expect(rootImports).toEqual([]);
+});
