@@ -1,4 +1,4 @@
-import { FlowProducer, Queue, type QueueBaseOptions, type QueueOptions } from 'bullmq';
+import { FlowProducer, type Job, Queue, type QueueBaseOptions, type QueueOptions } from 'bullmq';
 import type { CatalogFlowJob, CatalogQueueOf, InspectQueue } from './job.producer';
 import type { CatalogQueue } from './job.catalog';
 
@@ -19,8 +19,9 @@ export function openInspectQueue(name: string, opts: QueueOptions): InspectQueue
 /** A FlowProducer that takes only trees built by `flowJob`, so every node was typed and parsed. */
 export class CatalogFlow {
   private readonly flow: FlowProducer;
+  private readonly queues = new Map<string, Queue>();
 
-  constructor(opts: QueueBaseOptions) {
+  constructor(private readonly opts: QueueBaseOptions) {
     this.flow = new FlowProducer(opts);
   }
 
@@ -28,7 +29,30 @@ export class CatalogFlow {
     return this.flow.add(root);
   }
 
-  close(): Promise<void> {
-    return this.flow.close();
+  /** Several trees in one round trip; a root may name an existing parent (`opts.parent`). */
+  addBulk(roots: CatalogFlowJob[]): ReturnType<FlowProducer['addBulk']> {
+    return this.flow.addBulk(roots);
+  }
+
+  /**
+   * Moves a delayed job (a flow's gate) to wait now. False when it is not delayed any more: a
+   * retry released it before, or it ran and was removed.
+   */
+  async promote(queueName: string, jobId: string): Promise<boolean> {
+    const job = await this.getJob(queueName, jobId);
+    if (!job || !(await job.isDelayed())) return false;
+    await job.promote();
+    return true;
+  }
+
+  /** A job a flow added earlier (e.g. by a sync-start attempt that died), to read its data. */
+  getJob(queueName: string, jobId: string): Promise<Job | undefined> {
+    let queue = this.queues.get(queueName);
+    if (!queue) this.queues.set(queueName, (queue = new Queue(queueName, this.opts)));
+    return queue.getJob(jobId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.flow.close(), ...[...this.queues.values()].map((q) => q.close())]);
   }
 }

@@ -94,6 +94,14 @@ export const FinalizeSyncJob = z.object({
 });
 export type FinalizeSyncJob = z.infer<typeof FinalizeSyncJob>;
 
+/**
+ * A child of finalize that holds it back while a big sync's graph is added in several steps:
+ * sync-start adds it delayed and promotes it after the last step; if sync-start dies for good,
+ * it runs after its delay and finalize counts the chats never added as failed (sync-workers).
+ */
+export const GraphCompleteJob = z.object({ sessionId: SessionId, syncId: z.string() });
+export type GraphCompleteJob = z.infer<typeof GraphCompleteJob>;
+
 /** One logged session event on its way to one downstream target (sync-workers). */
 export const DeliveryEvent = z.object({
   /** `<sessionId>.<log id>`: AMQP `messageId` and `webhook-id`, the same on every retry (dedup key). */
@@ -148,6 +156,7 @@ export const JobCatalog = {
   },
   [QueueName.syncFinalize]: {
     'finalize-sync': { schema: FinalizeSyncJob, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+    'graph-complete': { schema: GraphCompleteJob, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
   },
   [QueueName.deliveryAmqp]: {
     'publish-event': { schema: AmqpDeliveryJob, attempts: DELIVERY_MAX_ATTEMPTS, backoff: { type: 'delivery', delay: 1000 } },

@@ -32,3 +32,6 @@ export const SESSION_QUEUE_PREFIX = 'wa-session-';
 export function sessionQueueName(sessionId: string): string {
   return `${SESSION_QUEUE_PREFIX}${sessionId}`;
 }
+
+/** BullMQ's key prefix (its default, which wa-sync keeps): a job's key is `<prefix>:<queue>:<id>`. */
+export const BULL_PREFIX = 'bull';

@@ -1,5 +1,7 @@
 import {
+  BULL_PREFIX,
   type ChatInput,
+  FinalizeSyncJob,
   type FetchMessagesJob,
   flowJob,
   QueueName,
@@ -31,6 +33,16 @@ export const CATCHUP_FIRST_PAGE = 50;
  * live just after ready must not pass for the newest one the store had.
  */
 export const CATCHUP_MARGIN_MS = 5000;
+
+/**
+ * A sync of more chats than this adds its graph in steps: finalize, a gate and this many chats
+ * first (their fetches start at once), then `GRAPH_STEP_CHATS` at a time, then the gate opens.
+ * BullMQ builds every job of an add in the runner's memory, and nothing runs until it is in Redis.
+ */
+export const GRAPH_FIRST_CHATS = 50;
+export const GRAPH_STEP_CHATS = 500;
+/** A gate sync-start never opened (it failed for good) opens by itself after this. */
+export const GRAPH_GATE_DELAY_MS = 10 * 60_000;
 
 /** One chat to fetch, and how. */
 type Planned = { chatId: string; limit: number; catchUp?: FetchMessagesJob['catchUp'] };
@@ -67,35 +79,67 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
     planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat }));
   }
 
+  // A retry after part of a stepped graph went in keeps the first attempt's chats and order: job
+  // ids are by place, and a catch-up planned again would skip the chats saved in between.
+  const earlier = await deps.flow.getJob(QueueName.syncFinalize, `finalize-${syncId}`);
+  if (earlier) {
+    const byId = new Map(planned.map((p) => [p.chatId, p]));
+    planned = FinalizeSyncJob.parse(earlier.data).chatIds.map((chatId) => byId.get(chatId) ?? { chatId, limit: data.limitPerChat });
+  }
+
   await deps.store.upsertChats(sessionId, chats);
   await deps.store.startSyncRun({ syncId, sessionId, reason: data.reason, nChats: planned.length, kind });
   await deps.progress.begin(sessionId, syncId, planned.length, kind);
 
   const chatIds = planned.map((p) => p.chatId);
-  await deps.flow.add(
-    flowJob(QueueName.syncFinalize, 'finalize-sync', {
-      queueName: QueueName.syncFinalize,
-      data: { sessionId, syncId, chatIds },
-      opts: { jobId: `finalize-${syncId}` },
-      children: planned.map(({ chatId, limit, catchUp }, i) =>
-        flowJob(QueueName.chatSave, 'save-chat', {
-          queueName: QueueName.chatSave,
-          data: { sessionId, syncId, chatId },
-          // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
-          opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true },
-          children: [
-            flowJob('session', 'fetch-messages', {
-              queueName: sessionQueueName(sessionId),
-              data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) },
-              opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true },
-            }),
-          ],
-        }),
-      ),
-    }),
-  );
+  await addGraph(sessionId, syncId, planned, deps.flow);
   log.info({ kind, nChats: chatIds.length, listed: chats.length, skipped: selected.length - chatIds.length, reason: data.reason }, 'sync started');
   return { nChats: chatIds.length };
+}
+
+/**
+ * finalize ← per chat (save ← fetch). Job ids are fixed (by the chat's place in `planned`), so a
+ * retried sync-start adds nothing twice. A big graph goes in steps behind a gate (see
+ * GRAPH_FIRST_CHATS): finalize cannot run between two steps even if every chat added so far is done.
+ */
+async function addGraph(sessionId: string, syncId: string, planned: Planned[], flow: CatalogFlow): Promise<void> {
+  const finalizeId = `finalize-${syncId}`;
+  const chat = ({ chatId, limit, catchUp }: Planned, i: number, parent?: { id: string; queue: string }) =>
+    flowJob(QueueName.chatSave, 'save-chat', {
+      queueName: QueueName.chatSave,
+      data: { sessionId, syncId, chatId },
+      // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
+      opts: { jobId: `save-${syncId}-${i}`, ignoreDependencyOnFailure: true, ...(parent ? { parent } : {}) },
+      children: [
+        flowJob('session', 'fetch-messages', {
+          queueName: sessionQueueName(sessionId),
+          data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) },
+          opts: { jobId: `fetch-${syncId}-${i}`, ignoreDependencyOnFailure: true },
+        }),
+      ],
+    });
+  const stepped = planned.length > GRAPH_FIRST_CHATS;
+  const gateId = `gate-${syncId}`;
+  const gate = flowJob(QueueName.syncFinalize, 'graph-complete', {
+    queueName: QueueName.syncFinalize,
+    data: { sessionId, syncId },
+    opts: { jobId: gateId, delay: GRAPH_GATE_DELAY_MS },
+  });
+  const first = stepped ? planned.slice(0, GRAPH_FIRST_CHATS) : planned;
+  await flow.add(
+    flowJob(QueueName.syncFinalize, 'finalize-sync', {
+      queueName: QueueName.syncFinalize,
+      data: { sessionId, syncId, chatIds: planned.map((p) => p.chatId) },
+      opts: { jobId: finalizeId },
+      children: [...(stepped ? [gate] : []), ...first.map((p, i) => chat(p, i))],
+    }),
+  );
+  if (!stepped) return;
+  const parent = { id: finalizeId, queue: `${BULL_PREFIX}:${QueueName.syncFinalize}` };
+  for (let start = GRAPH_FIRST_CHATS; start < planned.length; start += GRAPH_STEP_CHATS) {
+    await flow.addBulk(planned.slice(start, start + GRAPH_STEP_CHATS).map((p, j) => chat(p, start + j, parent)));
+  }
+  await flow.promote(QueueName.syncFinalize, gateId);
 }
 
 /**

@@ -92,6 +92,8 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
         await job.updateProgress(100);
         return summary;
       },
+      // Its only work is to complete: then finalize may run once its chats are done too.
+      'graph-complete': async () => undefined,
     },
     { connection: redis, concurrency: 2, ...lock },
     logger,

@@ -1,8 +1,7 @@
-import { type InspectQueue, QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared/contracts';
+import { BULL_PREFIX, type InspectQueue, QueueName, SESSION_QUEUE_PREFIX } from '@wa-sync/shared/contracts';
 import { type Logger, openInspectQueue, type Redis } from '@wa-sync/shared/runtime';
 
 /** BullMQ's default key prefix (wa-sync never sets another). */
-const BULL_PREFIX = 'bull';
 const FIXED: string[] = Object.values(QueueName);
 /** `bull:wa-session-<id>:meta`, the hash BullMQ writes when a queue gets its first job. */
 const META_KEY = new RegExp(`^${BULL_PREFIX}:(${SESSION_QUEUE_PREFIX}[A-Za-z0-9_-]{1,64}):meta$`);
