@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createRedis, type Redis } from '@wa-sync/shared/runtime';
 import { createServer } from 'node:net';
 
 export interface PrivateRedis {
@@ -52,5 +53,32 @@ export async function startRedis(options: { port?: number } = {}): Promise<Priva
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/**
+ * A private redis-server and one client for a whole test file: started before its tests and
+ * stopped after them. Read `redis` and `url` inside tests (they exist from `beforeAll` on).
+ */
+export function suiteRedis(): { readonly redis: Redis; readonly url: string } {
+  let server: PrivateRedis | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = createRedis(server.url);
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await server?.stop();
+  });
+  return {
+    get redis(): Redis {
+      if (!client) throw new Error('suiteRedis: read it inside a test, not at load');
+      return client;
+    },
+    get url(): string {
+      if (!server) throw new Error('suiteRedis: read it inside a test, not at load');
+      return server.url;
+    },
   };
 }

@@ -3,23 +3,12 @@
  * `npm run typecheck`: if any of them compiled, the type check would fail.
  */
 import { FlowProducer, Queue } from 'bullmq';
-import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
-import { type CatalogFlow, openCatalogQueue, openInspectQueue } from './catalog.queue';
+import { suiteRedis } from '../../../test/support/redis-server';
+import { type CatalogFlow, openCatalogQueue } from './catalog.queue';
 import { type CatalogQueueOf, type InspectQueue, JobProducer, flowJob, parseJobResult } from './job.producer';
 import { QueueName } from './queue.names';
-import { type Redis, createRedis } from './redis.client';
 
-let server: PrivateRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = createRedis(server.url);
-});
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const suite = suiteRedis();
 
 /** Never called: only compiled. Each line must fail to compile. */
 export function compileTimeChecks(
@@ -51,7 +40,7 @@ export function compileTimeChecks(
 
 describe('JobProducer', () => {
   it('adds a job with its catalog options, and refuses a bad payload before it reaches Redis', async () => {
-    const queue = openCatalogQueue(QueueName.sessionCommands, `${QueueName.sessionCommands}-producer-test`, { connection: redis });
+    const queue = openCatalogQueue(QueueName.sessionCommands, `${QueueName.sessionCommands}-producer-test`, { connection: suite.redis });
     const commands = new JobProducer(QueueName.sessionCommands, queue);
     const job = await commands.add('stop-session', { sessionId: 'abc' });
     // Defaults are applied by the schema, retries by the catalog.
@@ -73,7 +62,7 @@ describe('JobProducer', () => {
         children: [flowJob(QueueName.chatSave, 'save-chat', { queueName: QueueName.chatSave, data: { sessionId: 's1', syncId: 'x', chatId: '' } })],
       }),
     ).toThrow(/chatId/);
-    const flow = new FlowProducer({ connection: redis });
+    const flow = new FlowProducer({ connection: suite.redis });
     const node = flowJob(QueueName.syncFinalize, 'finalize-sync', {
       queueName: `${QueueName.syncFinalize}-producer-test`,
       data: { sessionId: 's1', syncId: 'x', chatIds: ['c'] },
@@ -81,7 +70,7 @@ describe('JobProducer', () => {
     const added = await flow.add(node);
     expect(added.job.opts.attempts).toBe(10);
     await flow.close();
-    const q = new Queue(`${QueueName.syncFinalize}-producer-test`, { connection: redis });
+    const q = new Queue(`${QueueName.syncFinalize}-producer-test`, { connection: suite.redis });
     await q.obliterate({ force: true });
     await q.close();
 

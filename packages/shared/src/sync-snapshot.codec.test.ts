@@ -3,28 +3,17 @@
  * announce the hash decoded by Lua generated from it, and the reader decodes it the same way.
  * Real Lua on a private redis-server.
  */
-import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
+import { suiteRedis } from '../../../test/support/redis-server';
 import { SyncSnapshot } from './domain.schemas';
 import { EventLog } from './event-log.stream';
 import { Keys } from './redis.keys';
-import { type Redis, createRedis } from './redis.client';
 import { SyncProgress } from './sync-progress.store';
 import { SNAPSHOT_FIELDS, SNAPSHOT_LUA_FN, snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
 
-let server: PrivateRedis;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  redis = createRedis(server.url);
-});
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const suite = suiteRedis();
 
 async function loggedSyncChats(sessionId: string): Promise<unknown[]> {
-  const entries = await new EventLog(redis).tail(sessionId, 100);
+  const entries = await new EventLog(suite.redis).tail(sessionId, 100);
   return entries.filter((e) => e.event === 'sync_chats').map((e) => e.data);
 }
 
@@ -36,7 +25,7 @@ it('derives every field, and its encoding, from the schema', () => {
 });
 
 it('announces exactly the snapshot the reader reads, first event and per chat, strictly parsed', async () => {
-  const progress = new SyncProgress(redis);
+  const progress = new SyncProgress(suite.redis);
   await progress.begin('codec', 'sync-1', 2, 'catch-up');
   await progress.recordChat({ sessionId: 'codec', syncId: 'sync-1', chatId: 'c1@c.us', messages: 7, failed: false });
   await progress.recordChat({ sessionId: 'codec', syncId: 'sync-1', chatId: 'c2@c.us', messages: 0, failed: true, error: 'gone' });
@@ -53,16 +42,16 @@ it('announces exactly the snapshot the reader reads, first event and per chat, s
 it('round-trips a snapshot through the hash encoding, and reads an unreadable hash as none', async () => {
   const snapshot: SyncSnapshot = { sessionId: 's', syncId: 'x', kind: 'full', nChats: 3, currentChat: 1, chatId: 'c', messagesSynced: 2, totalMessagesSynced: 2, chatsFailed: 0, done: false };
   const pairs = snapshotToHash(snapshot);
-  await redis.hset(Keys.syncProgress('roundtrip'), ...pairs);
-  expect(snapshotFromHash(await redis.hgetall(Keys.syncProgress('roundtrip')))).toEqual(snapshot);
+  await suite.redis.hset(Keys.syncProgress('roundtrip'), ...pairs);
+  expect(snapshotFromHash(await suite.redis.hgetall(Keys.syncProgress('roundtrip')))).toEqual(snapshot);
   expect(snapshotFromHash({ syncId: 'x', nChats: 'many' })).toBeNull();
   expect(snapshotFromHash({})).toBeNull();
 });
 
 it('a sync begun before kinds existed is announced as full, not dropped', async () => {
   // The hash an older version wrote: no `kind`.
-  await redis.hset(Keys.syncProgress('legacy'), 'sessionId', 'old', 'syncId', 'legacy', 'nChats', 1, 'currentChat', 0, 'messagesSynced', 0, 'totalMessagesSynced', 0, 'chatsFailed', 0, 'done', 0);
-  await new SyncProgress(redis).recordChat({ sessionId: 'old', syncId: 'legacy', chatId: 'c', messages: 1, failed: false });
+  await suite.redis.hset(Keys.syncProgress('legacy'), 'sessionId', 'old', 'syncId', 'legacy', 'nChats', 1, 'currentChat', 0, 'messagesSynced', 0, 'totalMessagesSynced', 0, 'chatsFailed', 0, 'done', 0);
+  await new SyncProgress(suite.redis).recordChat({ sessionId: 'old', syncId: 'legacy', chatId: 'c', messages: 1, failed: false });
   const [event] = await loggedSyncChats('old');
   expect(SyncSnapshot.parse(event)).toMatchObject({ kind: 'full', done: true, chatId: 'c' });
 });

@@ -1,9 +1,9 @@
 import { type ChatInput, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
-import { CatchUpGaps, createRedis, type Redis } from '@wa-sync/shared/runtime';
+import { CatchUpGaps } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
 import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
-import { type PrivateRedis, startRedis } from '../../../test/support/redis-server';
+import { suiteRedis } from '../../../test/support/redis-server';
 
 const CHAT = '15550001111@c.us';
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -35,46 +35,37 @@ class ScriptedChat implements WhatsAppClient {
   }
 }
 
-let server: PrivateRedis;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = createRedis(server.url);
-});
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-});
+const suite = suiteRedis();
 
 async function staged(key: string): Promise<Message[]> {
-  return JSON.parse((await redis.get(key))!) as Message[];
+  return JSON.parse((await suite.redis.get(key))!) as Message[];
 }
 
 describe('catch-up fetch', () => {
   it('pages back in growing pages until it passes the newest stored message, and stages only what is new', async () => {
     const chat = new ScriptedChat(1000);
     // The store's newest message is #599: 400 arrived since.
-    const result = await runFetchMessages(chat, { sessionId: chat.sessionId, syncId: 's1', chatId: CHAT, limit: 50, catchUp: { after: at(599), max: 5000 } }, redis);
+    const result = await runFetchMessages(chat, { sessionId: chat.sessionId, syncId: 's1', chatId: CHAT, limit: 50, catchUp: { after: at(599), max: 5000 } }, suite.redis);
     expect(chat.limits).toEqual([50, 200, 800]);
     const messages = await staged(result.stagingKey);
     expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 401 }, (_, i) => `#${599 + i}`));
     expect(result).toEqual({ stagingKey: Keys.staging('s1', CHAT), count: 401, catchUpAfter: at(599) });
-    expect(await redis.hgetall(Keys.fetchStats(chat.sessionId))).toEqual({ calls: '3', messages: String(50 + 200 + 800) });
+    expect(await suite.redis.hgetall(Keys.fetchStats(chat.sessionId))).toEqual({ calls: '3', messages: String(50 + 200 + 800) });
   });
 
   it('stops at the chat\'s start and at the configured maximum', async () => {
     const short = new ScriptedChat(120);
-    await runFetchMessages(short, { sessionId: 'x', syncId: 's2', chatId: CHAT, limit: 50, catchUp: { after: at(-1), max: 5000 } }, redis);
+    await runFetchMessages(short, { sessionId: 'x', syncId: 's2', chatId: CHAT, limit: 50, catchUp: { after: at(-1), max: 5000 } }, suite.redis);
     expect(short.limits).toEqual([50, 200]); // 120 < 200: nothing older exists
     const busy = new ScriptedChat(10_000);
-    const r = await runFetchMessages(busy, { sessionId: 'x', syncId: 's3', chatId: CHAT, limit: 50, catchUp: { after: at(10), max: 1000 } }, redis);
+    const r = await runFetchMessages(busy, { sessionId: 'x', syncId: 's3', chatId: CHAT, limit: 50, catchUp: { after: at(10), max: 1000 } }, suite.redis);
     expect(busy.limits).toEqual([50, 200, 800, 1000]);
     expect(r.count).toBe(1000);
   });
 
   it('a plain fetch is one call of the given limit', async () => {
     const chat = new ScriptedChat(300);
-    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, redis);
+    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, suite.redis);
     expect(chat.limits).toEqual([100]);
     expect(r).toEqual({ stagingKey: Keys.staging('s4', CHAT), count: 100 });
   });
@@ -82,7 +73,7 @@ describe('catch-up fetch', () => {
 
 describe('catch-up gaps', () => {
   it('stay open until the chat is saved from that point; a newer gap survives an older save', async () => {
-    const gaps = new CatchUpGaps(redis);
+    const gaps = new CatchUpGaps(suite.redis);
     await gaps.mark('g', [{ chatId: 'a', after: at(1) }, { chatId: 'b', after: at(2) }]);
     await gaps.close('g', 'a', at(1));
     await gaps.mark('g', [{ chatId: 'b', after: at(5) }]); // a later catch-up of b
@@ -125,45 +116,45 @@ describe('catch-up plan', () => {
 describe('back-pressure between fetch and save', () => {
   it('a fetch waits while the window of staged, unsaved chats is full, and goes on once a save frees a place', async () => {
     const syncId = 'bp1';
-    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, redis);
-    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(2);
-    expect(await redis.ttl(Keys.stagedChats(syncId))).toBeGreaterThan(0);
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
+    expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(2);
+    expect(await suite.redis.ttl(Keys.stagedChats(syncId))).toBeGreaterThan(0);
     // A retried fetch of the same chat takes no second place.
-    await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '0@c.us', limit: 5 }, redis);
-    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(2);
+    await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '0@c.us', limit: 5 }, suite.redis);
+    expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(2);
 
     let passed = false;
-    const waiting = waitForStagingRoom(redis, syncId, 2).then(() => (passed = true));
+    const waiting = waitForStagingRoom(suite.redis, syncId, 2).then(() => (passed = true));
     // Several polls go by and the fetch is still held back.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(passed).toBe(false);
     // What the save worker does after storing chat 0.
-    await redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
+    await suite.redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
     await waiting;
     expect(passed).toBe(true);
   });
 
   it('a fetch with a full window stages its batch only once a save frees a place', async () => {
     const syncId = 'bp3';
-    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, redis);
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
     let done = false;
-    const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, redis, { maxStaged: 2 }).then((r) => {
+    const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, suite.redis, { maxStaged: 2 }).then((r) => {
       done = true;
       return r;
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(done).toBe(false);
-    expect(await redis.exists(Keys.staging(syncId, '2@c.us'))).toBe(0);
-    await redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
+    expect(await suite.redis.exists(Keys.staging(syncId, '2@c.us'))).toBe(0);
+    await suite.redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
     expect((await third).count).toBe(5);
-    expect(await redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['1@c.us', '2@c.us']);
+    expect(await suite.redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['1@c.us', '2@c.us']);
   });
 
   it('a save that died before freeing its place cannot hold the sync back for good', async () => {
     const syncId = 'bp2';
     // Two chats staged long ago whose saves never ran (a crash lost their ZREM).
-    await redis.zadd(Keys.stagedChats(syncId), Date.now() - STAGED_STALE_MS - 1000, 'a@c.us', Date.now() - STAGED_STALE_MS - 1000, 'b@c.us');
-    await waitForStagingRoom(redis, syncId, 2);
-    expect(await redis.zcard(Keys.stagedChats(syncId))).toBe(0);
+    await suite.redis.zadd(Keys.stagedChats(syncId), Date.now() - STAGED_STALE_MS - 1000, 'a@c.us', Date.now() - STAGED_STALE_MS - 1000, 'b@c.us');
+    await waitForStagingRoom(suite.redis, syncId, 2);
+    expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
   });
 });
