@@ -16,10 +16,11 @@ import { SNAPSHOT_LUA_FN, snapshotField as f } from './sync-snapshot.codec';
 export const BEGIN_SYNC_LUA = `${APPEND_EVENT_LUA_FN}${SNAPSHOT_LUA_FN}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'startedAt', ARGV[4], unpack(ARGV, 6))
+local snap = wa_snapshot(KEYS[1])
 -- A sync with no chat is done at once: it holds no coalescing key.
-if redis.call('HGET', KEYS[1], '${f('done')}') == '1' and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+if snap.done and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
 redis.call('SET', KEYS[2], ARGV[2])
-wa_append(KEYS[4], ARGV[5], ARGV[3], ARGV[1], 'sync_chats', cjson.encode(wa_snapshot(KEYS[1])))
+wa_append(KEYS[4], ARGV[5], ARGV[3], ARGV[1], 'sync_chats', cjson.encode(snap))
 return 1
 `;
 
@@ -47,19 +48,20 @@ redis.call('HINCRBY', KEYS[1], '${f('totalMessagesSynced')}', m)
 redis.call('HINCRBY', KEYS[1], '${f('chatsFailed')}', failed)
 -- A sync begun by a version without kinds was a full one.
 redis.call('HSETNX', KEYS[1], '${f('kind')}', 'full')
-local h = redis.call('HMGET', KEYS[1], '${f('sessionId')}', '${f('syncId')}', '${f('nChats')}')
-local done = cur >= tonumber(h[3])
-redis.call('HSET', KEYS[1], '${f('chatId')}', ARGV[1], '${f('messagesSynced')}', m, '${f('done')}', done and 1 or 0)
+redis.call('HSET', KEYS[1], '${f('chatId')}', ARGV[1], '${f('messagesSynced')}', m)
+local snap = wa_snapshot(KEYS[1])
+snap.done = cur >= snap.nChats
+redis.call('HSET', KEYS[1], '${f('done')}', snap.done and 1 or 0)
 -- The coalescing key goes with the last chat, so a sync requested right after \`done\` starts anew.
-if redis.call('GET', KEYS[3]) == h[2] then
-  if done then redis.call('DEL', KEYS[3]) else redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
+if redis.call('GET', KEYS[3]) == snap.syncId then
+  if snap.done then redis.call('DEL', KEYS[3]) else redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6])) end
 end
 if failed == 1 then
-  wa_append(KEYS[4], ARGV[7], ARGV[4], h[1], 'sync_error',
-    cjson.encode({ sessionId = h[1], syncId = h[2], chatId = ARGV[1], message = ARGV[5] }))
+  wa_append(KEYS[4], ARGV[7], ARGV[4], snap.sessionId, 'sync_error',
+    cjson.encode({ sessionId = snap.sessionId, syncId = snap.syncId, chatId = ARGV[1], message = ARGV[5] }))
 end
-wa_append(KEYS[4], ARGV[7], ARGV[4], h[1], 'sync_chats', cjson.encode(wa_snapshot(KEYS[1])))
-return { 1, cur, tonumber(h[3]) }
+wa_append(KEYS[4], ARGV[7], ARGV[4], snap.sessionId, 'sync_chats', cjson.encode(snap))
+return { 1, cur, snap.nChats }
 `;
 
 /** KEYS: active-sync. ARGV: syncId. Clears the coalescing key only if it still names this sync. */
