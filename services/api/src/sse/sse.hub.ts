@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { type BusEnvelope } from '@wa-sync/shared/contracts';
-import { type Logger, compareEventIds } from '@wa-sync/shared/runtime';
+import { compareEventIds } from '@wa-sync/shared/runtime';
 import { sseFrameOf } from '../ws/frame.cache';
-import { TurnBatch } from '../ws/turn.batch';
+import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from '../ws/turn.batch';
 
 export interface SseClient {
   readonly sessionId: string;
@@ -19,15 +19,8 @@ export interface SseClient {
   outbox: Buffer[] | null;
 }
 
-export interface SseHubOptions {
-  logger?: Logger;
-  /** A stream with more bytes queued than this (a client that does not read) is dropped. */
-  maxBufferedBytes?: number;
-  /** A stream with more live events held back during its bootstrap than this is dropped. */
-  maxPendingEvents?: number;
-}
+export type SseHubOptions = StreamHubOptions;
 
-const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 const DEFAULT_MAX_PENDING = 20_000;
 export const SSE_HEARTBEAT_MS = 15_000;
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
@@ -134,7 +127,7 @@ export class SseHub {
   private flushTo(client: SseClient, chunk: Buffer): void {
     if (client.closed) return;
     const { res } = client;
-    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (res.writableLength > max) return this.drop(client, `more than ${max} bytes queued`);
     const socket = res.socket;
     if (res.chunkedEncoding && res.headersSent && socket && !socket.destroyed) {

@@ -1,9 +1,9 @@
 import { type BusEnvelope, type ServerEventName, type ServerEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
-import { type Logger, compareEventIds } from '@wa-sync/shared/runtime';
+import { compareEventIds } from '@wa-sync/shared/runtime';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { frameOf } from './frame.cache';
-import { TurnBatch } from './turn.batch';
+import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from './turn.batch';
 import { wsTextFrame } from './ws.frame';
 
 interface Client {
@@ -27,15 +27,8 @@ interface Client {
   gone: boolean;
 }
 
-export interface SocketHubOptions {
-  logger?: Logger;
-  /** A socket with more than this many bytes queued (a client that does not read) is dropped. */
-  maxBufferedBytes?: number;
-  /** A socket with more live events held back during a replay than this is dropped. */
-  maxPendingEvents?: number;
-}
+export type SocketHubOptions = StreamHubOptions;
 
-const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 const DEFAULT_MAX_PENDING = 10_000;
 
 /**
@@ -212,7 +205,7 @@ export class SocketHub {
   private flushTo(client: Client, chunk: Buffer): void {
     const { socket } = client;
     if (client.gone || socket.readyState !== socket.OPEN) return;
-    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    const max = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (socket.bufferedAmount > max) return this.drop(client, `more than ${max} bytes queued`);
     const tcp = (socket as unknown as { _socket?: Socket })._socket;
     // An OPEN ws always has its TCP socket; a destroyed one is about to emit close.

@@ -1,3 +1,5 @@
+import type { Logger } from '@wa-sync/shared/runtime';
+
 /**
  * Frames queued for connections, written with one write per connection per flush. Fan-out to
  * thousands of sockets is bound by one syscall per socket per write (≈ 5–10 µs of kernel time
@@ -122,3 +124,15 @@ export class TurnBatch<C extends Outbox> {
     }
   }
 }
+
+/** What the WebSocket and SSE hubs are told about slow clients. */
+export interface StreamHubOptions {
+  logger?: Logger;
+  /** A client with more bytes queued than this (one that does not read) is dropped. */
+  maxBufferedBytes?: number;
+  /** A client with more live events held back during its replay or bootstrap than this is dropped. */
+  maxPendingEvents?: number;
+}
+
+/** The default of `maxBufferedBytes`: 8 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
