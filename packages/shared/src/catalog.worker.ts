@@ -5,7 +5,8 @@ import type { Logger } from './logger.factory';
 
 /** One handler per job name of a catalog queue: a missing handler fails to compile. */
 export type CatalogHandlers<Q extends CatalogQueue> = {
-  [N in JobName<Q>]: (data: JobData<Q, N>, job: Job) => Promise<unknown>;
+  /** `token` is the job's lock token, for handlers that move their own job (back to wait, say). */
+  [N in JobName<Q>]: (data: JobData<Q, N>, job: Job, token?: string) => Promise<unknown>;
 };
 
 /**
@@ -22,16 +23,16 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   const specs = JobCatalog[catalog] as Record<string, JobSpec>;
   const worker = new Worker(
     queueName,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const spec = specs[job.name];
-      const handler = (handlers as Record<string, (data: unknown, job: Job) => Promise<unknown>>)[job.name];
+      const handler = (handlers as Record<string, (data: unknown, job: Job, token?: string) => Promise<unknown>>)[job.name];
       if (!spec || !handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${queueName}`);
       const parsed = (spec.schema as z.ZodTypeAny).safeParse(job.data);
       if (!parsed.success) {
         logger.error({ jobId: job.id, job: job.name, issues: parsed.error.issues }, 'invalid job payload');
         throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
       }
-      return handler(parsed.data, job);
+      return handler(parsed.data, job, token);
     },
     options,
   );

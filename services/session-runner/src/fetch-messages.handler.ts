@@ -14,6 +14,12 @@ import { stagingRedis } from './staging.scripts';
 export const CATCHUP_PAGE_GROWTH = 4;
 
 /**
+ * What a fetch needs of the session's client. The session worker passes one that takes a phone slot
+ * per call ({@link FetchPacer}) and looks the client up only then: it may have been rebuilt meanwhile.
+ */
+export type PhoneLine = Pick<WhatsAppClient, 'fetchMessages'>;
+
+/**
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
  *
@@ -23,14 +29,14 @@ export const CATCHUP_PAGE_GROWTH = 4;
  * waiting for room sits in this process, one per fetch slot.
  */
 export async function runFetchMessages(
-  client: WhatsAppClient,
+  client: PhoneLine,
   data: FetchMessagesJob,
   redis: Redis,
   { maxStaged }: { maxStaged?: number } = {},
 ): Promise<FetchMessagesResult> {
   const stats = { calls: 0, messages: 0 };
   const r = stagingRedis(redis);
-  const statsKey = Keys.fetchStats(client.sessionId);
+  const statsKey = Keys.fetchStats(data.sessionId);
   const stop = new AbortController();
   const room = maxStaged === undefined ? undefined : waitForStagingRoom(redis, data.syncId, maxStaged, stop.signal);
   // Handled from the start: a Redis error during the phone call is thrown by `await room` after
@@ -80,7 +86,7 @@ export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged
  * reached. Only messages from `after` on are staged: Redis holds what is new, not whole pages.
  */
 async function fetchBack(
-  client: WhatsAppClient,
+  client: PhoneLine,
   chatId: string,
   firstPage: number,
   { after, max }: { after: string; max: number },
@@ -99,7 +105,7 @@ async function fetchBack(
 type FetchStats = { calls: number; messages: number };
 
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */
-async function fetchCounted(client: WhatsAppClient, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
+async function fetchCounted(client: PhoneLine, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
   const page = await client.fetchMessages(chatId, { limit });
   stats.calls += 1;
   stats.messages += page.length;

@@ -35,3 +35,36 @@ describe('FetchPacer', () => {
     await expect(pacer.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
   });
 });
+
+describe('FetchPacer slots', () => {
+  it('runs at most `limit` calls at once, and hands a freed slot to the next caller in line', async () => {
+    const pacer = new FetchPacer(0, undefined, 2);
+    const gates: Array<() => void> = [];
+    const started: number[] = [];
+    let peak = 0;
+    const calls = [0, 1, 2, 3].map((i) =>
+      pacer.run(async () => {
+        started.push(i);
+        peak = Math.max(peak, pacer.inFlight);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return i;
+      }),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1]);
+    gates.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]);
+    while (gates.length) gates.shift()!(), await new Promise((r) => setImmediate(r));
+    await expect(Promise.all(calls)).resolves.toEqual([0, 1, 2, 3]);
+    expect(peak).toBe(2);
+    expect(pacer.inFlight).toBe(0);
+  });
+
+  it('frees the slot of a call that throws', async () => {
+    const pacer = new FetchPacer(0, undefined, 1);
+    await expect(pacer.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(pacer.run(async () => 'next')).resolves.toBe('next');
+    expect(pacer.inFlight).toBe(0);
+  });
+});

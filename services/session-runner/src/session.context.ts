@@ -22,7 +22,10 @@ export interface SessionManagerDeps {
   limitPerChat: number;
   /** SYNC_CATCHUP_MAX_PER_CHAT: a catch-up fetches at most this many missed messages per chat; default 5000. */
   catchUpMaxPerChat?: number;
-  /** Session-queue jobs (list chats, fetch messages) run at once per session (WA_FETCH_CONCURRENCY). */
+  /**
+   * Phone calls that fetch messages at once per session (SYNC_CONCURRENCY). The session's worker holds
+   * up to twice as many jobs active, so the next fetch is ready the moment a call ends.
+   */
   concurrency: number;
   /** Least time between the starts of two fetches of a session (WA_FETCH_PAUSE_MS); default 0. */
   fetchPauseMs?: number;
@@ -72,12 +75,17 @@ export function setStatus(ctx: SessionContext, session: LiveSession, status: Ses
   return ctx.deps.reporter.status(session.sessionId, status, detail);
 }
 
+/** The session is here but its client is not ready (it is reconnecting): the job may wait for it. */
+export class ClientNotReadyError extends Error {
+  override readonly name = 'ClientNotReadyError';
+}
+
 /** The session's client, for jobs that must talk to WhatsApp; throws (and the job retries) otherwise. */
 export function clientFor(ctx: SessionContext, sessionId: string): WhatsAppClient {
   const session = ctx.live.get(sessionId);
   if (!session) throw new Error(`session ${sessionId} is not running in this runner`);
   if (ctx.deps.mayRun && !ctx.deps.mayRun(sessionId)) throw new Error(`session ${sessionId}: this runner's lease is no longer valid`);
-  if (session.status !== 'ready') throw new Error(`session ${sessionId} is not ready (status ${session.status})`);
+  if (session.status !== 'ready') throw new ClientNotReadyError(`session ${sessionId} is not ready (status ${session.status})`);
   return session.client;
 }
 
