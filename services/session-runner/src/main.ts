@@ -2,6 +2,7 @@ import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
 import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
+import { ThreadedGraphFlow } from './graph.writer';
 import { createRunner } from './runner.factory';
 
 async function main(): Promise<void> {
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const store = await createStore(env.STORE_URL);
   const engine = createEngine(env, logger, { store, redis });
   const runner = createRunner(
-    { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger },
+    { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
     {
       runnerId: env.RUNNER_ID,
       leaseMs: env.RUNNER_LEASE_MS,

@@ -4,6 +4,7 @@ import { CatalogFlow, EventLog, type Logger, type Redis, SessionQueues, SyncProg
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine.interface';
 import type { PacerClock } from './fetch.pacer';
+import type { GraphFlow } from './graph.writer';
 import { closeOrphanSync } from './orphan-sync.check';
 import { SessionOwnership } from './ownership.loop';
 import type { ReconnectPolicy } from './reconnect.policy';
@@ -20,6 +21,8 @@ export interface RunnerConnections {
   subscriber: Redis;
   logger: Logger;
   pacerClock?: PacerClock;
+  /** Where sync graphs are added; closed by `close()`. Default: BullMQ's FlowProducer on `redis`, in-process. */
+  flow?: GraphFlow;
 }
 
 export interface RunnerSettings {
@@ -62,7 +65,7 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
   const { engine, store, redis, logger } = conn;
   const log = logger.child({ runnerId: settings.runnerId });
   const queues = new SessionQueues(redis, log);
-  const flow = new CatalogFlow({ connection: redis });
+  const flow = conn.flow ?? new CatalogFlow({ connection: redis });
   const progress = new SyncProgress(redis, settings.eventLogMaxLen);
   const reporter = new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger: log }), log);
   let ownership: SessionOwnership | undefined;

@@ -3,9 +3,10 @@
 import type { Worker } from 'bullmq';
 import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import type { CatalogFlow, Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import type { Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
+import type { GraphFlow } from './graph.writer';
 import type { ReconnectPolicy } from './reconnect.policy';
 import type { SessionStatusReporter } from './session-status.reporter';
 
@@ -16,7 +17,7 @@ export interface SessionManagerDeps {
   redis: Redis;
   progress: SyncProgress;
   queues: SessionQueues;
-  flow: CatalogFlow;
+  flow: GraphFlow;
   reporter: SessionStatusReporter;
   logger: Logger;
   limitPerChat: number;

@@ -10,13 +10,14 @@ import {
   type SyncStartJob,
 } from '@wa-sync/shared/contracts';
 import type { ChatSyncState, Store } from '@wa-sync/shared/store';
-import { type CatalogFlow, CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
+import { CatchUpGaps, type Logger, type Redis, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
+import type { GraphFlow } from './graph.writer';
 
 export interface SyncStartDeps {
   store: Store;
   progress: SyncProgress;
-  flow: CatalogFlow;
+  flow: GraphFlow;
   logger: Logger;
   /** Where catch-ups keep the chats they have not finished (Redis). */
   redis: Redis;
@@ -37,10 +38,13 @@ export const CATCHUP_MARGIN_MS = 5000;
 /**
  * A sync of more chats than this adds its graph in steps: finalize, a gate and this many chats
  * first (their fetches start at once), then `GRAPH_STEP_CHATS` at a time, then the gate opens.
- * BullMQ builds every job of an add in the runner's memory, and nothing runs until it is in Redis.
+ * BullMQ builds every job of an add in memory, nothing runs until it is in Redis, and Redis runs
+ * one add's MULTI whole: small steps let the first fetches start early and keep each MULTI short,
+ * so the fetch workers' own calls to Redis are not queued behind it. Measured at 50 ms fetches,
+ * 200 chats: 16 then 50 at a time was 2–5 % faster than 50 then 500.
  */
-export const GRAPH_FIRST_CHATS = 50;
-export const GRAPH_STEP_CHATS = 500;
+export const GRAPH_FIRST_CHATS = 16;
+export const GRAPH_STEP_CHATS = 50;
 /** A gate sync-start never opened (it failed for good) opens by itself after this. */
 export const GRAPH_GATE_DELAY_MS = 10 * 60_000;
 
@@ -102,7 +106,7 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
  * retried sync-start adds nothing twice. A big graph goes in steps behind a gate (see
  * GRAPH_FIRST_CHATS): finalize cannot run between two steps even if every chat added so far is done.
  */
-async function addGraph(sessionId: string, syncId: string, planned: Planned[], flow: CatalogFlow): Promise<void> {
+async function addGraph(sessionId: string, syncId: string, planned: Planned[], flow: GraphFlow): Promise<void> {
   const finalizeId = `finalize-${syncId}`;
   const chat = ({ chatId, limit, catchUp }: Planned, i: number, parent?: { id: string; queue: string }) =>
     flowJob(QueueName.chatSave, 'save-chat', {
