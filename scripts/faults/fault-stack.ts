@@ -12,7 +12,7 @@ export type ServiceName = 'api' | 'session-runner' | 'sync-workers';
 export const SERVICES: ServiceName[] = ['api', 'session-runner', 'sync-workers'];
 
 /** The simulated account every session of the suite links: every message id is known in advance. */
-export const ACCOUNT = { chats: 12, messagesPerChat: 60, limit: 40, seed: 11 };
+export const ACCOUNT = { chats: 40, messagesPerChat: 60, limit: 40, seed: 11 };
 const account = new SimulatedAccount({ chats: ACCOUNT.chats, messagesPerChat: ACCOUNT.messagesPerChat, seed: ACCOUNT.seed });
 export const EXPECTED: Map<string, string[]> = new Map(
   account.listChats().map((c) => [c.id, account.latestMessages(c.id, ACCOUNT.limit).map((m) => m.id)]),
