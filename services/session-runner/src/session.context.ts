@@ -76,17 +76,12 @@ export function setStatus(ctx: SessionContext, session: LiveSession, status: Ses
   return ctx.deps.reporter.status(session.sessionId, status, detail);
 }
 
-/** The session is here but its client is not ready (it is reconnecting): the job may wait for it. */
-export class ClientNotReadyError extends Error {
-  override readonly name = 'ClientNotReadyError';
-}
-
 /** The session's client, for jobs that must talk to WhatsApp; throws (and the job retries) otherwise. */
 export function clientFor(ctx: SessionContext, sessionId: string): WhatsAppClient {
   const session = ctx.live.get(sessionId);
   if (!session) throw new Error(`session ${sessionId} is not running in this runner`);
   if (ctx.deps.mayRun && !ctx.deps.mayRun(sessionId)) throw new Error(`session ${sessionId}: this runner's lease is no longer valid`);
-  if (session.status !== 'ready') throw new ClientNotReadyError(`session ${sessionId} is not ready (status ${session.status})`);
+  if (session.status !== 'ready') throw new Error(`session ${sessionId} is not ready (status ${session.status})`);
   return session.client;
 }
 

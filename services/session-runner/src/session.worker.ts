@@ -1,11 +1,11 @@
 // The per-session queue worker and its job handlers: kept apart from the client's lifecycle, because the
 // worker outlives clients (it is paused, not rebuilt, while a dropped client reconnects).
-import { type Job, WaitingError, type Worker } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { createCatalogWorker, isFinalFailure, startQueuedSync } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
-import { ClientNotReadyError, clientFor, type SessionContext } from './session.context';
+import { clientFor, type SessionContext } from './session.context';
 import { runSyncStart } from './sync-start.handler';
 
 const DEFAULT_LOCK_MS = 120_000;
@@ -14,6 +14,8 @@ const DEFAULT_LOCK_MS = 120_000;
  * so the hand-off between two fetches (complete one job, fetch the next) is off the phone's path.
  */
 const JOBS_PER_PHONE_SLOT = 2;
+/** A job that got a slot when the client was away is taken again after this, without spending an attempt. */
+const PUT_BACK_MS = 500;
 
 export function createSessionWorker(ctx: SessionContext, sessionId: string): Worker {
   const { deps } = ctx;
@@ -29,11 +31,18 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
       // await their save (checked alongside the phone call).
       'fetch-messages': async (data, job, token) => {
         let called = false;
+        let away = false;
         // Each call takes a phone slot, then looks the client up: it may have been rebuilt meanwhile.
         const phone: PhoneLine = {
           fetchMessages: (chatId, opts) =>
             line.run(() => {
-              const client = clientFor(ctx, sessionId);
+              let client;
+              try {
+                client = clientFor(ctx, sessionId);
+              } catch (err) {
+                away = true;
+                throw err;
+              }
               called = true;
               return client.fetchMessages(chatId, opts);
             }),
@@ -41,9 +50,10 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
         try {
           return await runFetchMessages(phone, data, deps.redis, { maxStaged: 2 * deps.concurrency });
         } catch (err) {
-          // The client dropped while this job waited for a slot: it goes back to the queue like the
-          // jobs not yet taken, without spending an attempt. A call that reached the phone retries.
-          if (!called && err instanceof ClientNotReadyError && token) return requeue(job, token);
+          // The client dropped (or the session left this runner) while this job waited for a slot:
+          // it is put back like the jobs not yet taken, without spending an attempt. A job whose
+          // call reached the phone fails and retries, as before.
+          if (away && !called && token) return putBack(job, token);
           throw err;
         }
       },
@@ -71,7 +81,8 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
   return worker;
 }
 
-async function requeue(job: Job, token: string): Promise<never> {
-  await job.moveToWait(token);
-  throw new WaitingError();
+/** Delayed, not waiting: a worker still running (its close or pause under way) must not take it again at once. */
+async function putBack(job: Job, token: string): Promise<never> {
+  await job.moveToDelayed(Date.now() + PUT_BACK_MS, token);
+  throw new DelayedError();
 }
