@@ -2,6 +2,8 @@ import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq
 import type { z } from 'zod';
 import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './job.catalog';
 import type { Logger } from './logger.factory';
+import { LostReplyReclaim } from './lost-reply.reclaim';
+import type { Redis } from './redis.client';
 
 /** One handler per job name of a catalog queue: a missing handler fails to compile. */
 export type CatalogHandlers<Q extends CatalogQueue> = {
@@ -21,6 +23,7 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   logger: Logger,
 ): Worker {
   const specs = JobCatalog[catalog] as Record<string, JobSpec>;
+  let reclaim: LostReplyReclaim | undefined;
   const worker = new Worker(
     queueName,
     async (job: Job, token?: string) => {
@@ -32,6 +35,7 @@ export function createCatalogWorker<Q extends CatalogQueue>(
         logger.error({ jobId: job.id, job: job.name, issues: parsed.error.issues }, 'invalid job payload');
         throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
       }
+      reclaim?.track(job.id, token);
       return handler(parsed.data, job, token);
     },
     options,
@@ -39,7 +43,13 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   worker.on('failed', (job, err) => {
     logger.warn({ queue: queueName, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed');
   });
-  worker.on('error', (err) => logger.error({ queue: queueName, err }, 'worker error'));
+  // Needs the worker's command connection: every service passes an ioredis instance.
+  const connection = options.connection as Partial<Redis> | undefined;
+  if (typeof connection?.lrange === 'function') reclaim = new LostReplyReclaim(worker, connection as Redis, logger);
+  worker.on('error', (err) => {
+    logger.error({ queue: queueName, err }, 'worker error');
+    reclaim?.onWorkerError(err);
+  });
   return worker;
 }
 
