@@ -1,19 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { type BusEnvelope } from '@wa-sync/shared/contracts';
-import { compareEventIds } from '@wa-sync/shared/runtime';
 import { sseFrameOf } from '../ws/frame.cache';
+import { ReplayGate } from '../ws/replay.gate';
 import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from '../ws/turn.batch';
 
 export interface SseClient {
   readonly sessionId: string;
   readonly res: ServerResponse;
-  /** Live events held back while the bootstrap or the replay is written; null once live. */
-  pending: BusEnvelope[] | null;
-  /**
-   * The log id its bootstrap or replay went up to, until a newer event has come: a live event can
-   * reach this process after the replay read that carried it (two Redis connections).
-   */
-  floor: string | null;
+  /** Holds live events while the bootstrap or the replay is written, then settles (see ReplayGate); null once open. */
+  gate: ReplayGate | null;
   closed: boolean;
   /** Frames queued this event-loop turn (see TurnBatch). */
   outbox: Buffer[] | null;
@@ -56,7 +51,7 @@ export class SseHub {
 
   /** Registers a stream, holding live events back until `release`. */
   add(sessionId: string, res: ServerResponse): SseClient {
-    const client: SseClient = { sessionId, res, pending: [], floor: null, closed: false, outbox: null };
+    const client: SseClient = { sessionId, res, gate: new ReplayGate(), closed: false, outbox: null };
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
@@ -67,7 +62,7 @@ export class SseHub {
   remove(client: SseClient): void {
     if (client.closed) return;
     client.closed = true;
-    client.pending = null;
+    client.gate = null;
     const room = this.rooms.get(client.sessionId);
     if (room?.delete(client)) this.count--;
     if (room?.size === 0) this.rooms.delete(client.sessionId);
@@ -75,14 +70,11 @@ export class SseHub {
 
   /** Writes the held-back events newer than `through` (what the stream already carried), then goes live. */
   release(client: SseClient, through: string | null): void {
-    const pending = client.pending;
-    if (!pending || client.closed) return;
-    client.pending = null;
-    client.floor = through;
-    for (const envelope of pending) {
-      if (through && compareEventIds(envelope.id, through) <= 0) continue;
-      this.write(client, sseFrameOf(envelope));
-    }
+    const gate = client.gate;
+    if (!gate?.replaying || client.closed) return;
+    const held = gate.release(through);
+    if (gate.open) client.gate = null;
+    for (const envelope of held) this.write(client, sseFrameOf(envelope));
   }
 
   /** Sessions some stream of this process listens to. */
@@ -95,17 +87,15 @@ export class SseHub {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
-      if (client.floor !== null && !client.pending) {
-        if (compareEventIds(envelope.id, client.floor) <= 0) continue;
-        client.floor = null;
-      }
-      if (client.pending) {
-        client.pending.push(envelope);
+      const gate = client.gate;
+      if (gate) {
         const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
-        if (client.pending.length > max) this.drop(client, `more than ${max} live events arrived during its bootstrap`);
-      } else {
-        this.write(client, sseFrameOf(envelope));
+        const admission = gate.admit(envelope, max);
+        if (admission === 'overflow') this.drop(client, `more than ${max} live events arrived during its bootstrap`);
+        if (admission !== 'deliver') continue;
+        if (gate.open) client.gate = null;
       }
+      this.write(client, sseFrameOf(envelope));
     }
   }
 

@@ -1,8 +1,8 @@
 import { type BusEnvelope, type ServerEventName, type ServerEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
-import { compareEventIds } from '@wa-sync/shared/runtime';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { frameOf } from './frame.cache';
+import { ReplayGate } from './replay.gate';
 import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from './turn.batch';
 import { wsTextFrame } from './ws.frame';
 
@@ -11,14 +11,8 @@ interface Client {
   sessions: Set<string>;
   /** Highest `currentChat` sent per syncId: a client never sees it go down (invariant 3). */
   sentCurrentChat: Map<string, number>;
-  /** Live events held back per session while that session's replay is read (join with `since`). */
-  pending: Map<string, BusEnvelope[]>;
-  /**
-   * Per session, the log id its replay went up to, until a newer event has come: a live event can
-   * reach this process after the replay that already carried it (pub/sub and the replay read come
-   * over two connections), and must not be sent twice.
-   */
-  floors: Map<string, string>;
+  /** Per session joined with `since`, until its replay is over and settled (see ReplayGate). */
+  gates: Map<string, ReplayGate>;
   /** Pings sent since the last pong. */
   missedPongs: number;
   /** Frames queued this event-loop turn (see TurnBatch). */
@@ -60,7 +54,7 @@ export class SocketHub {
   }
 
   add(socket: WebSocket): void {
-    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), pending: new Map(), floors: new Map(), missedPongs: 0, outbox: null, gone: false };
+    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), gates: new Map(), missedPongs: 0, outbox: null, gone: false };
     this.clients.set(socket, client);
     socket.on('pong', () => (client.missedPongs = 0));
   }
@@ -82,7 +76,7 @@ export class SocketHub {
     if (!client) return;
     client.sessions.add(sessionId);
     // A second join while the first still replays keeps the first's held events.
-    if (hold && !client.pending.has(sessionId)) client.pending.set(sessionId, []);
+    if (hold && !client.gates.get(sessionId)?.replaying) client.gates.set(sessionId, new ReplayGate());
     let room = this.rooms.get(sessionId);
     if (!room) this.rooms.set(sessionId, (room = new Set()));
     room.add(client);
@@ -91,22 +85,18 @@ export class SocketHub {
   /** Sends the held-back live events newer than `replayedThrough` (the replay's last id), then goes live. */
   release(socket: WebSocket, sessionId: string, replayedThrough: string | null): void {
     const client = this.clients.get(socket);
-    const pending = client?.pending.get(sessionId);
-    if (!client || !pending) return;
-    client.pending.delete(sessionId);
-    if (replayedThrough) client.floors.set(sessionId, replayedThrough);
-    for (const envelope of pending) {
-      if (replayedThrough && compareEventIds(envelope.id, replayedThrough) <= 0) continue;
-      this.deliver(client, envelope);
-    }
+    const gate = client?.gates.get(sessionId);
+    if (!client || !gate?.replaying) return;
+    const held = gate.release(replayedThrough);
+    if (gate.open) client.gates.delete(sessionId);
+    for (const envelope of held) this.deliver(client, envelope);
   }
 
   leave(socket: WebSocket, sessionId: string): void {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.delete(sessionId);
-    client.pending.delete(sessionId);
-    client.floors.delete(sessionId);
+    client.gates.delete(sessionId);
     const room = this.rooms.get(sessionId);
     room?.delete(client);
     if (room?.size === 0) this.rooms.delete(sessionId);
@@ -134,16 +124,13 @@ export class SocketHub {
     const room = this.rooms.get(envelope.sessionId);
     if (!room) return;
     for (const client of room) {
-      const pending = client.pending.get(envelope.sessionId);
-      if (pending) {
-        this.hold(client, pending, envelope);
-        continue;
-      }
-      const floor = client.floors.get(envelope.sessionId);
-      if (floor !== undefined) {
-        if (compareEventIds(envelope.id, floor) <= 0) continue;
-        // Ids only go up from here: no need to compare again.
-        client.floors.delete(envelope.sessionId);
+      const gate = client.gates.get(envelope.sessionId);
+      if (gate) {
+        const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
+        const admission = gate.admit(envelope, max);
+        if (admission === 'overflow') this.drop(client, `more than ${max} live events arrived during its replay`);
+        if (admission !== 'deliver') continue;
+        if (gate.open) client.gates.delete(envelope.sessionId);
       }
       this.deliver(client, envelope);
     }
@@ -175,12 +162,6 @@ export class SocketHub {
       client.missedPongs++;
       if (client.socket.readyState === client.socket.OPEN) client.socket.ping();
     }
-  }
-
-  private hold(client: Client, pending: BusEnvelope[], envelope: BusEnvelope): void {
-    pending.push(envelope);
-    const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
-    if (pending.length > max) this.drop(client, `more than ${max} live events arrived during its replay`);
   }
 
   private deliver(client: Client, envelope: BusEnvelope): void {
