@@ -12,12 +12,20 @@ import { LostReplyReclaim, lostReplyJobId } from './lost-reply.reclaim';
 const suite = suiteRedis();
 const logger = createLogger('test', 'silent');
 
-it('puts back the job a lost complete-and-take-next reply left locked', async () => {
-  const queue = new Queue('lost-reply', { connection: suite.redis });
-  // No processor: the test drives the worker's calls itself.
-  const worker = new Worker('lost-reply', null, { connection: suite.redis, autorun: false });
-  const reclaim = new LostReplyReclaim(worker, suite.redis, logger);
+/** A queue and a worker without a processor (the test drives the worker's calls), closed after `fn`. */
+async function withQueue(name: string, fn: (queue: Queue, worker: Worker, reclaim: LostReplyReclaim) => Promise<void>): Promise<void> {
+  const queue = new Queue(name, { connection: suite.redis });
+  const worker = new Worker(name, null, { connection: suite.redis, autorun: false });
   try {
+    await fn(queue, worker, new LostReplyReclaim(worker, suite.redis, logger));
+  } finally {
+    await worker.close();
+    await queue.close();
+  }
+}
+
+it('puts back the job a lost complete-and-take-next reply left locked', () =>
+  withQueue('lost-reply', async (queue, worker, reclaim) => {
     await queue.add('x', {}, { jobId: 'a' });
     await queue.add('x', {}, { jobId: 'b' });
     const token = 'worker-1:0';
@@ -42,17 +50,10 @@ it('puts back the job a lost complete-and-take-next reply left locked', async ()
     // And a worker takes it again.
     const b = await worker.getNextJob('worker-1:1');
     expect(b?.id).toBe('b');
-  } finally {
-    await worker.close();
-    await queue.close();
-  }
-});
+  }));
 
-it('leaves alone active jobs locked with another token, and ignores other errors', async () => {
-  const queue = new Queue('lost-reply-2', { connection: suite.redis });
-  const worker = new Worker('lost-reply-2', null, { connection: suite.redis, autorun: false });
-  const reclaim = new LostReplyReclaim(worker, suite.redis, logger);
-  try {
+it('leaves alone active jobs locked with another token, and ignores other errors', () =>
+  withQueue('lost-reply-2', async (queue, worker, reclaim) => {
     await queue.add('x', {}, { jobId: 'c' });
     const c = await worker.getNextJob('live-token');
     expect(c?.id).toBe('c');
@@ -60,8 +61,4 @@ it('leaves alone active jobs locked with another token, and ignores other errors
     expect(await queue.getJobState('c')).toBe('active');
     expect(lostReplyJobId(new Error('Missing lock for job c. moveToDelayed'))).toBeNull();
     expect(lostReplyJobId(new Error('connection closed'))).toBeNull();
-  } finally {
-    await worker.close();
-    await queue.close();
-  }
-});
+  }));

@@ -14,7 +14,11 @@ const flow = new CatalogFlow({ connection: redis });
 
 port.on('message', (req: GraphRequest) => {
   if (req.op === 'close') {
-    void Promise.allSettled([flow.close()]).then(() => redis.quit().catch(() => redis.disconnect())).finally(() => port.close());
+    void flow
+      .close()
+      .catch(() => undefined)
+      .then(() => redis.quit().catch(() => redis.disconnect()))
+      .finally(() => port.close());
     return;
   }
   const roots = req.roots as CatalogFlowJob[];

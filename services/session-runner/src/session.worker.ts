@@ -19,9 +19,8 @@ const PUT_BACK_MS = 500;
 
 export function createSessionWorker(ctx: SessionContext, sessionId: string): Worker {
   const { deps } = ctx;
-  let pacer = ctx.pacers.get(sessionId);
-  if (!pacer) ctx.pacers.set(sessionId, (pacer = new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency)));
-  const line = pacer;
+  const line = ctx.pacers.get(sessionId) ?? new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency);
+  ctx.pacers.set(sessionId, line);
   const worker = createCatalogWorker(
     'session',
     sessionQueueName(sessionId),
