@@ -5,13 +5,18 @@ import { env } from './env';
 import { removeRetiredQueues } from './retired-queues.cleanup';
 import { startSyncWorkers } from './sync.workers';
 
+/** How long a save waits asynchronously for another process's SQLite lock before it is put back. */
+const STORE_LOCK_WAIT_MS = 2_000;
+
 async function main(): Promise<void> {
   const logger = createLogger('sync-workers', env.LOG_LEVEL);
   const shutdown = new Shutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
   shutdown.installSignalHandlers();
 
   const redis = createRedis(env.REDIS_URL);
-  const store = await createStore(env.STORE_URL);
+  // A locked SQLite file is waited for asynchronously, never by blocking the event loop (which would
+  // stop the job-lock renewals, and BullMQ would take the saves for stalled); then the save is retried.
+  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS } });
   await removeRetiredQueues(redis, logger).catch((err) => logger.warn({ err: (err as Error).message }, 'could not remove retired queues'));
   const workers = startSyncWorkers({
     store,
