@@ -1,6 +1,6 @@
 import type { Store } from '@wa-sync/shared/store';
-import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
+import type { LiveWriteQueue } from './live-write.queue';
 import type { SessionStatusReporter } from './session-status.reporter';
 
 /**
@@ -8,15 +8,18 @@ import type { SessionStatusReporter } from './session-status.reporter';
  * to the store (one small idempotent write each, like the bulk sync) and announced to joined
  * clients. An update the store did not take (unknown message, ack not higher, older edit, already
  * deleted) is not announced: clients only hear about what changed.
+ *
+ * The writes go through the session's {@link LiveWriteQueue}: in arrival order, waiting out a store
+ * locked by another process. One queue per session, not per client, so the writes of a rebuilt
+ * client line up behind the old one's.
  */
 export function attachLiveSync(
   client: WhatsAppClient,
-  deps: { store: Store; reporter: SessionStatusReporter; logger: Logger },
+  deps: { store: Store; reporter: SessionStatusReporter },
+  writes: LiveWriteQueue,
 ): void {
   const sessionId = client.sessionId;
-  const handle = (what: string, work: () => Promise<unknown>) => {
-    work().catch((err) => deps.logger.error({ sessionId, err }, `live ${what} not stored`));
-  };
+  const handle = (what: string, work: () => Promise<unknown>) => writes.push(what, work);
   client.on('message', (message) =>
     handle('message', async () => {
       await deps.store.upsertMessages(sessionId, message.chatId, [message]);

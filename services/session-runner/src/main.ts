@@ -5,13 +5,22 @@ import { env } from './env';
 import { ThreadedGraphFlow } from './graph.writer';
 import { createRunner } from './runner.factory';
 
+/**
+ * How long a runner write (a status, a sync's chat list, a live message) waits for another
+ * process's SQLite lock before StoreBusyError. Long: the runner's writes are few and ordered, so
+ * waiting is right; a live write or a sync-start that still finds the lock is tried again later.
+ */
+const STORE_LOCK_WAIT_MS = 60_000;
+
 async function main(): Promise<void> {
   const logger = createLogger('session-runner', env.LOG_LEVEL);
   const shutdown = new Shutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
   shutdown.installSignalHandlers();
 
   const redis = createRedis(env.REDIS_URL);
-  const store = await createStore(env.STORE_URL);
+  // The lock of another process is waited for asynchronously: the event loop keeps renewing leases
+  // and job locks meanwhile (a synchronous wait froze them, and a long lock could cost the lease).
+  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS } });
   const engine = createEngine(env, logger, { store, redis });
   const runner = createRunner(
     { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },

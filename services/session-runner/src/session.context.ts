@@ -7,6 +7,7 @@ import type { Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { GraphFlow } from './graph.writer';
+import type { LiveWriteQueue } from './live-write.queue';
 import type { ReconnectPolicy } from './reconnect.policy';
 import type { SessionStatusReporter } from './session-status.reporter';
 
@@ -57,6 +58,8 @@ export interface LiveSession {
   retryTimer?: NodeJS.Timeout;
   /** The client's events are handled one after the other: a slow QR image never lands after `ready`. */
   handling: Promise<void>;
+  /** Live messages, acks, edits and deletes on their way to the store, in order. */
+  readonly liveWrites: LiveWriteQueue;
 }
 
 export interface SessionContext {

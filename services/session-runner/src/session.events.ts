@@ -54,5 +54,5 @@ export function wireClient(
   }));
   client.on('state', on('state', (detail: string) => setStatus(ctx, session, session.status, detail)));
   client.on('disconnected', on('disconnected', (reason: string) => onDisconnected(reason)));
-  attachLiveSync(client, deps);
+  attachLiveSync(client, deps, session.liveWrites);
 }

@@ -1,6 +1,7 @@
 // Starting, stopping, releasing, restoring and closing sessions: the only code that adds sessions to or
 // removes them from the live map (besides dropSession), so the order of client and worker teardown is in one place.
 import type { SessionStatus } from '@wa-sync/shared/contracts';
+import { LiveWriteQueue } from './live-write.queue';
 import { dropSession, isCurrent, type LiveSession, type SessionContext } from './session.context';
 import { scheduleReconnect, wireSession } from './session.reconnect';
 import { createSessionWorker } from './session.worker';
@@ -12,7 +13,15 @@ export async function startSession(ctx: SessionContext, sessionId: string): Prom
   if (ctx.live.has(sessionId)) return;
   const { deps } = ctx;
   const client = deps.engine.createClient(sessionId);
-  const session: LiveSession = { sessionId, client, worker: createSessionWorker(ctx, sessionId), status: 'starting', attempts: 0, handling: Promise.resolve() };
+  const session: LiveSession = {
+    sessionId,
+    client,
+    worker: createSessionWorker(ctx, sessionId),
+    status: 'starting',
+    attempts: 0,
+    handling: Promise.resolve(),
+    liveWrites: new LiveWriteQueue(deps.logger.child({ sessionId })),
+  };
   ctx.live.set(sessionId, session);
   wireSession(ctx, session, client);
   await deps.reporter.status(sessionId, 'starting');
@@ -83,4 +92,6 @@ export async function closeAllSessions(ctx: SessionContext): Promise<void> {
   for (const s of sessions) clearTimeout(s.retryTimer);
   await Promise.all(sessions.map((s) => s.worker.close()));
   await Promise.all(sessions.map((s) => s.client.stop({ logout: false }).catch(() => undefined)));
+  // What the clients received before they stopped is stored, not dropped (within the shutdown deadline).
+  await Promise.all(sessions.map((s) => s.liveWrites.drained()));
 }

@@ -1,0 +1,61 @@
+/**
+ * Live writes while another process holds the SQLite lock past the store's wait: nothing the phone
+ * sent meanwhile is dropped, and the edit and the ack land after their message, as they came.
+ * A real SQLite file locked by another process, a private redis-server for the event log.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventLog, createLogger } from '@wa-sync/shared/runtime';
+import { createStore, type Store } from '@wa-sync/shared/store';
+import { suiteRedis } from '../../../test/support/redis-server';
+import { holdSqliteLock } from '../../../test/support/store-lock';
+import type { WhatsAppClient } from './engine/engine.interface';
+import { SimulatedAccount } from './engine/simulated.account';
+import { attachLiveSync } from './live-sync.listener';
+import { LiveWriteQueue } from './live-write.queue';
+import { SessionStatusReporter } from './session-status.reporter';
+
+const suite = suiteRedis();
+const SESSION = 'live-busy';
+let dir: string;
+let store: Store;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wa-sync-live-busy-'));
+  // As a service opens it, with a short wait so the lock outlasts it: StoreBusyError.
+  store = await createStore(`sqlite:${join(dir, 'store.db')}`, { sqlite: { lockWaitMs: 100 } });
+});
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('stores a message, its edit and its ack received during a long lock, in order, once the lock goes', async () => {
+  const logger = createLogger('test', 'silent');
+  const log = new EventLog(suite.redis);
+  const reporter = new SessionStatusReporter(store, suite.redis, log, logger);
+  const account = new SimulatedAccount({ seed: 5, chats: 1, messagesPerChat: 1 });
+  const [chat] = account.listChats();
+  await store.upsertChats(SESSION, [chat]);
+  const [message] = account.latestMessages(chat.id, 1);
+  const client = Object.assign(new EventEmitter(), { sessionId: SESSION }) as unknown as WhatsAppClient & EventEmitter;
+  const writes = new LiveWriteQueue(logger);
+  attachLiveSync(client, { store, reporter }, writes);
+
+  const held = await holdSqliteLock(join(dir, 'store.db'), 1_500);
+  const editedAt = new Date(Date.parse(message.timestamp) + 60_000).toISOString();
+  client.emit('message', { ...message, ack: 1 });
+  client.emit('message_edit', { chatId: chat.id, id: message.id, body: 'edited while locked', editedAt });
+  client.emit('message_ack', { chatId: chat.id, id: message.id, ack: 3 });
+  // The lock outlasts the store's wait (100 ms) many times over.
+  await held.released;
+  await writes.drained();
+
+  const stored = (await store.listMessages(SESSION, chat.id, { limit: 5 })).items;
+  expect(stored).toHaveLength(1);
+  expect(stored[0]).toMatchObject({ id: message.id, body: 'edited while locked', ack: 3, editedAt });
+  const events = (await log.readAfter(SESSION, '0-0')).events.map((e) => e.event);
+  expect(events).toEqual(['message:new', 'message:edit', 'message:status']);
+});
