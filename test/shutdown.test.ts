@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Chat, type SyncSnapshot, QueueName } from '@wa-sync/shared/contracts';
 import { type Redis, createRedis } from '@wa-sync/shared/runtime';
 import { httpJson } from './support/http';
+import { holdSqliteLock } from './support/store-lock';
 import { freePort, type PrivateRedis, startRedis } from './support/redis-server';
 import { type ServiceProcess, startService } from './support/service-process';
 import { waitFor } from './support/wait-for';
@@ -127,7 +128,11 @@ describe('SIGTERM to sync-workers mid-sync', () => {
     expect((await http('POST', '/whatsapp-web/session/cut-off')).status).toBe(201);
     await midSync('cut-off');
 
+    // Another process holds the store's write lock across the SIGTERM, so no active save can commit
+    // and complete in the moment before the deadline: some are sure to be cut off.
+    const lock = await holdSqliteLock(join(dir, 'wa-sync.db'), 1_000);
     expect(await hasty.stop('SIGTERM')).toBe(1);
+    await lock.released;
     expect(hasty.output()).toMatch(/shutdown deadline passed/);
     // The saves it was running are still active (locked) in Redis: they were cut off.
     const cutOff = await saves.getJobs(['active']);
