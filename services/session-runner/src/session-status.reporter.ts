@@ -1,5 +1,5 @@
 import { Keys, type SessionEventName, type SessionEvents, type SessionStatus } from '@wa-sync/shared/contracts';
-import type { Store } from '@wa-sync/shared/store';
+import { type Store, StoreBusyError } from '@wa-sync/shared/store';
 import type { EventLog, Logger, Redis } from '@wa-sync/shared/runtime';
 import QRCode from 'qrcode';
 
@@ -16,7 +16,7 @@ export class SessionStatusReporter {
   ) {}
 
   async status(sessionId: string, status: SessionStatus, detail: string | null = null): Promise<void> {
-    await this.store.setSessionStatus(sessionId, status, detail);
+    await this.storeStatus(sessionId, status, detail);
     if (status !== 'qr') await this.redis.del(Keys.sessionLive(sessionId));
     await this.announce(sessionId, 'status', { sessionId, status, detail });
     this.logger.info({ sessionId, status, detail }, 'session status');
@@ -24,10 +24,28 @@ export class SessionStatusReporter {
 
   async qr(sessionId: string, qr: string): Promise<void> {
     const qrDataUrl = await QRCode.toDataURL(qr);
-    await this.store.setSessionStatus(sessionId, 'qr', null);
+    await this.storeStatus(sessionId, 'qr', null);
     await this.redis.hset(Keys.sessionLive(sessionId), { qr, qrDataUrl });
     await this.announce(sessionId, 'status', { sessionId, status: 'qr', detail: null });
     await this.announce(sessionId, 'qr', { sessionId, qr, qrDataUrl });
+  }
+
+  /**
+   * A status is a plain overwrite, so one that finds the store locked past the store's own wait is
+   * tried again until the lock goes. The session's events are handled one at a time, so the later
+   * ones wait behind it: a `ready` during a long lock still announces itself and starts its sync.
+   */
+  private async storeStatus(sessionId: string, status: SessionStatus, detail: string | null): Promise<void> {
+    for (let waits = 0; ; waits++) {
+      try {
+        await this.store.setSessionStatus(sessionId, status, detail);
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreBusyError)) throw err;
+        if (waits === 0) this.logger.warn({ sessionId, status }, 'store locked: the status waits for it');
+        await new Promise((resolve) => setTimeout(resolve, err.retryAfterS * 1000));
+      }
+    }
   }
 
   /** Logs the event in the session's event log, then announces it; resolves to its log id. */
