@@ -10,8 +10,8 @@ import type { SessionStatusReporter } from './session-status.reporter';
  * deleted) is not announced: clients only hear about what changed.
  *
  * The writes go through the session's {@link LiveWriteQueue}: in arrival order, waiting out a store
- * locked by another process. One queue per session, not per client, so the writes of a rebuilt
- * client line up behind the old one's.
+ * locked by another process, announced in the same order. One queue per session, not per client,
+ * so the writes of a rebuilt client line up behind the old one's.
  */
 export function attachLiveSync(
   client: WhatsAppClient,
@@ -19,32 +19,31 @@ export function attachLiveSync(
   writes: LiveWriteQueue,
 ): void {
   const sessionId = client.sessionId;
-  const handle = (what: string, work: () => Promise<unknown>) => writes.push(what, work);
   client.on('message', (message) =>
-    handle('message', async () => {
-      await deps.store.upsertMessages(sessionId, message.chatId, [message]);
-      await deps.reporter.announce(sessionId, 'message:new', { ...message, sessionId });
+    writes.push('message', {
+      store: async () => {
+        await deps.store.upsertMessages(sessionId, message.chatId, [message]);
+        return true;
+      },
+      announce: () => deps.reporter.announce(sessionId, 'message:new', { ...message, sessionId }),
     }),
   );
   client.on('message_ack', (update) =>
-    handle('ack', async () => {
-      if (await deps.store.updateMessageAck(sessionId, update.chatId, update.id, update.ack)) {
-        await deps.reporter.announce(sessionId, 'message:status', { sessionId, ...update });
-      }
+    writes.push('ack', {
+      store: () => deps.store.updateMessageAck(sessionId, update.chatId, update.id, update.ack),
+      announce: () => deps.reporter.announce(sessionId, 'message:status', { sessionId, ...update }),
     }),
   );
   client.on('message_edit', ({ chatId, id, body, editedAt }) =>
-    handle('edit', async () => {
-      if (await deps.store.editMessage(sessionId, chatId, id, body, editedAt)) {
-        await deps.reporter.announce(sessionId, 'message:edit', { sessionId, chatId, id, body, editedAt });
-      }
+    writes.push('edit', {
+      store: () => deps.store.editMessage(sessionId, chatId, id, body, editedAt),
+      announce: () => deps.reporter.announce(sessionId, 'message:edit', { sessionId, chatId, id, body, editedAt }),
     }),
   );
   client.on('message_revoke_everyone', ({ chatId, id }) =>
-    handle('delete', async () => {
-      if (await deps.store.revokeMessage(sessionId, chatId, id)) {
-        await deps.reporter.announce(sessionId, 'message:revoke', { sessionId, chatId, id });
-      }
+    writes.push('delete', {
+      store: () => deps.store.revokeMessage(sessionId, chatId, id),
+      announce: () => deps.reporter.announce(sessionId, 'message:revoke', { sessionId, chatId, id }),
     }),
   );
 }

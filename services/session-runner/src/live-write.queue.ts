@@ -1,18 +1,28 @@
 import { StoreBusyError } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
 
-/** Live writes held while the store is locked, per client; past this, new ones are dropped (and logged). */
+/** Live writes held while the store is locked, per session; past this, new ones are dropped (and logged). */
 export const MAX_QUEUED_LIVE_WRITES = 10_000;
 
+/** One live update: its store write (true when it changed something) and what announces the change. */
+export interface LiveWrite {
+  store: () => Promise<boolean>;
+  announce: () => Promise<unknown>;
+}
+
 /**
- * One client's live writes (new messages, acks, edits, deletes), one at a time in arrival order.
+ * A session's live writes (new messages, acks, edits, deletes), one at a time in arrival order.
  * A write that finds the store locked by another process (StoreBusyError) waits and is tried
  * again, and the later writes wait behind it: an edit never reaches the store before its message,
  * and nothing received during a long lock is dropped. Any other error is logged and the next write
- * goes on (the old behaviour).
+ * goes on.
+ *
+ * Announcements follow on a chain of their own, in the same order: a Redis outage holds them back
+ * (ioredis queues the commands) but not the store writes behind them.
  */
 export class LiveWriteQueue {
-  private tail: Promise<void> = Promise.resolve();
+  private writing: Promise<void> = Promise.resolve();
+  private announcing: Promise<void> = Promise.resolve();
   private queued = 0;
 
   constructor(
@@ -21,37 +31,43 @@ export class LiveWriteQueue {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  /** Writes still to run, including one waiting for the store. */
+  /** Store writes still to run, including one waiting for the store. */
   get pending(): number {
     return this.queued;
   }
 
-  push(what: string, write: () => Promise<unknown>): void {
+  push(what: string, write: LiveWrite): void {
     if (this.queued >= this.maxQueued) {
       this.logger.error({ what, queued: this.queued }, 'live write dropped: the store has been locked too long');
       return;
     }
     this.queued += 1;
-    this.tail = this.tail.then(() => this.run(what, write)).finally(() => {
-      this.queued -= 1;
-    });
+    this.writing = this.writing
+      .then(() => this.store(what, write))
+      .then((changed) => {
+        if (changed) this.announcing = this.announcing.then(() => write.announce().then(() => undefined, (err) => this.logger.error({ err }, `live ${what} not announced`)));
+      })
+      .finally(() => {
+        this.queued -= 1;
+      });
   }
 
-  /** Resolves once every write pushed so far has run (or was given up). */
-  drained(): Promise<void> {
-    return this.tail;
+  /** Resolves once every write pushed so far has run (or was given up) and been announced. */
+  async drained(): Promise<void> {
+    await this.writing;
+    await this.announcing;
   }
 
-  private async run(what: string, write: () => Promise<unknown>): Promise<void> {
+  private async store(what: string, write: LiveWrite): Promise<boolean> {
     for (let waits = 0; ; waits++) {
       try {
-        await write();
+        const changed = await write.store();
         if (waits > 0) this.logger.info({ what, waits }, 'live write stored after the store was released');
-        return;
+        return changed;
       } catch (err) {
         if (!(err instanceof StoreBusyError)) {
           this.logger.error({ err }, `live ${what} not stored`);
-          return;
+          return false;
         }
         if (waits === 0) this.logger.warn({ what, queued: this.queued }, 'store locked: live writes wait for it');
         await this.sleep(err.retryAfterS * 1000);
