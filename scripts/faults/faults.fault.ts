@@ -346,6 +346,8 @@ async function liveStored(s: FaultStack, sessionId: string): Promise<{ rows: Map
   const messages: Message[] = [];
   let overCount = 0;
   for (const chat of (await s.store.listChats(sessionId, { limit: 500 })).items) {
+    // Read before the pages: messages keep arriving, so a count read after them could be higher.
+    const counted = (await s.store.getChat(sessionId, chat.id))?.messageCount ?? 0;
     let before: string | undefined;
     const ids = new Set<string>();
     for (;;) {
@@ -355,8 +357,7 @@ async function liveStored(s: FaultStack, sessionId: string): Promise<{ rows: Map
       if (!page.nextCursor) break;
       before = page.nextCursor;
     }
-    const stored = await s.store.getChat(sessionId, chat.id);
-    if (stored && stored.messageCount > ids.size) overCount += stored.messageCount - ids.size;
+    if (counted > ids.size) overCount += counted - ids.size;
   }
   const first = messages.filter((m) => m.body === 'live #1').map((m) => Date.parse(m.timestamp));
   if (!first.length) return { rows: new Map(), anchorMs: null, overCount };
