@@ -11,6 +11,13 @@ import { createRunner } from './runner.factory';
  * waiting is right; a live write or a sync-start that still finds the lock is tried again later.
  */
 const STORE_LOCK_WAIT_MS = 60_000;
+/**
+ * Each attempt still waits this long inside SQLite first: the ordinary contention of the other
+ * processes' short commits (and a reader's brief busy moments in WAL) passes as it did with the
+ * old synchronous wait, and only a long lock falls through to the asynchronous retries. The runner
+ * serves no clients, so a stall this short costs nothing.
+ */
+const STORE_BUSY_SLICE_MS = 100;
 
 async function main(): Promise<void> {
   const logger = createLogger('session-runner', env.LOG_LEVEL);
@@ -20,7 +27,7 @@ async function main(): Promise<void> {
   const redis = createRedis(env.REDIS_URL);
   // The lock of another process is waited for asynchronously: the event loop keeps renewing leases
   // and job locks meanwhile (a synchronous wait froze them, and a long lock could cost the lease).
-  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS } });
+  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS, busyTimeoutMs: STORE_BUSY_SLICE_MS } });
   const engine = createEngine(env, logger, { store, redis });
   const runner = createRunner(
     { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
