@@ -1,9 +1,10 @@
-import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
 import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './job.catalog';
 import type { Logger } from './logger.factory';
 import { LostReplyReclaim } from './lost-reply.reclaim';
 import type { Redis } from './redis.client';
+import { StoreBusyError } from './store/store.interface';
 
 /** One handler per job name of a catalog queue: a missing handler fails to compile. */
 export type CatalogHandlers<Q extends CatalogQueue> = {
@@ -14,6 +15,9 @@ export type CatalogHandlers<Q extends CatalogQueue> = {
 /**
  * A BullMQ worker that parses every job's data with its catalog schema. A payload that does not
  * parse, or a job name with no handler, fails at once as unrecoverable: retrying cannot fix it.
+ * A job that finds the store locked by another process past the store's wait (StoreBusyError) is
+ * put back, delayed by the error's `retryAfterS`, without spending an attempt: a busy store is
+ * back-pressure, not a failure, and attempts spent on a long lock would end in a failed chat.
  */
 export function createCatalogWorker<Q extends CatalogQueue>(
   catalog: Q,
@@ -36,7 +40,11 @@ export function createCatalogWorker<Q extends CatalogQueue>(
         throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
       }
       reclaim?.track(job.id, token);
-      return handler(parsed.data, job, token);
+      return handler(parsed.data, job, token).catch(async (err: unknown) => {
+        if (!(err instanceof StoreBusyError) || !token) throw err;
+        await job.moveToDelayed(Date.now() + err.retryAfterS * 1000, token);
+        throw new DelayedError();
+      });
     },
     options,
   );

@@ -2,7 +2,6 @@
 // worker outlives clients (it is paused, not rebuilt, while a dropped client reconnects).
 import { DelayedError, type Job, type Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
-import { StoreBusyError } from '@wa-sync/shared/store';
 import { createCatalogWorker, isFinalFailure, startQueuedSync } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
@@ -26,12 +25,8 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
     'session',
     sessionQueueName(sessionId),
     {
-      // A store locked past its wait puts the job back without spending an attempt, like a save.
-      'sync-start': (data, job, token) =>
-        runSyncStart(clientFor(ctx, sessionId), data, deps).catch((err: unknown) => {
-          if (!(err instanceof StoreBusyError) || !token) throw err;
-          return putBack(job, token, err.retryAfterS * 1000);
-        }),
+      // A store locked past its wait puts it back without spending an attempt (createCatalogWorker).
+      'sync-start': (data) => runSyncStart(clientFor(ctx, sessionId), data, deps),
       // Back-pressure: a batch is staged only while fewer than 2 × concurrency chats of its sync
       // await their save (checked alongside the phone call).
       'fetch-messages': async (data, job, token) => {
@@ -58,7 +53,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
           // The client dropped (or the session left this runner) while this job waited for a slot:
           // it is put back like the jobs not yet taken, without spending an attempt. A job whose
           // call reached the phone fails and retries, as before.
-          if (away && !called && token) return putBack(job, token, PUT_BACK_MS);
+          if (away && !called && token) return putBack(job, token);
           throw err;
         }
       },
@@ -87,7 +82,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
 }
 
 /** Delayed, not waiting: a worker still running (its close or pause under way) must not take it again at once. */
-async function putBack(job: Job, token: string, delayMs: number): Promise<never> {
-  await job.moveToDelayed(Date.now() + delayMs, token);
+async function putBack(job: Job, token: string): Promise<never> {
+  await job.moveToDelayed(Date.now() + PUT_BACK_MS, token);
   throw new DelayedError();
 }

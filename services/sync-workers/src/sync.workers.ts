@@ -1,6 +1,6 @@
-import { DelayedError, type Worker, type WorkerOptions } from 'bullmq';
+import type { Worker, WorkerOptions } from 'bullmq';
 import { QueueName, type SaveChatJob } from '@wa-sync/shared/contracts';
-import { type Store, StoreBusyError } from '@wa-sync/shared/store';
+import type { Store } from '@wa-sync/shared/store';
 import {
   createCatalogWorker,
   DEFAULT_EVENT_LOG_MAXLEN,
@@ -39,13 +39,6 @@ export interface SyncWorkersDeps {
   delivery?: DeliveryConfig;
 }
 
-/**
- * A save that finds the store locked by another process waits this long and is tried again. It
- * spends no attempt: a busy store is back-pressure, not a failure, and attempts spent on a long
- * lock would end in a failed chat whose messages are never stored. Its batch stays staged meanwhile.
- */
-export const STORE_BUSY_RETRY_MS = 1_000;
-
 /** The save and finalize workers of one sync-workers process. */
 export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
@@ -67,13 +60,9 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.chatSave,
     QueueName.chatSave,
     {
-      'save-chat': async (data, job, token) => {
-        const saved = await runSaveChat(job, data, { store, redis, progress }).catch(async (err: unknown) => {
-          if (!(err instanceof StoreBusyError) || !token) throw err;
-          await job.moveToDelayed(Date.now() + STORE_BUSY_RETRY_MS, token);
-          throw new DelayedError();
-        });
-        const { recorded, ...result } = saved;
+      'save-chat': async (data, job) => {
+        // A locked store puts the save back without spending an attempt (createCatalogWorker); its batch stays staged.
+        const { recorded, ...result } = await runSaveChat(job, data, { store, redis, progress });
         finalizeProgress.report(data.syncId, job.parent?.id, recorded);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;
