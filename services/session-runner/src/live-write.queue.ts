@@ -1,4 +1,4 @@
-import { StoreBusyError } from '@wa-sync/shared/store';
+import { untilStoreFree } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
 
 /** Live writes held while the store is locked, per session; past this, new ones are dropped (and logged). */
@@ -59,19 +59,15 @@ export class LiveWriteQueue {
   }
 
   private async store(what: string, write: LiveWrite): Promise<boolean> {
-    for (let waits = 0; ; waits++) {
-      try {
-        const changed = await write.store();
-        if (waits > 0) this.logger.info({ what, waits }, 'live write stored after the store was released');
-        return changed;
-      } catch (err) {
-        if (!(err instanceof StoreBusyError)) {
-          this.logger.error({ err }, `live ${what} not stored`);
-          return false;
-        }
-        if (waits === 0) this.logger.warn({ what, queued: this.queued }, 'store locked: live writes wait for it');
-        await this.sleep(err.retryAfterS * 1000);
-      }
+    try {
+      return await untilStoreFree(
+        write.store,
+        () => this.logger.warn({ what, queued: this.queued }, 'store locked: live writes wait for it'),
+        this.sleep,
+      );
+    } catch (err) {
+      this.logger.error({ err }, `live ${what} not stored`);
+      return false;
     }
   }
 }

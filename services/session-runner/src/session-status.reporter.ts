@@ -1,5 +1,5 @@
 import { Keys, type SessionEventName, type SessionEvents, type SessionStatus } from '@wa-sync/shared/contracts';
-import { type Store, StoreBusyError } from '@wa-sync/shared/store';
+import { type Store, untilStoreFree } from '@wa-sync/shared/store';
 import type { EventLog, Logger, Redis } from '@wa-sync/shared/runtime';
 import QRCode from 'qrcode';
 
@@ -35,17 +35,11 @@ export class SessionStatusReporter {
    * tried again until the lock goes. The session's events are handled one at a time, so the later
    * ones wait behind it: a `ready` during a long lock still announces itself and starts its sync.
    */
-  private async storeStatus(sessionId: string, status: SessionStatus, detail: string | null): Promise<void> {
-    for (let waits = 0; ; waits++) {
-      try {
-        await this.store.setSessionStatus(sessionId, status, detail);
-        return;
-      } catch (err) {
-        if (!(err instanceof StoreBusyError)) throw err;
-        if (waits === 0) this.logger.warn({ sessionId, status }, 'store locked: the status waits for it');
-        await new Promise((resolve) => setTimeout(resolve, err.retryAfterS * 1000));
-      }
-    }
+  private storeStatus(sessionId: string, status: SessionStatus, detail: string | null): Promise<void> {
+    return untilStoreFree(
+      () => this.store.setSessionStatus(sessionId, status, detail),
+      () => this.logger.warn({ sessionId, status }, 'store locked: the status waits for it'),
+    );
   }
 
   /** Logs the event in the session's event log, then announces it; resolves to its log id. */

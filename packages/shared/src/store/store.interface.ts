@@ -73,6 +73,27 @@ export class StoreBusyError extends Error {
 }
 
 /**
+ * Runs an idempotent store write until it gets past a lock held by another process: each
+ * StoreBusyError waits its `retryAfterS` and tries again (`onWait` hears of the first wait); any
+ * other error is thrown. For writes that must land in order however long the lock lasts.
+ */
+export async function untilStoreFree<T>(
+  write: () => Promise<T>,
+  onWait: () => void = () => {},
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<T> {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof StoreBusyError)) throw err;
+      if (waits === 0) onWait();
+      await sleep(err.retryAfterS * 1000);
+    }
+  }
+}
+
+/**
  * Where chats and messages live. Every implementation passes `store.contract.ts`.
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  */
