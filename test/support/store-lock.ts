@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStore, type Store } from '@wa-sync/shared/store';
 import { waitFor } from './wait-for';
 
 export interface HeldLock {
@@ -34,4 +38,30 @@ export async function holdSqliteLock(file: string, holdMs: number): Promise<Held
   await waitFor('the other process to take the lock', () => out.includes('locked;') || err, 30_000);
   if (!out.includes('locked;')) throw new Error(`lock holder failed: ${err}`);
   return { released: exited };
+}
+
+/**
+ * A SQLite store in a temporary directory for one test file, opened as a service opens it but with
+ * a short lock wait (so a held lock outlasts it: StoreBusyError). Registers its own beforeAll and
+ * afterAll; read `store` and `file` inside tests.
+ */
+export function suiteBusyStore(lockWaitMs = 100): { readonly store: Store; readonly file: string } {
+  let dir = '';
+  let store: Store | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wa-sync-busy-store-'));
+    store = await createStore(`sqlite:${join(dir, 'store.db')}`, { sqlite: { lockWaitMs } });
+  });
+  afterAll(async () => {
+    await store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get store() {
+      return store!;
+    },
+    get file() {
+      return join(dir, 'store.db');
+    },
+  };
 }

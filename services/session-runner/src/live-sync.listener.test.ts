@@ -4,13 +4,9 @@
  * A real SQLite file locked by another process, a private redis-server for the event log.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EventLog, createLogger } from '@wa-sync/shared/runtime';
-import { createStore, type Store } from '@wa-sync/shared/store';
 import { suiteRedis } from '../../../test/support/redis-server';
-import { holdSqliteLock } from '../../../test/support/store-lock';
+import { holdSqliteLock, suiteBusyStore } from '../../../test/support/store-lock';
 import type { WhatsAppClient } from './engine/engine.interface';
 import { SimulatedAccount } from './engine/simulated.account';
 import { attachLiveSync } from './live-sync.listener';
@@ -19,20 +15,10 @@ import { SessionStatusReporter } from './session-status.reporter';
 
 const suite = suiteRedis();
 const SESSION = 'live-busy';
-let dir: string;
-let store: Store;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wa-sync-live-busy-'));
-  // As a service opens it, with a short wait so the lock outlasts it: StoreBusyError.
-  store = await createStore(`sqlite:${join(dir, 'store.db')}`, { sqlite: { lockWaitMs: 100 } });
-});
-afterAll(async () => {
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const busy = suiteBusyStore();
 
 it('stores a message, its edit and its ack received during a long lock, in order, once the lock goes', async () => {
+  const { store } = busy;
   const logger = createLogger('test', 'silent');
   const log = new EventLog(suite.redis);
   const reporter = new SessionStatusReporter(store, suite.redis, log, logger);
@@ -44,7 +30,7 @@ it('stores a message, its edit and its ack received during a long lock, in order
   const writes = new LiveWriteQueue(logger);
   attachLiveSync(client, { store, reporter }, writes);
 
-  const held = await holdSqliteLock(join(dir, 'store.db'), 1_500);
+  const held = await holdSqliteLock(busy.file, 1_500);
   const editedAt = new Date(Date.parse(message.timestamp) + 60_000).toISOString();
   client.emit('message', { ...message, ack: 1 });
   client.emit('message_edit', { chatId: chat.id, id: message.id, body: 'edited while locked', editedAt });

@@ -4,34 +4,21 @@
  * failed there never asked for its sync). A real SQLite file locked by another process, a private
  * redis-server for the event log.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EventLog, createLogger } from '@wa-sync/shared/runtime';
-import { createStore, type Store } from '@wa-sync/shared/store';
 import { suiteRedis } from '../../../test/support/redis-server';
-import { holdSqliteLock } from '../../../test/support/store-lock';
+import { holdSqliteLock, suiteBusyStore } from '../../../test/support/store-lock';
 import { SessionStatusReporter } from './session-status.reporter';
 
 const suite = suiteRedis();
-let dir: string;
-let store: Store;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wa-sync-status-busy-'));
-  store = await createStore(`sqlite:${join(dir, 'store.db')}`, { sqlite: { lockWaitMs: 100 } });
-});
-afterAll(async () => {
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const busy = suiteBusyStore();
 
 it('stores and announces a status set during a lock longer than the store waits', async () => {
   const log = new EventLog(suite.redis);
+  const { store } = busy;
   const reporter = new SessionStatusReporter(store, suite.redis, log, createLogger('test', 'silent'));
   await reporter.status('s1', 'authenticated');
 
-  const held = await holdSqliteLock(join(dir, 'store.db'), 1_500);
+  const held = await holdSqliteLock(busy.file, 1_500);
   const writing = reporter.status('s1', 'ready');
   await held.released;
   await writing;
