@@ -1,5 +1,6 @@
 import { Keys } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
+import type { SyncRun } from '@wa-sync/shared/contracts';
 import { type Logger, type Redis, requestSync, type SessionQueues, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { SessionStatusReporter } from './session-status.reporter';
 
@@ -14,20 +15,36 @@ export interface OrphanSyncDeps {
 }
 
 /**
- * Closes the session's open sync when its job graph is gone (Redis restarted without persistence,
- * or failed over to a stale replica: nothing would ever finish it): the store run is finished (every chat
- * counted failed, as nothing says which were saved), `sync_error` is announced, and a new sync is
+ * Closes the session's open syncs whose job graph is gone (Redis restarted without persistence,
+ * or failed over to a stale replica: nothing would ever finish them): each store run is finished (every
+ * chat counted failed, as nothing says which were saved), `sync_error` is announced, and one new sync is
  * requested when the client is ready (messages are upserted by id, so nothing is stored twice).
- * Returns the closed sync id, or null when there was nothing to close.
+ * Every open run is looked at, not only the newest: a lost run can sit behind a sync the restarted
+ * client already asked for. Returns the closed sync ids.
  */
-export async function closeOrphanSync(deps: OrphanSyncDeps, sessionId: string, clientReady: boolean): Promise<string | null> {
-  const run = await deps.store.getLastSyncRun(sessionId);
-  if (!run || run.finishedAt || run.done) return null;
-  if (await deps.redis.exists(Keys.syncProgress(run.syncId))) return null;
-  // The session's active sync is set before the run is stored and cleared after it finishes: while
-  // it names this run, the run is only starting (progress not begun yet), not lost.
-  if ((await deps.redis.get(Keys.activeSync(sessionId))) === run.syncId) return null;
-  const { syncId } = run;
+export async function closeOrphanSync(deps: OrphanSyncDeps, sessionId: string, clientReady: boolean): Promise<string[]> {
+  const open = await deps.store.openSyncRuns(sessionId);
+  if (open.length === 0) return [];
+  const active = await deps.redis.get(Keys.activeSync(sessionId));
+  const closed: string[] = [];
+  for (const run of open) {
+    if (await deps.redis.exists(Keys.syncProgress(run.syncId))) continue;
+    // The session's active sync is set before the run is stored and cleared after it finishes: while
+    // it names this run, the run is only starting (progress not begun yet), not lost.
+    if (active === run.syncId) continue;
+    await closeLostRun(deps, run);
+    closed.push(run.syncId);
+  }
+  // One request for all of them; a sync already under way that covers the session absorbs it.
+  if (closed.length > 0 && clientReady) {
+    const next = await requestSync(deps.redis, deps.queues, { sessionId, reason: 'reconnect', limitPerChat: deps.limitPerChat });
+    deps.logger.info({ sessionId, lost: closed, syncId: next.syncId }, 'sync requested after a lost sync');
+  }
+  return closed;
+}
+
+async function closeLostRun(deps: OrphanSyncDeps, run: SyncRun): Promise<void> {
+  const { sessionId, syncId } = run;
   deps.logger.warn({ sessionId, syncId }, 'open sync has no progress in Redis (Redis lost its data): closing it and syncing again');
   await deps.store.finishSyncRun(syncId, { nChats: run.nChats, chatsFailed: run.nChats, totalMessages: run.totalMessages });
   // Only if it still names the lost sync: a sync started since then keeps running.
@@ -37,9 +54,4 @@ export async function closeOrphanSync(deps: OrphanSyncDeps, sessionId: string, c
     syncId,
     message: 'the sync lost its jobs (Redis restarted without its data); a new sync runs',
   });
-  if (clientReady) {
-    const next = await requestSync(deps.redis, deps.queues, { sessionId, reason: 'reconnect', limitPerChat: deps.limitPerChat });
-    deps.logger.info({ sessionId, lost: syncId, syncId: next.syncId }, 'sync requested after a lost sync');
-  }
-  return syncId;
 }

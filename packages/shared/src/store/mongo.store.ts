@@ -394,6 +394,11 @@ export class MongoStore implements Store {
     return doc ? toSyncRun(doc) : null;
   }
 
+  async openSyncRuns(sessionId: string): Promise<SyncRun[]> {
+    const docs = await this.syncRuns.find({ sessionId, finishedAt: null }, { sort: { startedAt: 1, _id: 1 } }).toArray();
+    return docs.map(toSyncRun);
+  }
+
   private async toSession(doc: SessionDoc): Promise<Session> {
     const last = await this.syncRuns.findOne(
       { sessionId: doc.sessionId, finishedAt: { $ne: null } },

@@ -155,6 +155,8 @@ export function prepareStatements(db: Database.Database) {
     getSyncRun: p<SyncRunRow>('SELECT * FROM sync_runs WHERE sync_id = @syncId'),
     lastSyncRun: p<SyncRunRow>(`SELECT * FROM sync_runs WHERE session_id = @sessionId
       ORDER BY started_at DESC, rowid DESC LIMIT 1`),
+    openSyncRuns: p<SyncRunRow>(`SELECT * FROM sync_runs WHERE session_id = @sessionId AND finished_at IS NULL
+      ORDER BY started_at, rowid`),
     lastFinishedSyncRun: p<SyncRunRow>(`SELECT * FROM sync_runs
       WHERE session_id = @sessionId AND finished_at IS NOT NULL ORDER BY finished_at DESC, rowid DESC LIMIT 1`),
   };

@@ -349,6 +349,10 @@ export class SqliteStore implements Store {
     return row ? toSyncRun(row) : null;
   }
 
+  async openSyncRuns(sessionId: string): Promise<SyncRun[]> {
+    return this.s.openSyncRuns.all({ sessionId }).map(toSyncRun);
+  }
+
   /**
    * Runs a write; with `lockWaitMs`, SQLITE_BUSY is retried after an async pause (the event loop
    * keeps serving) until the deadline, then StoreBusyError. A busy write changed nothing, so a

@@ -186,6 +186,22 @@ function describeSyncRunContract(get: GetStore): void {
       expect((await get().getSession(s))?.lastSync).toMatchObject({ kind: 'catch-up' });
     });
 
+    it('lists every unfinished run of a session, oldest first, not only the last', async () => {
+      const s = uniqueSessionId('syncopen');
+      const other = uniqueSessionId('syncopen');
+      expect(await get().openSyncRuns(s)).toEqual([]);
+      await get().startSyncRun({ syncId: `${s}-1`, sessionId: s, reason: 'ready', nChats: 3 });
+      await sleep(5);
+      await get().startSyncRun({ syncId: `${s}-2`, sessionId: s, reason: 'reconnect', nChats: 3 });
+      await sleep(5);
+      await get().startSyncRun({ syncId: `${s}-3`, sessionId: s, reason: 'manual', nChats: 3 });
+      await get().startSyncRun({ syncId: `${other}-1`, sessionId: other, reason: 'ready', nChats: 1 });
+      await get().finishSyncRun(`${s}-2`, { nChats: 3, chatsFailed: 0, totalMessages: 9 });
+      const open = await get().openSyncRuns(s);
+      expect(open.map((r) => r.syncId)).toEqual([`${s}-1`, `${s}-3`]);
+      expect(open[0]).toMatchObject({ sessionId: s, reason: 'ready', nChats: 3, done: false, finishedAt: null });
+    });
+
     it('is idempotent for retried jobs and strict about unknown runs', async () => {
       const s = uniqueSessionId('syncretry');
       const syncId = `${s}-1`;

@@ -156,4 +156,6 @@ export interface Store {
   getSyncRun(syncId: string): Promise<SyncRun | null>;
   /** The newest sync of the session, finished or not. */
   getLastSyncRun(sessionId: string): Promise<SyncRun | null>;
+  /** Every unfinished sync of the session, oldest first (a lost one may sit behind a newer one). */
+  openSyncRuns(sessionId: string): Promise<SyncRun[]>;
 }
