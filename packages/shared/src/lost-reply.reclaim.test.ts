@@ -6,7 +6,9 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { suiteRedis } from '../../../test/support/redis-server';
+import { waitFor } from '../../../test/support/wait-for';
 import { createLogger } from './logger.factory';
+import { createRedis } from './redis.client';
 import { LostReplyReclaim, lostReplyJobId } from './lost-reply.reclaim';
 
 const suite = suiteRedis();
@@ -62,3 +64,44 @@ it('leaves alone active jobs locked with another token, and ignores other errors
     expect(lostReplyJobId(new Error('Missing lock for job c. moveToDelayed'))).toBeNull();
     expect(lostReplyJobId(new Error('connection closed'))).toBeNull();
   }));
+
+it("puts back, after a reconnect sweep, a job a lost take-next reply left locked with one of the worker's tokens, and no other", () =>
+  withQueue('lost-take', async (queue, worker) => {
+    for (const id of ['o', 't', 'f', 's']) await queue.add('x', {}, { jobId: id });
+    let reclaim: LostReplyReclaim;
+    // Between the two looks, the worker's handler takes s (fetched just before the first look).
+    const pause = async () => reclaim.track('s', `${worker.id}:3`);
+    reclaim = new LostReplyReclaim(worker, suite.redis, logger, 10_000, pause);
+    expect((await worker.getNextJob(`${worker.id}:0`))?.id).toBe('o'); // taken; its reply "lost"
+    expect((await worker.getNextJob(`${worker.id}:1`))?.id).toBe('t');
+    reclaim.track('t', `${worker.id}:1`);
+    expect((await worker.getNextJob('another-worker:0'))?.id).toBe('f');
+    expect((await worker.getNextJob(`${worker.id}:3`))?.id).toBe('s');
+
+    expect(await reclaim.sweepOrphans()).toEqual(['o']);
+    expect(await queue.getJobState('o')).toBe('waiting');
+    expect((await queue.getJob('o'))?.attemptsMade).toBe(0);
+    for (const id of ['t', 'f', 's']) expect(await queue.getJobState(id)).toBe('active');
+  }));
+
+it('sweeps when the connection comes back: the orphan is taken again without waiting for its lock to expire', async () => {
+  const connection = createRedis(suite.url);
+  const queue = new Queue('lost-take-reconnect', { connection: suite.redis });
+  // No stalled check runs here (autorun off): without the sweep the orphan would stay active for good.
+  const worker = new Worker('lost-take-reconnect', null, { connection, autorun: false });
+  try {
+    await worker.waitUntilReady();
+    const reclaim = new LostReplyReclaim(worker, connection, logger, 10_000, () => new Promise((r) => setTimeout(r, 50)));
+    await queue.add('x', {}, { jobId: 'o' });
+    expect((await worker.getNextJob(`${worker.id}:0`))?.id).toBe('o');
+    expect(reclaim).toBeDefined();
+
+    const id = await connection.client('ID');
+    await suite.redis.client('KILL', 'ID', String(id));
+    await waitFor('the orphan back in wait', async () => (await queue.getJobState('o')) === 'waiting', 20_000);
+  } finally {
+    await worker.close();
+    await queue.close();
+    await connection.quit();
+  }
+});

@@ -13,6 +13,13 @@ import type { Redis } from './redis.client';
  * stalled check runs (job lock + stalled interval: 20 s with the runner's defaults). The token is
  * dead by then (the worker drops it with the failed call), so any active job it still locks is such
  * an orphan: moved back to wait with that token, it is taken again within a round trip.
+ *
+ * A plain take-next call (`moveToActive`) can lose its reply the same way, without any error: ioredis
+ * sends it again and the worker runs what the second run took, while the first run's job stays
+ * locked with one of the worker's tokens. So after every reconnect of the worker's connection a sweep
+ * looks twice, a pause apart, for active jobs locked with one of this worker's tokens (`<worker
+ * id>:<n>`) that no handler of this worker took: a job the worker is about to start is taken by its
+ * handler within the pause; one still untaken at the second look is an orphan and is put back.
  */
 export class LostReplyReclaim {
   /** Token of each job a handler took, until BullMQ confirms its completion or failure. */
@@ -25,9 +32,68 @@ export class LostReplyReclaim {
     private readonly logger: Logger,
     /** Entries kept at most (jobs moved back to wait or delayed by a handler confirm nothing). */
     private readonly maxTracked = 10_000,
+    /** Between the two looks of a sweep: longer than a fetched job waits for its handler. */
+    private readonly sweepPause: () => Promise<void> = () => new Promise((r) => setTimeout(r, SWEEP_PAUSE_MS)),
   ) {
     worker.on('completed', (job) => this.tokens.delete(job.id ?? ''));
     worker.on('failed', (job) => job && this.tokens.delete(job.id ?? ''));
+    onReconnect(redis, this);
+    worker.on('closed', () => offReconnect(redis, this));
+  }
+
+  /** The connection is back after a drop: one sweep at a time, and one more if it dropped again meanwhile. */
+  reconnected(): void {
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
+    this.sweeping = true;
+    void this.sweepOrphans()
+      .catch((e: Error) => this.logger.warn({ queue: this.worker.name, err: e.message }, 'could not look for jobs orphaned by a lost reply'))
+      .finally(() => {
+        this.sweeping = false;
+        if (this.sweepAgain) {
+          this.sweepAgain = false;
+          this.reconnected();
+        }
+      });
+  }
+
+  private sweeping = false;
+  private sweepAgain = false;
+
+  /**
+   * Puts back every active job locked with one of this worker's tokens that no handler of this
+   * worker took, at both looks of the sweep. Returns the jobs put back.
+   */
+  async sweepOrphans(): Promise<string[]> {
+    const first = await this.untaken();
+    if (first.size === 0) return [];
+    await this.sweepPause();
+    const second = await this.untaken();
+    const moved: string[] = [];
+    for (const [id, token] of second) {
+      if (first.get(id) !== token || this.worker.closing) continue;
+      const job = await Job.fromId(this.worker, id);
+      // The script checks the token again: a job taken meanwhile by someone else is left alone.
+      if (job && (await job.moveToWait(token).then(() => true, () => false))) moved.push(id);
+    }
+    if (moved.length) this.logger.warn({ queue: this.worker.name, jobs: moved }, 'put back jobs orphaned by a lost reply after a reconnect');
+    return moved;
+  }
+
+  /** Active jobs locked with one of this worker's tokens that no handler of this worker took: id → token. */
+  private async untaken(): Promise<Map<string, string>> {
+    const mine = `${this.worker.id}:`;
+    const active = await this.redis.lrange(this.worker.keys.active, 0, -1);
+    const found = new Map<string, string>();
+    if (active.length === 0) return found;
+    const locks = await this.redis.mget(active.map((id) => `${this.worker.toKey(id)}:lock`));
+    active.forEach((id, i) => {
+      const lock = locks[i];
+      if (lock?.startsWith(mine) && this.tokens.get(id) !== lock) found.set(id, lock);
+    });
+    return found;
   }
 
   /** A handler took `jobId` with `token`. */
@@ -62,6 +128,33 @@ export class LostReplyReclaim {
     if (moved.length) this.logger.warn({ queue: this.worker.name, jobs: moved, after: finishedId }, 'put back jobs orphaned by a lost reply');
     return moved;
   }
+}
+
+/** Between the two looks of a reconnect sweep. */
+const SWEEP_PAUSE_MS = 2_000;
+
+/**
+ * One `ready` listener per connection, whatever the number of workers on it (the runner has one
+ * per session): the first `ready` is the connect, every later one a reconnect.
+ */
+const reclaims = new WeakMap<Redis, Set<LostReplyReclaim>>();
+
+function onReconnect(redis: Redis, reclaim: LostReplyReclaim): void {
+  let set = reclaims.get(redis);
+  if (!set) {
+    const members = (set = new Set());
+    reclaims.set(redis, members);
+    let connected = redis.status === 'ready';
+    redis.on('ready', () => {
+      if (connected) for (const r of members) r.reconnected();
+      connected = true;
+    });
+  }
+  set.add(reclaim);
+}
+
+function offReconnect(redis: Redis, reclaim: LostReplyReclaim): void {
+  reclaims.get(redis)?.delete(reclaim);
 }
 
 /** The job id of BullMQ's "Missing lock for job <id>. moveToFinished" error; null for any other. */
