@@ -31,7 +31,6 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   const worker = new Worker(
     queueName,
     async (job: Job, token?: string) => {
-      reclaim?.track(job.id, token);
       const spec = specs[job.name];
       const handler = (handlers as Record<string, (data: unknown, job: Job, token?: string) => Promise<unknown>>)[job.name];
       if (!spec || !handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${queueName}`);
@@ -40,11 +39,14 @@ export function createCatalogWorker<Q extends CatalogQueue>(
         logger.error({ jobId: job.id, job: job.name, issues: parsed.error.issues }, 'invalid job payload');
         throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message}`);
       }
-      return handler(parsed.data, job, token).catch(async (err: unknown) => {
-        if (!(err instanceof StoreBusyError) || !token) throw err;
-        await job.moveToDelayed(Date.now() + err.retryAfterS * 1000, token);
-        throw new DelayedError();
-      });
+      reclaim?.track(job.id, token);
+      return handler(parsed.data, job, token)
+        .catch(async (err: unknown) => {
+          if (!(err instanceof StoreBusyError) || !token) throw err;
+          await job.moveToDelayed(Date.now() + err.retryAfterS * 1000, token);
+          throw new DelayedError();
+        })
+        .finally(() => reclaim?.handlerDone(job.id));
     },
     options,
   );

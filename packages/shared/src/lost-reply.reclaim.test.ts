@@ -105,3 +105,16 @@ it('sweeps when the connection comes back: the orphan is taken again without wai
     await connection.quit();
   }
 });
+
+it('never sweeps a job whose handler is still running, however many jobs were noted since', () =>
+  withQueue('lost-take-long', async (queue, worker) => {
+    await queue.add('x', {}, { jobId: 'long' });
+    const reclaim = new LostReplyReclaim(worker, suite.redis, logger, 1, async () => undefined);
+    expect((await worker.getNextJob(`${worker.id}:0`))?.id).toBe('long');
+    reclaim.track('long', `${worker.id}:0`);
+    reclaim.track('other', `${worker.id}:1`); // evicts long's token (maxTracked 1)
+    expect(await reclaim.sweepOrphans()).toEqual([]);
+    expect(await queue.getJobState('long')).toBe('active');
+    reclaim.handlerDone('long'); // returned; its completion is lost with the reply
+    expect(await reclaim.sweepOrphans()).toEqual(['long']);
+  }));

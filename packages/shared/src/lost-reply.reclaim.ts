@@ -24,6 +24,8 @@ import type { Redis } from './redis.client';
 export class LostReplyReclaim {
   /** Token of each job a handler took, until BullMQ confirms its completion or failure. */
   private readonly tokens = new Map<string, string>();
+  /** Jobs whose handler is running (never evicted: a long job must not look untaken to a sweep). */
+  private readonly running = new Set<string>();
 
   constructor(
     private readonly worker: Worker,
@@ -91,7 +93,7 @@ export class LostReplyReclaim {
     const locks = await this.redis.mget(active.map((id) => `${this.worker.toKey(id)}:lock`));
     active.forEach((id, i) => {
       const lock = locks[i];
-      if (lock?.startsWith(mine) && this.tokens.get(id) !== lock) found.set(id, lock);
+      if (lock?.startsWith(mine) && !this.running.has(id) && this.tokens.get(id) !== lock) found.set(id, lock);
     });
     return found;
   }
@@ -99,9 +101,15 @@ export class LostReplyReclaim {
   /** A handler took `jobId` with `token`. */
   track(jobId: string | undefined, token: string | undefined): void {
     if (!jobId || !token) return;
+    this.running.add(jobId);
     this.tokens.delete(jobId);
     this.tokens.set(jobId, token);
     if (this.tokens.size > this.maxTracked) this.tokens.delete(this.tokens.keys().next().value as string);
+  }
+
+  /** The handler of `jobId` returned or threw (its token stays noted until BullMQ confirms the outcome). */
+  handlerDone(jobId: string | undefined): void {
+    if (jobId) this.running.delete(jobId);
   }
 
   /** For the worker's `error` event: acts on a lost-reply "Missing lock", ignores anything else. */
