@@ -26,6 +26,9 @@ export class LostReplyReclaim {
   private readonly tokens = new Map<string, string>();
   /** Jobs whose handler is running (never evicted: a long job must not look untaken to a sweep). */
   private readonly running = new Set<string>();
+  /** A reconnect sweep is under way; another reconnect meanwhile asks for one more after it. */
+  private sweeping = false;
+  private sweepAgain = false;
 
   constructor(
     private readonly worker: Worker,
@@ -60,9 +63,6 @@ export class LostReplyReclaim {
         }
       });
   }
-
-  private sweeping = false;
-  private sweepAgain = false;
 
   /**
    * Puts back every active job locked with one of this worker's tokens that no handler of this

@@ -1,6 +1,5 @@
-import { Keys } from '@wa-sync/shared/contracts';
+import { Keys, type SyncRun } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import type { SyncRun } from '@wa-sync/shared/contracts';
 import { type Logger, type Redis, requestSync, type SessionQueues, type SyncProgress } from '@wa-sync/shared/runtime';
 import type { SessionStatusReporter } from './session-status.reporter';
 
