@@ -72,14 +72,9 @@ export class LostReplyReclaim {
     const first = await this.untaken();
     if (first.size === 0) return [];
     await this.sweepPause();
+    if (this.worker.closing) return [];
     const second = await this.untaken();
-    const moved: string[] = [];
-    for (const [id, token] of second) {
-      if (first.get(id) !== token || this.worker.closing) continue;
-      const job = await Job.fromId(this.worker, id);
-      // The script checks the token again: a job taken meanwhile by someone else is left alone.
-      if (job && (await job.moveToWait(token).then(() => true, () => false))) moved.push(id);
-    }
+    const moved = await this.putBack([...second].filter(([id, token]) => first.get(id) === token));
     if (moved.length) this.logger.warn({ queue: this.worker.name, jobs: moved }, 'put back jobs orphaned by a lost reply after a reconnect');
     return moved;
   }
@@ -87,15 +82,30 @@ export class LostReplyReclaim {
   /** Active jobs locked with one of this worker's tokens that no handler of this worker took: id → token. */
   private async untaken(): Promise<Map<string, string>> {
     const mine = `${this.worker.id}:`;
-    const active = await this.redis.lrange(this.worker.keys.active, 0, -1);
     const found = new Map<string, string>();
-    if (active.length === 0) return found;
-    const locks = await this.redis.mget(active.map((id) => `${this.worker.toKey(id)}:lock`));
-    active.forEach((id, i) => {
-      const lock = locks[i];
+    for (const [id, lock] of await this.activeLocks()) {
       if (lock?.startsWith(mine) && !this.running.has(id) && this.tokens.get(id) !== lock) found.set(id, lock);
-    });
+    }
     return found;
+  }
+
+  /** Every active job of the queue with the token locking it (null: no lock). */
+  private async activeLocks(): Promise<[string, string | null][]> {
+    const active = await this.redis.lrange(this.worker.keys.active, 0, -1);
+    if (active.length === 0) return [];
+    const locks = await this.redis.mget(active.map((id) => `${this.worker.toKey(id)}:lock`));
+    return active.map((id, i) => [id, locks[i]]);
+  }
+
+  /** Moves each job back to wait with the token it is locked with; returns those moved. */
+  private async putBack(jobs: [string, string][]): Promise<string[]> {
+    const moved: string[] = [];
+    for (const [id, token] of jobs) {
+      const job = await Job.fromId(this.worker, id);
+      // The script checks the token again: a job taken meanwhile by someone else is left alone.
+      if (job && (await job.moveToWait(token).then(() => true, () => false))) moved.push(id);
+    }
+    return moved;
   }
 
   /** A handler took `jobId` with `token`. */
@@ -124,15 +134,8 @@ export class LostReplyReclaim {
 
   /** Moves back to wait every active job still locked with `token` (a dead one), `finishedId` aside. */
   async reclaim(token: string, finishedId: string): Promise<string[]> {
-    const client = this.redis;
-    const active = await client.lrange(this.worker.keys.active, 0, -1);
-    const moved: string[] = [];
-    for (const id of active) {
-      if (id === finishedId || (await client.get(`${this.worker.toKey(id)}:lock`)) !== token) continue;
-      const job = await Job.fromId(this.worker, id);
-      // The script checks the token again: a job taken meanwhile by someone else is left alone.
-      if (job && (await job.moveToWait(token).then(() => true, () => false))) moved.push(id);
-    }
+    const orphans = (await this.activeLocks()).filter((entry): entry is [string, string] => entry[0] !== finishedId && entry[1] === token);
+    const moved = await this.putBack(orphans);
     if (moved.length) this.logger.warn({ queue: this.worker.name, jobs: moved, after: finishedId }, 'put back jobs orphaned by a lost reply');
     return moved;
   }
