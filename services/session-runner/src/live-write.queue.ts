@@ -28,7 +28,8 @@ export class LiveWriteQueue {
   constructor(
     private readonly logger: Logger,
     private readonly maxQueued = MAX_QUEUED_LIVE_WRITES,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    /** Between tries on a locked store (tests pass their clock; default: untilStoreFree's timer). */
+    private readonly sleep?: (ms: number) => Promise<void>,
   ) {}
 
   /** Store writes still to run, including one waiting for the store. */
