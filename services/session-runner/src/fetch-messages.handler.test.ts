@@ -3,6 +3,7 @@ import { CatchUpGaps } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
 import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
+import { stagingRedis } from './staging.scripts';
 import { suiteRedis } from '../../../test/support/redis-server';
 
 const CHAT = '15550001111@c.us';
@@ -148,6 +149,20 @@ describe('back-pressure between fetch and save', () => {
     await suite.redis.multi().del(Keys.staging(syncId, '0@c.us')).zrem(Keys.stagedChats(syncId), '0@c.us').exec();
     expect((await third).count).toBe(5);
     expect(await suite.redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['1@c.us', '2@c.us']);
+  });
+
+  it('the staging script counts a chat in the window only when its batch is there, and counts the phone calls either way', async () => {
+    const syncId = 'bp4';
+    const key = Keys.staging(syncId, 'a@c.us');
+    const stats = Keys.fetchStats('bp4');
+    const r = stagingRedis(suite.redis);
+    // The batch's SET failed (or never came): the chat takes no place it could never free.
+    expect(await r.waStage(key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(0);
+    expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
+    await suite.redis.set(key, '[]', 'EX', 60);
+    expect(await r.waStage(key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(1);
+    expect(await suite.redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['a@c.us']);
+    expect(await suite.redis.hgetall(stats)).toEqual({ calls: '2', messages: '10' });
   });
 
   it('a save that died before freeing its place cannot hold the sync back for good', async () => {

@@ -53,8 +53,13 @@ export async function runFetchMessages(
     throw err;
   }
   const stagingKey = Keys.staging(data.syncId, data.chatId);
-  // One atomic call: the batch, the chat's place in the back-pressure window, the phone calls.
-  await r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, JSON.stringify(messages), STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages);
+  // The batch, then (sent with it, run after it) the chat's place in the back-pressure window and
+  // the phone calls: one round trip, and the script counts the chat only if the batch is there.
+  const [, counted] = await Promise.all([
+    redis.set(stagingKey, JSON.stringify(messages), 'EX', STAGING_TTL_S),
+    r.waStage(stagingKey, Keys.stagedChats(data.syncId), statsKey, STAGING_TTL_S, Date.now(), data.chatId, stats.calls, stats.messages),
+  ]);
+  if (counted !== 1) throw new Error(`the staged batch of chat ${data.chatId} was gone before it was counted`);
   return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
 }
 

@@ -7,16 +7,19 @@ import type { Redis } from '@wa-sync/shared/runtime';
  */
 
 /**
- * KEYS: staging key, staged set, fetch stats. ARGV: batch JSON, ttl s, now ms, chatId, calls,
- * messages. A chat is never counted as staged without its batch, or staged uncounted; ZADD, not
- * INCR, so a retried fetch counts its chat once.
+ * KEYS: staging key, staged set, fetch stats. ARGV: ttl s, now ms, chatId, calls, messages. Sent
+ * right behind the batch's own SET on the same connection, so Redis runs it after that SET: the
+ * chat is counted as staged only when its batch is there (EXISTS), and ZADD, not INCR, counts a
+ * retried fetch once. The batch itself stays out of Lua: Redis copies a script's arguments into
+ * Lua strings and back into its own for `redis.call`, about 5 µs per KB, so a 33 KB batch cost
+ * 175 µs of Redis inside a script against 3 µs as a plain SET.
  */
 const STAGE_LUA = `
-redis.call('HINCRBY', KEYS[3], 'calls', ARGV[5])
-redis.call('HINCRBY', KEYS[3], 'messages', ARGV[6])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'calls', ARGV[4])
+redis.call('HINCRBY', KEYS[3], 'messages', ARGV[5])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 `;
 
@@ -34,7 +37,7 @@ return 1
 `;
 
 export type StagingRedis = Redis & {
-  waStage(staging: string, staged: string, stats: string, json: string, ttlS: number, nowMs: number, chatId: string, calls: number, messages: number): Promise<number>;
+  waStage(staging: string, staged: string, stats: string, ttlS: number, nowMs: number, chatId: string, calls: number, messages: number): Promise<0 | 1>;
   waStagedCount(staged: string, staleBeforeMs: number): Promise<number>;
   waCountFetches(stats: string, calls: number, messages: number): Promise<number>;
 };
