@@ -41,10 +41,9 @@ export function createCatalogWorker<Q extends CatalogQueue>(
       }
       reclaim?.track(job.id, token);
       return handler(parsed.data, job, token)
-        .catch(async (err: unknown) => {
+        .catch((err: unknown) => {
           if (!(err instanceof StoreBusyError) || !token) throw err;
-          await job.moveToDelayed(Date.now() + err.retryAfterS * 1000, token);
-          throw new DelayedError();
+          return putBack(job, token, err.retryAfterS * 1000);
         })
         .finally(() => reclaim?.handlerDone(job.id));
     },
@@ -61,6 +60,16 @@ export function createCatalogWorker<Q extends CatalogQueue>(
     reclaim?.onWorkerError(err);
   });
   return worker;
+}
+
+/**
+ * From inside a handler: moves its job back to delayed for `delayMs` without spending an attempt,
+ * and tells BullMQ so (DelayedError). Delayed, not waiting: a worker still running (its close or
+ * pause under way) must not take it again at once.
+ */
+export async function putBack(job: Job, token: string, delayMs: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
 }
 
 /** True when BullMQ will not retry the job again. */

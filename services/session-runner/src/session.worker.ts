@@ -1,8 +1,8 @@
 // The per-session queue worker and its job handlers: kept apart from the client's lifecycle, because the
 // worker outlives clients (it is paused, not rebuilt, while a dropped client reconnects).
-import { DelayedError, type Job, type Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
-import { createCatalogWorker, isFinalFailure, startQueuedSync } from '@wa-sync/shared/runtime';
+import { createCatalogWorker, isFinalFailure, putBack, startQueuedSync } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
 import { clientFor, type SessionContext } from './session.context';
@@ -53,7 +53,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
           // The client dropped (or the session left this runner) while this job waited for a slot:
           // it is put back like the jobs not yet taken, without spending an attempt. A job whose
           // call reached the phone fails and retries, as before.
-          if (away && !called && token) return putBack(job, token);
+          if (away && !called && token) return putBack(job, token, PUT_BACK_MS);
           throw err;
         }
       },
@@ -79,10 +79,4 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
       .catch((e) => deps.logger.error({ sessionId, syncId, err: e }, 'could not release a failed sync'));
   });
   return worker;
-}
-
-/** Delayed, not waiting: a worker still running (its close or pause under way) must not take it again at once. */
-async function putBack(job: Job, token: string): Promise<never> {
-  await job.moveToDelayed(Date.now() + PUT_BACK_MS, token);
-  throw new DelayedError();
 }
