@@ -32,11 +32,13 @@ return 1
  * progress record, 0 when the chat was already counted (a retried job), 1 when counted now.
  */
 export const RECORD_CHAT_LUA = `${APPEND_EVENT_LUA_FN}${SNAPSHOT_LUA_FN}
-if redis.call('EXISTS', KEYS[1]) == 0 then return { -1, 0, 0 } end
+-- Released first, even for a sync Redis lost: its batch must not linger, nor its place in the
+-- window hold back the fetches of the sync that replaces it.
 if ARGV[8] == '1' then
   redis.call('DEL', KEYS[5])
   redis.call('ZREM', KEYS[6], ARGV[1])
 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { -1, 0, 0 } end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
   local c = redis.call('HMGET', KEYS[1], '${f('currentChat')}', '${f('nChats')}')
   return { 0, tonumber(c[1]) or 0, tonumber(c[2]) or 0 }

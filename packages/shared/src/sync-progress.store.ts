@@ -1,9 +1,21 @@
+import { UnrecoverableError } from 'bullmq';
 import type { SyncKind, SyncSnapshot } from './domain.schemas';
 import { DEFAULT_EVENT_LOG_MAXLEN } from './event-log.stream';
 import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys } from './redis.keys';
 import type { Redis } from './redis.client';
 import { BEGIN_SYNC_LUA, CLEAR_ACTIVE_LUA, RECORD_CHAT_LUA } from './sync-progress.scripts';
 import { snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
+
+/**
+ * The sync has no progress record: Redis lost it (restarted without its data, or failed over to a
+ * stale replica; the runner's lost-sync check closes the run and syncs again). Its remaining jobs
+ * cannot be counted anywhere, so they fail at once instead of retrying (unrecoverable).
+ */
+export class SyncGoneError extends UnrecoverableError {
+  constructor(readonly syncId: string) {
+    super(`sync ${syncId} has no progress record (Redis lost it)`);
+  }
+}
 
 export interface ChatOutcome {
   sessionId: string;
@@ -107,7 +119,7 @@ export class SyncProgress {
       this.logMaxLen,
       release ? 1 : 0,
     );
-    if (status === -1) throw new Error(`sync ${outcome.syncId} has no progress record`);
+    if (status === -1) throw new SyncGoneError(outcome.syncId);
     return { counted: status === 1, currentChat, nChats };
   }
 

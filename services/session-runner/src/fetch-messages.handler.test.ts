@@ -1,5 +1,6 @@
 import { type ChatInput, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
-import { CatchUpGaps } from '@wa-sync/shared/runtime';
+import { UnrecoverableError } from 'bullmq';
+import { CatchUpGaps, SyncGoneError, SyncProgress } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
 import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
@@ -115,8 +116,12 @@ describe('catch-up plan', () => {
 });
 
 describe('back-pressure between fetch and save', () => {
+  /** A sync's progress record, as sync-start begins it before adding any fetch. */
+  const begin = (syncId: string) => new SyncProgress(suite.redis).begin('bp', syncId, 3);
+
   it('a fetch waits while the window of staged, unsaved chats is full, and goes on once a save frees a place', async () => {
     const syncId = 'bp1';
+    await begin(syncId);
     for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(2);
     expect(await suite.redis.ttl(Keys.stagedChats(syncId))).toBeGreaterThan(0);
@@ -137,6 +142,7 @@ describe('back-pressure between fetch and save', () => {
 
   it('a fetch with a full window stages its batch only once a save frees a place', async () => {
     const syncId = 'bp3';
+    await begin(syncId);
     for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
     let done = false;
     const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, suite.redis, { maxStaged: 2 }).then((r) => {
@@ -167,9 +173,20 @@ describe('back-pressure between fetch and save', () => {
 
   it('a save that died before freeing its place cannot hold the sync back for good', async () => {
     const syncId = 'bp2';
+    await begin(syncId);
     // Two chats staged long ago whose saves never ran (a crash lost their ZREM).
     await suite.redis.zadd(Keys.stagedChats(syncId), Date.now() - STAGED_STALE_MS - 1000, 'a@c.us', Date.now() - STAGED_STALE_MS - 1000, 'b@c.us');
     await waitForStagingRoom(suite.redis, syncId, 2);
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
+  });
+
+  it('a fetch of a sync Redis lost (no progress record) neither waits for room nor stages: it fails for good', async () => {
+    const syncId = 'bp5';
+    // A full window that no save of this sync will ever free (its saves cannot be counted).
+    await suite.redis.zadd(Keys.stagedChats(syncId), Date.now(), 'a@c.us', Date.now(), 'b@c.us');
+    const fetching = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: 'c@c.us', limit: 5 }, suite.redis, { maxStaged: 2 });
+    await expect(fetching).rejects.toBeInstanceOf(SyncGoneError);
+    await expect(fetching).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(await suite.redis.exists(Keys.staging(syncId, 'c@c.us'))).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import {
   STAGED_STALE_MS,
   STAGING_TTL_S,
 } from '@wa-sync/shared/contracts';
-import { type Redis } from '@wa-sync/shared/runtime';
+import { type Redis, SyncGoneError } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import { stagingRedis } from './staging.scripts';
 
@@ -71,14 +71,17 @@ export const STAGING_POLL_MS = 15;
  * so Redis holds a bounded window of the account, not whatever the runner fetched ahead of the
  * saves. Concurrent fetches may all pass at the same count, so the bound is `maxStaged` plus the
  * fetch concurrency. Stale entries (a save that died before removing its chat) are dropped here,
- * so the wait always ends within STAGED_STALE_MS (or at once when `signal` aborts). Returns the ms
- * waited.
+ * so the wait always ends within STAGED_STALE_MS (or at once when `signal` aborts). A sync whose
+ * progress record is gone (Redis lost its data) throws SyncGoneError at once. Returns the ms waited.
  */
 export async function waitForStagingRoom(redis: Redis, syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
   const key = Keys.stagedChats(syncId);
   const started = Date.now();
   for (;;) {
-    const count = await stagingRedis(redis).waStagedCount(key, Date.now() - STAGED_STALE_MS);
+    const count = await stagingRedis(redis).waStagedCount(key, Keys.syncProgress(syncId), Date.now() - STAGED_STALE_MS);
+    // The sync is gone with Redis's data: waiting would hold a slot of the session's worker until
+    // the stale entries expire, ahead of the sync that replaces it.
+    if (count === -1) throw new SyncGoneError(syncId);
     if (count < maxStaged || signal?.aborted) return Date.now() - started;
     await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
   }

@@ -23,8 +23,12 @@ redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 `;
 
-/** KEYS: staged set. ARGV: stale before (ms). Drops stale entries, returns how many are left. */
+/**
+ * KEYS: staged set, the sync's progress. ARGV: stale before (ms). Drops stale entries, returns how
+ * many are left; -1 when the sync has no progress record (Redis lost it: no save will free a place).
+ */
 const STAGED_COUNT_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 return redis.call('ZCARD', KEYS[1])
 `;
@@ -38,7 +42,7 @@ return 1
 
 export type StagingRedis = Redis & {
   waStage(staging: string, staged: string, stats: string, ttlS: number, nowMs: number, chatId: string, calls: number, messages: number): Promise<0 | 1>;
-  waStagedCount(staged: string, staleBeforeMs: number): Promise<number>;
+  waStagedCount(staged: string, progress: string, staleBeforeMs: number): Promise<number>;
   waCountFetches(stats: string, calls: number, messages: number): Promise<number>;
 };
 
@@ -46,7 +50,7 @@ export type StagingRedis = Redis & {
 export function stagingRedis(redis: Redis): StagingRedis {
   if (!('waStage' in redis)) {
     redis.defineCommand('waStage', { numberOfKeys: 3, lua: STAGE_LUA });
-    redis.defineCommand('waStagedCount', { numberOfKeys: 1, lua: STAGED_COUNT_LUA });
+    redis.defineCommand('waStagedCount', { numberOfKeys: 2, lua: STAGED_COUNT_LUA });
     redis.defineCommand('waCountFetches', { numberOfKeys: 1, lua: COUNT_FETCHES_LUA });
   }
   return redis as StagingRedis;

@@ -5,6 +5,7 @@ import {
   type Redis,
   type SessionQueues,
   startQueuedSync,
+  SyncGoneError,
   type SyncProgress,
 } from '@wa-sync/shared/runtime';
 import type { DeliveryRouter } from './delivery.router';
@@ -36,7 +37,7 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
     await deps.progress.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
   }
   const snapshot = await deps.progress.get(syncId);
-  if (!snapshot) throw new Error(`sync ${syncId} has no progress record`);
+  if (!snapshot) throw new SyncGoneError(syncId);
 
   const summary: SessionEvents['session_ready'] = {
     sessionId,

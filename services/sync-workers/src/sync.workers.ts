@@ -9,6 +9,7 @@ import {
   openInspectQueue,
   type Redis,
   SessionQueues,
+  SyncGoneError,
   SyncProgress,
 } from '@wa-sync/shared/runtime';
 import { type DeliveryConfig, deliveryConfig } from './delivery.config';
@@ -75,6 +76,8 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   save.on('failed', (job, err) => {
     if (!job || !isFinalFailure(job, err)) return;
     const { sessionId, syncId, chatId } = job.data as SaveChatJob;
+    // A sync Redis lost has nothing to count into; the runner's lost-sync check closes it.
+    if (err instanceof SyncGoneError) return void logger.warn({ sessionId, syncId, chatId }, 'chat of a sync Redis lost: dropped');
     logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
     const counting = progress
       .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })

@@ -1,0 +1,26 @@
+/**
+ * A save of a sync whose progress record Redis lost: nothing can count it, so it fails for good,
+ * but its batch and its place in the back-pressure window are freed all the same (else the window
+ * holds back the fetches of the session until its entries go stale). Real Lua, private redis-server.
+ */
+import { UnrecoverableError } from 'bullmq';
+import { suiteRedis } from '../../../test/support/redis-server';
+import { Keys } from './redis.keys';
+import { SyncGoneError, SyncProgress } from './sync-progress.store';
+
+const suite = suiteRedis();
+
+it('frees the batch and the window place of a chat whose sync Redis lost, and throws SyncGoneError (unrecoverable)', async () => {
+  const syncId = 'gone-1';
+  const stagingKey = Keys.staging(syncId, 'c@c.us');
+  await suite.redis.set(stagingKey, '[]');
+  await suite.redis.zadd(Keys.stagedChats(syncId), Date.now(), 'c@c.us');
+
+  const recording = new SyncProgress(suite.redis).recordChat({ sessionId: 's', syncId, chatId: 'c@c.us', messages: 0, failed: false }, { stagingKey });
+  await expect(recording).rejects.toBeInstanceOf(SyncGoneError);
+  await expect(recording).rejects.toBeInstanceOf(UnrecoverableError);
+  expect(await suite.redis.exists(stagingKey)).toBe(0);
+  expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
+  // Nothing was counted or announced for it.
+  expect(await suite.redis.exists(Keys.syncProgress(syncId), Keys.syncFinished(syncId))).toBe(0);
+});
