@@ -42,6 +42,75 @@ export const Chat = ChatInput.extend({
 });
 export type Chat = z.infer<typeof Chat>;
 
+/** Longest quoted body kept on a reply. */
+export const QUOTED_BODY_MAX = 1000;
+
+export const QuotedMessage = z.object({
+  id: z.string(),
+  fromMe: z.boolean(),
+  author: z.string().nullable(),
+  type: z.string(),
+  /** Cut at QUOTED_BODY_MAX characters. */
+  body: z.string(),
+});
+export type QuotedMessage = z.infer<typeof QuotedMessage>;
+
+export const Reaction = z.object({
+  emoji: z.string(),
+  senderId: z.string(),
+  timestamp: IsoDateTime,
+});
+export type Reaction = z.infer<typeof Reaction>;
+
+export const MessageLocation = z.object({
+  latitude: z.number(),
+  longitude: z.number(),
+  description: z.string().nullable(),
+});
+export type MessageLocation = z.infer<typeof MessageLocation>;
+
+export const MessagePoll = z.object({ name: z.string(), options: z.array(z.string()) });
+export type MessagePoll = z.infer<typeof MessagePoll>;
+
+/**
+ * Where a media file stands: `pending` until the media job ends; `stored` (in the blob store,
+ * whole), `skipped` (policy or too large, `error` says which), `expired` (WhatsApp no longer has
+ * it; not retried), `failed` (after the job's retries).
+ */
+export const MEDIA_STATUSES = ['pending', 'stored', 'skipped', 'expired', 'failed'] as const;
+export const MediaStatus = z.enum(MEDIA_STATUSES);
+export type MediaStatus = z.infer<typeof MediaStatus>;
+
+export const MediaDescriptor = z.object({
+  mimetype: z.string().nullable(),
+  filename: z.string().nullable(),
+  /** Bytes: as WhatsApp announced it until stored, then the stored file's size. */
+  size: z.number().int().nonnegative().nullable(),
+  /** Hex SHA-256 of the stored file (its blob key); null until stored. */
+  sha256: z.string().nullable(),
+  durationSeconds: z.number().nonnegative().nullable(),
+  status: MediaStatus,
+  /** Why it is skipped (`policy`, `too_large`) or failed; null otherwise. */
+  error: z.string().nullable(),
+});
+export type MediaDescriptor = z.infer<typeof MediaDescriptor>;
+
+/** A contact of the linked account (`GET …/contacts`). */
+export const Contact = z.object({
+  id: z.string().min(1),
+  /** The name saved in the phone's address book; null when not saved. */
+  name: z.string().nullable(),
+  /** The name the contact set in their profile; null when empty. */
+  pushname: z.string().nullable(),
+  number: z.string().nullable(),
+  isBusiness: z.boolean(),
+  isMyContact: z.boolean(),
+});
+export type Contact = z.infer<typeof Contact>;
+
+export const GroupParticipant = z.object({ id: z.string(), isAdmin: z.boolean() });
+export type GroupParticipant = z.infer<typeof GroupParticipant>;
+
 export const Message = z.object({
   /** Serialized id as WhatsApp Web writes it, e.g. `false_123@c.us_3EB0…`. */
   id: z.string().min(1),
@@ -60,6 +129,23 @@ export const Message = z.object({
   editedAt: IsoDateTime.nullable().optional(),
   /** Deleted for everyone: the id stays, the body is emptied. */
   revoked: z.boolean().optional(),
+  // Full conversations: absent or null when not applicable, never invented.
+  /** Display name of the sender: saved contact name, else pushname, else the number; null for own messages. */
+  senderName: z.string().nullable().optional(),
+  /** The message this one replies to, as WhatsApp carried it in the reply (even if not stored itself). */
+  quoted: QuotedMessage.nullable().optional(),
+  /** Ids of the contacts mentioned. */
+  mentions: z.array(z.string()).optional(),
+  /** Forwarded by the sender. */
+  isForwarded: z.boolean().optional(),
+  /** Current reactions; a removed reaction disappears. */
+  reactions: z.array(Reaction).optional(),
+  location: MessageLocation.nullable().optional(),
+  /** vCard texts of a contact message. */
+  vcards: z.array(z.string()).optional(),
+  poll: MessagePoll.nullable().optional(),
+  /** For `hasMedia`: the file's descriptor and where its download stands. */
+  media: MediaDescriptor.nullable().optional(),
 });
 export type Message = z.infer<typeof Message>;
 
