@@ -23,3 +23,15 @@ it('imports @wa-sync/shared through its subpaths only', () => {
   const rootImports = tracked.filter((f) => /from '@wa-sync\/shared'|require\('@wa-sync\/shared'\)/.test(readFileSync(join(root, f), 'utf8')));
   expect(rootImports).toEqual([]);
 });
+
+it('keeps every source file in packages/ and services/ under 400 lines, contract suites and tests aside', () => {
+  const MAX_LINES = 400;
+  const long = execFileSync('git', ['ls-files', 'packages', 'services'], { cwd: root })
+    .toString()
+    .split('\n')
+    .filter((f) => /\.(ts|tsx|js|mjs|cjs)$/.test(f) && !/\.(test|contract)\.ts$/.test(f))
+    .map((f) => ({ f, lines: readFileSync(join(root, f), 'utf8').split('\n').length }))
+    .filter(({ lines }) => lines > MAX_LINES)
+    .map(({ f, lines }) => `${f}: ${lines} lines (split it by what it does)`);
+  expect(long).toEqual([]);
+});

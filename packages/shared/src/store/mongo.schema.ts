@@ -61,6 +61,14 @@ export interface SyncRunDoc {
   totalMessages: number;
 }
 
+/** The collections the parts of a MongoStore share. */
+export interface MongoCollections {
+  sessions: Collection<SessionDoc>;
+  chats: Collection<ChatDoc>;
+  messages: Collection<MessageDoc>;
+  syncRuns: Collection<SyncRunDoc>;
+}
+
 /** Named, so that `init()` on every start is a no-op and a changed definition fails loudly. */
 export const INDEXES: Record<'sessions' | 'chats' | 'messages' | 'sync_runs', IndexDescription[]> = {
   sessions: [{ name: 'session_key', key: { sessionId: 1 }, unique: true }],

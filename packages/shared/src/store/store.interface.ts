@@ -93,18 +93,8 @@ export async function untilStoreFree<T>(
   }
 }
 
-/**
- * Where chats and messages live. Every implementation passes `store.contract.ts`.
- * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
- */
-export interface Store {
-  readonly kind: 'sqlite' | 'mongodb';
-  /** Creates tables/collections and indexes; safe to call on every start. */
-  init(): Promise<void>;
-  close(): Promise<void>;
-  /** Throws when the store cannot be reached. */
-  ping(): Promise<void>;
-
+/** A session's record: status, first-ready instant, webhooks. */
+export interface SessionStore {
   /** Creates the session with status `starting` if it does not exist. */
   ensureSession(sessionId: string): Promise<{ session: Session; created: boolean }>;
   getSession(sessionId: string): Promise<Session | null>;
@@ -119,13 +109,24 @@ export interface Store {
   setSessionWebhooks(sessionId: string, webhooks: SessionWebhook[]): Promise<void>;
   /** The session's webhooks; empty for an unknown session or one without any. */
   getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]>;
+}
 
+/** Chats' metadata and what a catch-up compares with the phone. */
+export interface ChatStore {
   /** Upserts chat metadata; keeps messageCount. */
   upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;
   /** Newest activity first (lastMessageAt desc, nulls last, then id). */
   listChats(sessionId: string, query: ChatPageQuery): Promise<Page<Chat>>;
   getChat(sessionId: string, chatId: string): Promise<Chat | null>;
+  /**
+   * Every stored chat of the session with its newest stored message time (for a catch-up);
+   * with `before` (ISO-8601), the newest stored message strictly older than it.
+   */
+  chatSyncStates(sessionId: string, before?: string): Promise<ChatSyncState[]>;
+}
 
+/** Messages: batched upserts from syncs, live acks/edits/deletes, pages and recent history. */
+export interface MessageStore {
   /**
    * Upserts one chat's batch in one transaction: immutable fields are written once, `ack` only
    * moves up, a message with a newer `editedAt` replaces the text, `revoked` is final (a batch
@@ -143,14 +144,12 @@ export interface Store {
   editMessage(sessionId: string, chatId: string, messageId: string, body: string, editedAt: string): Promise<boolean>;
   /** Deleted for everyone: `revoked`, body emptied, id kept; final. False when unknown or already revoked. */
   revokeMessage(sessionId: string, chatId: string, messageId: string): Promise<boolean>;
-  /**
-   * Every stored chat of the session with its newest stored message time (for a catch-up);
-   * with `before` (ISO-8601), the newest stored message strictly older than it.
-   */
-  chatSyncStates(sessionId: string, before?: string): Promise<ChatSyncState[]>;
   /** Recent messages of a session grouped by chat, newest chats first. */
   recentHistory(sessionId: string, query: RecentHistoryQuery): Promise<ChatHistory[]>;
+}
 
+/** The record of each sync: started, finished with its figures, still open. */
+export interface SyncRunStore {
   startSyncRun(run: SyncRunStart): Promise<void>;
   finishSyncRun(syncId: string, result: { nChats: number; chatsFailed: number; totalMessages: number }): Promise<void>;
   getSyncRun(syncId: string): Promise<SyncRun | null>;
@@ -158,4 +157,18 @@ export interface Store {
   getLastSyncRun(sessionId: string): Promise<SyncRun | null>;
   /** Every unfinished sync of the session, oldest first (a lost one may sit behind a newer one). */
   openSyncRuns(sessionId: string): Promise<SyncRun[]>;
+}
+
+/**
+ * Where chats and messages live. Every implementation passes `store.contract.ts`.
+ * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
+ * Each implementation is split the same way: one part per interface above, one class composing them.
+ */
+export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** Creates tables/collections and indexes; safe to call on every start. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
 }

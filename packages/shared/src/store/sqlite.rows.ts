@@ -1,0 +1,47 @@
+import type { Chat, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import { toIso, toIsoOrNull } from './cursor.codec';
+import type { ChatRow, MessageRow, SyncRunRow } from './sqlite.statements';
+
+/** SQLite rows (epoch ms, 0/1) to the domain shapes. */
+export function toChat(row: ChatRow): Chat {
+  return {
+    id: row.id,
+    name: row.name,
+    isGroup: row.is_group === 1,
+    unreadCount: row.unread_count,
+    lastMessageAt: toIsoOrNull(row.last_message_at),
+    messageCount: row.message_count,
+  };
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    chatId: row.chat_id,
+    fromMe: row.from_me === 1,
+    author: row.author,
+    body: row.body,
+    type: row.type,
+    timestamp: toIso(row.ts),
+    ack: row.ack,
+    hasMedia: row.has_media === 1,
+    // Only when set, so a message never edited or deleted keeps the documented shape.
+    ...(row.edited_at !== null ? { editedAt: toIso(row.edited_at) } : {}),
+    ...(row.revoked === 1 ? { revoked: true } : {}),
+  };
+}
+
+export function toSyncRun(row: SyncRunRow): SyncRun {
+  return {
+    syncId: row.sync_id,
+    sessionId: row.session_id,
+    reason: row.reason as SyncReason,
+    kind: row.kind as SyncKind,
+    startedAt: toIso(row.started_at),
+    finishedAt: toIsoOrNull(row.finished_at),
+    nChats: row.n_chats,
+    chatsFailed: row.chats_failed,
+    totalMessages: row.total_messages,
+    done: row.finished_at !== null,
+  };
+}
