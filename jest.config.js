@@ -22,6 +22,7 @@ module.exports = {
     '^@wa-sync/shared/contracts$': '<rootDir>/packages/shared/src/contracts.ts',
     '^@wa-sync/shared/store$': '<rootDir>/packages/shared/src/store/index.ts',
     '^@wa-sync/shared/runtime$': '<rootDir>/packages/shared/src/runtime.ts',
+    '^@wa-sync/shared/blob$': '<rootDir>/packages/shared/src/blob/index.ts',
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 120000,

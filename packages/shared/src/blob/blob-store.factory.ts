@@ -1,0 +1,34 @@
+import type { BlobStore } from './blob-store.interface';
+import { FileBlobStore } from './file.blob-store';
+import { type MediaStoreEnv, parseMediaUrl } from './media-url.parser';
+
+export interface BlobStoreConfig {
+  /** `MEDIA_URL`. */
+  url: string;
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean };
+}
+
+/** The config of a service's parsed env (MediaStoreEnv rows). */
+export function blobStoreConfig(env: MediaStoreEnv): BlobStoreConfig {
+  return { url: env.MEDIA_URL, s3: { endpoint: env.S3_ENDPOINT, region: env.S3_REGION ?? env.AWS_REGION, forcePathStyle: env.S3_FORCE_PATH_STYLE } };
+}
+
+/** Opens the blob store `MEDIA_URL` names (a file store's directory is created and its stale temp files removed). */
+export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStore> {
+  const location = parseMediaUrl(config.url);
+  if (location.kind === 'file') {
+    const store = new FileBlobStore(location.dir);
+    await store.init();
+    return store;
+  }
+  // Loaded only here: the AWS SDK is large and a file deployment never uses it.
+  const { S3BlobStore } = require('./s3.blob-store') as typeof import('./s3.blob-store');
+  return new S3BlobStore({
+    bucket: location.bucket,
+    prefix: location.prefix,
+    endpoint: config.s3?.endpoint,
+    // A region is required by the SDK even where the service ignores it (MinIO, s3rver).
+    region: config.s3?.region ?? 'us-east-1',
+    forcePathStyle: config.s3?.forcePathStyle,
+  });
+}

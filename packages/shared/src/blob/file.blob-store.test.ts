@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createBlobStore } from './blob-store.factory';
+import { describeBlobStoreContract, listAll, sha } from './blob-store.contract';
+import { FileBlobStore } from './file.blob-store';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-sync-blob-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describeBlobStoreContract('file', () => createBlobStore({ url: `file:${tempDir()}` }));
+
+describe('file blob store on disk', () => {
+  it('lays a blob out as <dir>/<aa>/<sha256> and leaves no temp file behind a put', async () => {
+    const dir = tempDir();
+    const store = (await createBlobStore({ url: `file:${dir}` })) as FileBlobStore;
+    const bytes = randomBytes(1000);
+    const { sha256 } = await store.put(bytes);
+    expect(readdirSync(join(dir, sha256.slice(0, 2)))).toEqual([sha256]);
+    await expect(store.tempFiles()).resolves.toEqual([]);
+  });
+
+  it('removes, when opened, the temp file of a writer that died mid-write, and keeps a live one', async () => {
+    const dir = tempDir();
+    await createBlobStore({ url: `file:${dir}` });
+    // A pid that existed and is gone: a process that ran and exited.
+    const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const host = hostname().replace(/[^A-Za-z0-9_.]/g, '_');
+    writeFileSync(join(dir, '.tmp', `${host}-${deadPid}-00ff`), randomBytes(500));
+    writeFileSync(join(dir, '.tmp', `${host}-${process.pid}-11ff`), randomBytes(500));
+    const reopened = (await createBlobStore({ url: `file:${dir}` })) as FileBlobStore;
+    await expect(reopened.tempFiles()).resolves.toEqual([`${host}-${process.pid}-11ff`]);
+    expect(await listAll(reopened)).toEqual([]);
+  });
+
+  it('accepts file:///abs, file:/abs and file:relative forms', async () => {
+    const dir = tempDir();
+    const bytes = randomBytes(10);
+    for (const url of [`file://${dir}`, `file:${dir}`]) {
+      const store = await createBlobStore({ url });
+      await store.put(bytes);
+      expect(await listAll(store)).toEqual([{ sha256: sha(bytes), size: 10 }]);
+    }
+  });
+});
