@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { Readiness } from '../services/api/src/routes/health.schemas';
 import { AMQP_TEST_URL, QueueConsumer, brokerReachableSync, describeWithBroker, uniqueQueueName } from './support/amqp';
 import { type ApiFixture, startApi } from './support/api-fixture';
@@ -27,7 +28,8 @@ describe('session webhooks in the create body', () => {
   let api: ApiFixture;
   beforeAll(async () => {
     redisServer = await startRedis();
-    api = await startApi(redisServer.url);
+    // One of the hooks below is on 127.0.0.1: WEBHOOK_ALLOW_PRIVATE=true, as a development setup has it.
+    api = await startApi(redisServer.url, { webhookPolicy: webhookUrlPolicy({ allowPrivate: true }) });
   });
   afterAll(async () => {
     await api?.close();
@@ -79,7 +81,7 @@ describeWithBroker('delivery from the services as processes', brokerReachableSyn
     redisServer = await startRedis();
     dir = mkdtempSync(join(tmpdir(), 'wa-sync-delivery-'));
     const storeUrl = `sqlite:${join(dir, 'wa-sync.db')}`;
-    api = await startApi(redisServer.url, {}, storeUrl);
+    api = await startApi(redisServer.url, { webhookPolicy: webhookUrlPolicy({ allowPrivate: true }) }, storeUrl);
     const broker = new URL(AMQP_TEST_URL);
     proxy = await TcpProxy.open({ host: broker.hostname, port: Number(broker.port || 5672) });
     consumer = await QueueConsumer.start(uniqueQueueName('services'));
@@ -99,6 +101,7 @@ describeWithBroker('delivery from the services as processes', brokerReachableSyn
       WEBHOOK_SECRET: ENV_SECRET,
       WEBHOOK_BACKOFF_MS: '100',
       WEBHOOK_MAX_BACKOFF_MS: '500',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     };
     const workers = startService('sync-workers', env);
     const runner = startService('session-runner', env);

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { type BusEnvelope, Keys, QueueName, type SessionEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
-import { EventLog, SessionQueues, SyncProgress, readBrokerReports, readDeliveryBacklog, requestSync } from '@wa-sync/shared/runtime';
+import { EventLog, SessionQueues, SyncProgress, readBrokerReports, readDeliveryBacklog, requestSync, webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { deliveryConfig } from '../services/sync-workers/src/delivery.config';
@@ -44,7 +44,8 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     h = await SyncHarness.start({
       delivery: deliveryConfig({
         amqp: { url: proxy.url(AMQP_TEST_URL), queue: consumer.queue, events: ['session_ready'], backoffMs: 100, maxBackoffMs: 500 },
-        webhooks: { urls: [receiver.url('/env')], secret: ENV_SECRET, events: ['session_ready'], backoffMs: 100, maxBackoffMs: 500, timeoutMs: 2_000 },
+        // The receiver is on 127.0.0.1: WEBHOOK_ALLOW_PRIVATE=true, as a development setup has it.
+        webhooks: { urls: [receiver.url('/env')], secret: ENV_SECRET, events: ['session_ready'], backoffMs: 100, maxBackoffMs: 500, timeoutMs: 2_000, policy: webhookUrlPolicy({ allowPrivate: true }) },
         retryForMs: OUTAGE_MS + 6_000,
         keepCompleted: KEEP_COMPLETED,
         sweepMs: 60_000,

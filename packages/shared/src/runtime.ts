@@ -1,5 +1,5 @@
 // `@wa-sync/shared/runtime`: what a running service needs (env, logger, Redis, event log, shutdown,
-// timeouts, sync progress and requests, catalog workers, delivery status), apart from the contracts.
+// timeouts, sync progress and requests, catalog workers, delivery status, the webhook URL guard), apart from the contracts.
 export * from './env';
 export * from './logger.factory';
 export * from './redis.client';
@@ -14,3 +14,4 @@ export * from './catalog.worker';
 export * from './catalog.queue';
 export * from './shutdown.sequence';
 export * from './timeout.util';
+export * from './webhook-url.guard';

@@ -1,6 +1,6 @@
 import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncProgress, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -48,6 +48,8 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
   /** An SSE stream or WebSocket with more bytes queued than this is dropped (default 8 MiB). */
   streamMaxBufferedBytes?: number;
+  /** The SSRF rule on session webhooks (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS); default: the strict rule. */
+  webhookPolicy?: WebhookUrlPolicy;
 }
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */

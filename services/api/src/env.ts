@@ -1,4 +1,4 @@
-import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared/runtime';
+import { BaseEnv, booleanString, loadEnv, WebhookPolicyEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 import { parseOrigins } from './ops/cors.plugin';
 
@@ -37,7 +37,7 @@ export const ApiEnv = BaseEnv.extend({
         return z.NEVER;
       }
     }),
-});
+}).extend(WebhookPolicyEnv.shape);
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export const env = loadEnv(ApiEnv);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
-import { createLogger, createRedis, type Logger, type Redis, Shutdown } from '@wa-sync/shared/runtime';
+import { createLogger, createRedis, type Logger, type Redis, Shutdown, webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { buildApp } from './app.factory';
 import { closeApiQueues, createApiDeps } from './api.deps';
 import { env } from './env';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
     version: packageVersion(),
     corsOrigins: env.CORS_ORIGINS,
+    webhookPolicy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
   });
   const app = await buildApp(deps, hub);
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { SessionEventName } from '@wa-sync/shared/contracts';
+import { type WebhookUrlPolicy, webhookUrlPolicy, webhookUrlRefusalResolved } from '@wa-sync/shared/runtime';
 import type { WorkersEnv } from './env';
 
 /** Where session events go downstream, and how hard to try. Built from the env once at boot. */
@@ -14,6 +15,8 @@ export interface DeliveryConfig {
     backoffMs: number;
     maxBackoffMs: number;
     timeoutMs: number;
+    /** The SSRF rule (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS), checked again at send time. */
+    policy: WebhookUrlPolicy;
   };
   /** Retries stop this long after the event was logged; the job then stays failed. */
   retryForMs: number;
@@ -38,6 +41,7 @@ export function deliveryConfigFromEnv(env: WorkersEnv): DeliveryConfig {
       backoffMs: env.WEBHOOK_BACKOFF_MS,
       maxBackoffMs: env.WEBHOOK_MAX_BACKOFF_MS,
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      policy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
     },
     retryForMs: env.DELIVERY_RETRY_FOR_MS,
     concurrency: env.DELIVERY_CONCURRENCY,
@@ -52,7 +56,7 @@ export function deliveryConfigFromEnv(env: WorkersEnv): DeliveryConfig {
 export function deliveryConfig(overrides: Partial<DeliveryConfig> & { webhooks?: Partial<DeliveryConfig['webhooks']> } = {}): DeliveryConfig {
   const { webhooks, ...rest } = overrides;
   return {
-    webhooks: { urls: [], events: ['session_ready'], backoffMs: 2_000, maxBackoffMs: 3_600_000, timeoutMs: 10_000, ...webhooks },
+    webhooks: { urls: [], events: ['session_ready'], backoffMs: 2_000, maxBackoffMs: 3_600_000, timeoutMs: 10_000, policy: webhookUrlPolicy(), ...webhooks },
     retryForMs: 24 * 3_600_000,
     concurrency: 8,
     keepCompleted: 1_000,
@@ -68,4 +72,17 @@ export function liveEventsOf(config: DeliveryConfig): Set<SessionEventName> {
   const names = new Set<SessionEventName>([...(config.amqp?.events ?? []), ...(config.webhooks.urls.length ? config.webhooks.events : [])]);
   names.delete('session_ready');
   return names;
+}
+
+/**
+ * The boot check of WEBHOOK_URL beyond env.ts's: a name that resolves to an address the rule
+ * refuses. Resolves to the reason, or null. A name that does not resolve (DNS down at boot) is left
+ * to the send-time check, which refuses it then if it must: no process exits over a dependency.
+ */
+export async function envWebhookRefusal(config: DeliveryConfig): Promise<string | null> {
+  for (const url of config.webhooks.urls) {
+    const reason = await webhookUrlRefusalResolved(url, config.webhooks.policy);
+    if (reason) return `webhook_url_forbidden: ${reason} (WEBHOOK_ALLOW_PRIVATE=true or WEBHOOK_ALLOWED_HOSTS allow it)`;
+  }
+  return null;
 }

@@ -12,7 +12,7 @@ import {
   type SessionWebhook,
   type WebhookDeliveryJob,
 } from '@wa-sync/shared/contracts';
-import { type Logger, openCatalogQueue, type Redis } from '@wa-sync/shared/runtime';
+import { type Logger, openCatalogQueue, type Redis, redactUrlCredentials } from '@wa-sync/shared/runtime';
 import type { DeliveryConfig } from './delivery.config';
 
 /** A logged session event: what the router turns into delivery jobs. */
@@ -74,7 +74,9 @@ export class DeliveryRouter {
         if ((w.events ?? webhooks.events).includes(e.event) && !urls.has(w.url)) urls.set(w.url, 'session');
       }
       for (const [url, source] of urls) {
-        hooks.push({ name: 'post-webhook', data: { ...base, url, source }, opts: this.options(`webhook.${urlTag(url)}.${eventId}`, webhooks.backoffMs) });
+        // Credentials (a webhook stored before they were refused) never reach job data or Bull Board: the job fails on them.
+        const safe = redactUrlCredentials(url);
+        hooks.push({ name: 'post-webhook', data: { ...base, url: safe, source }, opts: this.options(`webhook.${urlTag(safe)}.${eventId}`, webhooks.backoffMs) });
       }
     }
     await new JobProducer(QueueName.deliveryAmqp, this.amqpQueue).addBulk(amqp);

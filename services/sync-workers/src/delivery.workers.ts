@@ -1,4 +1,4 @@
-import type { Worker, WorkerOptions } from 'bullmq';
+import { UnrecoverableError, type Worker, type WorkerOptions } from 'bullmq';
 import { QueueName } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import {
@@ -10,12 +10,15 @@ import {
   type Logger,
   type Redis,
   removeBrokerReport,
+  WEBHOOK_URL_FORBIDDEN,
+  WebhookUrlForbiddenError,
+  webhookUrlRefusal,
   writeBrokerReport,
 } from '@wa-sync/shared/runtime';
 import { AmqpPublisher } from './amqp.publisher';
 import { deliveryBackoffStrategy } from './delivery.backoff';
 import type { DeliveryConfig } from './delivery.config';
-import { DeliveryRouter } from './delivery.router';
+import { DeliveryRouter, urlTag } from './delivery.router';
 import { EventDispatcher } from './event.dispatcher';
 import { postWebhook } from './webhook.sender';
 
@@ -67,6 +70,8 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
   void sendReport();
   const heartbeat = setInterval(() => void sendReport(), BROKER_REPORT_EVERY_MS);
 
+  /** URL tags already reported as refused by the SSRF rule. */
+  const refusedUrls = new Set<string>();
   const options: WorkerOptions = {
     connection: redis,
     concurrency: config.concurrency,
@@ -92,16 +97,31 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
     QueueName.deliveryWebhook,
     {
       'post-webhook': async (data) => {
-        let secret: string | undefined;
-        if (data.source === 'env') {
-          if (!config.webhooks.urls.includes(data.url)) return { skipped: 'the URL is no longer in WEBHOOK_URL' };
-          secret = config.webhooks.secret;
-        } else {
-          const hook = (await store.getSessionWebhooks(data.sessionId)).find((w) => w.url === data.url);
-          if (!hook) return { skipped: "the URL is no longer one of the session's webhooks" };
-          secret = hook.secret ?? config.webhooks.secret;
+        try {
+          // First: a URL the rule refuses fails whatever the store says (its credentials were redacted from the job).
+          const refusal = webhookUrlRefusal(data.url, config.webhooks.policy);
+          if (refusal) throw new WebhookUrlForbiddenError(refusal);
+          let secret: string | undefined;
+          if (data.source === 'env') {
+            if (!config.webhooks.urls.includes(data.url)) return { skipped: 'the URL is no longer in WEBHOOK_URL' };
+            secret = config.webhooks.secret;
+          } else {
+            const hook = (await store.getSessionWebhooks(data.sessionId)).find((w) => w.url === data.url);
+            if (!hook) return { skipped: "the URL is no longer one of the session's webhooks" };
+            secret = hook.secret ?? config.webhooks.secret;
+          }
+          return { status: await postWebhook(data.url, data, { secret, timeoutMs: config.webhooks.timeoutMs, policy: config.webhooks.policy }) };
+        } catch (err) {
+          if (!(err instanceof WebhookUrlForbiddenError)) throw err;
+          // Refused by the SSRF rule (a URL stored before it, or a name that now resolves inside):
+          // retrying cannot help. Said once per URL and process, not once per event.
+          const tag = urlTag(data.url);
+          if (!refusedUrls.has(tag)) {
+            refusedUrls.add(tag);
+            log.error({ sessionId: data.sessionId, source: data.source, urlTag: tag, reason: err.message }, 'webhook refused by the URL rule: its deliveries fail for good (see README "Security" to allow it)');
+          }
+          throw new UnrecoverableError(err.message);
         }
-        return { status: await postWebhook(data.url, data, secret, config.webhooks.timeoutMs) };
       },
     },
     options,
@@ -109,7 +129,8 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
   );
   for (const worker of [amqpWorker, webhookWorker]) {
     worker.on('failed', (job, err) => {
-      if (job && isFinalFailure(job, err)) {
+      // Refusals by the URL rule were said once already, above.
+      if (job && isFinalFailure(job, err) && !err.message.startsWith(WEBHOOK_URL_FORBIDDEN)) {
         log.error({ queue: worker.name, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'delivery gave up: the job stays failed (retry it from Bull Board)');
       }
     });

@@ -1,5 +1,5 @@
 import { commaList, EventNameSchema, WebhookSecret, WebhookUrl } from '@wa-sync/shared/contracts';
-import { BaseEnv, loadEnv } from '@wa-sync/shared/runtime';
+import { BaseEnv, loadEnv, WebhookPolicyEnv, webhookUrlPolicy, webhookUrlRefusal } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of session event names. */
@@ -48,7 +48,16 @@ export const WorkersEnv = BaseEnv.extend({
   DELIVERY_KEEP_FAILED: z.coerce.number().int().min(0).default(10_000),
   /** The dispatcher of live events (only when some target wants one) re-reads every session log this often. */
   DELIVERY_SWEEP_MS: z.coerce.number().int().min(100).default(30_000),
-});
+})
+  .extend(WebhookPolicyEnv.shape)
+  // The SSRF rule on WEBHOOK_URL without DNS; main.ts checks what the names resolve to.
+  .superRefine((e, ctx) => {
+    const policy = webhookUrlPolicy({ allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, allowedHosts: e.WEBHOOK_ALLOWED_HOSTS });
+    for (const url of e.WEBHOOK_URL) {
+      const reason = webhookUrlRefusal(url, policy);
+      if (reason) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: `webhook_url_forbidden: ${reason} (WEBHOOK_ALLOW_PRIVATE=true or WEBHOOK_ALLOWED_HOSTS allow it)` });
+    }
+  });
 export type WorkersEnv = z.infer<typeof WorkersEnv>;
 
 export const env = loadEnv(WorkersEnv);

@@ -1,6 +1,6 @@
 import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
 import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
-import { deliveryConfigFromEnv } from './delivery.config';
+import { deliveryConfigFromEnv, envWebhookRefusal } from './delivery.config';
 import { env } from './env';
 import { removeRetiredQueues } from './retired-queues.cleanup';
 import { startSyncWorkers } from './sync.workers';
@@ -9,6 +9,12 @@ import { startSyncWorkers } from './sync.workers';
 const STORE_LOCK_WAIT_MS = 2_000;
 
 async function main(): Promise<void> {
+  const delivery = deliveryConfigFromEnv(env);
+  const refusal = await envWebhookRefusal(delivery);
+  if (refusal) {
+    process.stderr.write(`wa-sync: invalid environment\n  WEBHOOK_URL: ${refusal}\n`);
+    process.exit(1);
+  }
   const logger = createLogger('sync-workers', env.LOG_LEVEL);
   const shutdown = new Shutdown(logger, env.SHUTDOWN_TIMEOUT_MS);
   shutdown.installSignalHandlers();
@@ -26,7 +32,7 @@ async function main(): Promise<void> {
     eventLogMaxLen: env.EVENT_LOG_MAXLEN,
     lockDurationMs: env.JOB_LOCK_MS,
     stalledIntervalMs: env.STALLED_CHECK_MS,
-    delivery: deliveryConfigFromEnv(env),
+    delivery,
   });
 
   // workers.close() takes no new job and waits for the active ones. A job cut off by the deadline

@@ -21,6 +21,7 @@ import {
   SessionStopping,
   SessionView,
 } from './session.schemas';
+import { assertWebhooksAllowed } from './webhook-url.check';
 
 /** A session in one of these has a live client (or is getting one): creating it again is a no-op. */
 const RUNNING: SessionStatus[] = ['starting', 'qr', 'authenticated', 'ready'];
@@ -68,6 +69,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     async (req, reply) => {
       const { id } = parseRequest(SessionParams, req.params, 'params');
       const { webhooks } = parseRequest(CreateSessionBody, req.body, 'body');
+      if (webhooks) await assertWebhooksAllowed(webhooks, deps.webhookPolicy);
       const { session, created } = await deps.store.ensureSession(id);
       if (webhooks) await deps.store.setSessionWebhooks(id, webhooks);
       let status = session.status;
