@@ -167,7 +167,9 @@ describe('the sync workers sending webhooks', () => {
     };
     workers = startService('sync-workers', env);
     await workers.waitForOutput(/sync workers started/);
-    router = new DeliveryRouter(deliveryConfig({ webhooks: { urls: [env.WEBHOOK_URL], events: ['session_ready'] } }), redis, createLogger('test', 'silent'));
+    const config = deliveryConfig();
+    config.webhooks.urls = [env.WEBHOOK_URL];
+    router = new DeliveryRouter(config, redis, createLogger('test', 'silent'));
     queue = new Queue(QueueName.deliveryWebhook, { connection: redis });
   });
 
