@@ -28,6 +28,7 @@ export class MongoMessages implements MessageStore {
             hasMedia: m.hasMedia,
             editedAt: m.editedAt ? new Date(toEpochMs(m.editedAt, `message ${m.id} editedAt`)) : null,
             revoked: Boolean(m.revoked),
+            ...(m.media ? { media: m.media } : {}),
           },
           $max: { ack: m.ack },
         },
@@ -35,6 +36,14 @@ export class MongoMessages implements MessageStore {
       },
     }));
     const inserted = await bulkUpsert(this.c.messages, ops);
+    // A message stored before its media was known gets the descriptor once; the media job owns it after.
+    const withMedia = messages.filter((m) => m.media);
+    if (withMedia.length > 0 && inserted < messages.length) {
+      await this.c.messages.bulkWrite(
+        withMedia.map((m) => ({ updateOne: { filter: { sessionId, chatId, id: m.id, media: null }, update: { $set: { media: m.media } } } })),
+        { ordered: false },
+      );
+    }
     // Edits and deletes carried by the batch, applied with the same rules as the live events.
     for (const m of messages) {
       if (m.revoked) await this.revokeMessage(sessionId, chatId, m.id);

@@ -6,7 +6,7 @@ import {
   type Document,
   type IndexDescription,
 } from 'mongodb';
-import type { Chat, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, MediaDescriptor, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
 import type { SessionWebhook } from '../webhook.schemas';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
@@ -46,6 +46,8 @@ export interface MessageDoc {
   hasMedia: boolean;
   editedAt?: Date | null;
   revoked?: boolean;
+  /** Absent for a message without media. */
+  media?: MediaDescriptor | null;
 }
 
 export interface SyncRunDoc {
@@ -81,6 +83,8 @@ export const INDEXES: Record<'sessions' | 'chats' | 'messages' | 'sync_runs', In
     { name: 'message_key', key: { sessionId: 1, chatId: 1, id: 1 }, unique: true },
     // listMessages / recentHistory sort (timestamp desc, id desc).
     { name: 'messages_by_time', key: { sessionId: 1, chatId: 1, timestamp: -1, id: -1 } },
+    // Media counts and the sweep of pending media; only messages with media are in it.
+    { name: 'messages_media_status', key: { sessionId: 1, 'media.status': 1 }, partialFilterExpression: { 'media.status': { $exists: true } } },
   ],
   sync_runs: [
     { name: 'sync_key', key: { syncId: 1 }, unique: true },
@@ -167,6 +171,7 @@ export function toMessage(doc: MessageDoc): Message {
     hasMedia: doc.hasMedia,
     ...(doc.editedAt ? { editedAt: doc.editedAt.toISOString() } : {}),
     ...(doc.revoked ? { revoked: true } : {}),
+    ...(doc.media ? { media: doc.media } : {}),
   };
 }
 

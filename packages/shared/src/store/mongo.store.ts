@@ -1,6 +1,7 @@
 import { MongoClient, type Db } from 'mongodb';
-import type { ChatInput, Message, SessionStatus } from '../domain.schemas';
+import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { MongoChats } from './mongo-chats.store';
+import { MongoMedia } from './mongo-media.store';
 import { MongoMessages } from './mongo-messages.store';
 import { INDEXES, dbNameFromUrl, type MongoCollections } from './mongo.schema';
 import { MongoSessions } from './mongo-sessions.store';
@@ -29,6 +30,7 @@ export class MongoStore implements Store {
   private readonly chats: MongoChats;
   private readonly messages: MongoMessages;
   private readonly syncRuns: MongoSyncRuns;
+  private readonly media: MongoMedia;
 
   constructor(url: string, options: MongoStoreOptions = {}) {
     // Driver defaults on purpose: a connection pool per client, retryable reads and writes on.
@@ -44,6 +46,7 @@ export class MongoStore implements Store {
     this.chats = new MongoChats(this.c);
     this.messages = new MongoMessages(this.c);
     this.syncRuns = new MongoSyncRuns(this.c);
+    this.media = new MongoMedia(this.c);
   }
 
   async init(): Promise<void> {
@@ -132,5 +135,18 @@ export class MongoStore implements Store {
   }
   openSyncRuns(sessionId: string) {
     return this.syncRuns.openSyncRuns(sessionId);
+  }
+
+  getMessage(sessionId: string, chatId: string, messageId: string) {
+    return this.media.getMessage(sessionId, chatId, messageId);
+  }
+  setMedia(sessionId: string, chatId: string, messageId: string, media: MediaDescriptor) {
+    return this.media.setMedia(sessionId, chatId, messageId, media);
+  }
+  mediaCounts(sessionId: string) {
+    return this.media.mediaCounts(sessionId);
+  }
+  pendingMedia(sessionId: string, limit: number) {
+    return this.media.pendingMedia(sessionId, limit);
   }
 }

@@ -43,6 +43,7 @@ function upsertBatch(s: Statements, sessionId: string, chatId: string, messages:
       m.hasMedia ? 1 : 0,
       editedAt,
       m.revoked ? 1 : 0,
+      m.media ? JSON.stringify(m.media) : null,
     );
     if (changes === 1) {
       inserted += 1;
@@ -50,6 +51,7 @@ function upsertBatch(s: Statements, sessionId: string, chatId: string, messages:
     }
     const row = { sessionId, chatId, id: m.id, ack: m.ack };
     s.raiseAck.run(row);
+    if (m.media) s.fillMedia.run({ sessionId, chatId, id: m.id, media: JSON.stringify(m.media) });
     if (m.revoked) s.revokeMessage.run(row);
     else if (editedAt !== null) s.editMessage.run({ sessionId, chatId, id: m.id, body: wellFormed(m.body), editedAt });
   }

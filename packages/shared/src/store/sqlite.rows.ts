@@ -1,4 +1,4 @@
-import type { Chat, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, MediaDescriptor, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
 import { toIso, toIsoOrNull } from './cursor.codec';
 import type { ChatRow, MessageRow, SyncRunRow } from './sqlite.statements';
 
@@ -28,6 +28,7 @@ export function toMessage(row: MessageRow): Message {
     // Only when set, so a message never edited or deleted keeps the documented shape.
     ...(row.edited_at !== null ? { editedAt: toIso(row.edited_at) } : {}),
     ...(row.revoked === 1 ? { revoked: true } : {}),
+    ...(row.media !== null ? { media: JSON.parse(row.media) as MediaDescriptor } : {}),
   };
 }
 

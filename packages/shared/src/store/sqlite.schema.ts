@@ -71,6 +71,10 @@ const MIGRATIONS: string[] = [
    ALTER TABLE sync_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';`,
   // v3: per-session webhooks (JSON array of { url, events?, secret? }); NULL means none.
   `ALTER TABLE sessions ADD COLUMN webhooks TEXT;`,
+  // v4, media: the descriptor of a media message (JSON MediaDescriptor), NULL for other messages;
+  // indexed by status for the media counts and the sweep of pending ones.
+  `ALTER TABLE messages ADD COLUMN media TEXT;
+   CREATE INDEX IF NOT EXISTS messages_media_status ON messages (session_id, json_extract(media, '$.status')) WHERE media IS NOT NULL;`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -31,6 +31,8 @@ export interface MessageRow {
   has_media: number;
   edited_at: number | null;
   revoked: number;
+  /** JSON MediaDescriptor; null for a message without media. */
+  media: string | null;
 }
 
 export interface SyncRunRow {
@@ -46,7 +48,7 @@ export interface SyncRunRow {
 }
 
 const CHAT_COLUMNS = 'id, name, is_group, unread_count, last_message_at, message_count';
-const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked';
+const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media';
 const CHAT_ORDER = 'ORDER BY last_message_at DESC, id ASC LIMIT @limit';
 const MESSAGE_ORDER = 'ORDER BY ts DESC, id DESC LIMIT @limit';
 // MAX() of two values where NULL means "unknown", not "smallest": scalar MAX() returns NULL on any NULL.
@@ -60,16 +62,16 @@ export interface Stmt<Row = unknown> {
 }
 
 /** insertMessage's positional parameters, in column order. */
-export type InsertMessageParams = [string, string, string, number, string | null, string, string, number, number, number, number | null, number];
+export type InsertMessageParams = [string, string, string, number, string | null, string, string, number, number, number, number | null, number, string | null];
 
 /** Immutable fields are written once: a known id is left alone here and only its ack moves. */
 function prepareInsertMessage(db: Database.Database): { run(...params: InsertMessageParams): { changes: number } } {
   // Positional parameters: the per-message hot path, where a named-parameter object costs as much
   // as the SQL itself (docs/benchmarks.md). Order: session, chat, id, fromMe, author, body, type,
-  // ts, ack, hasMedia, editedAt, revoked.
+  // ts, ack, hasMedia, editedAt, revoked, media.
   return db.prepare<InsertMessageParams>(
-    `INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (session_id, chat_id, id) DO NOTHING`);
 }
 
@@ -136,6 +138,9 @@ export function prepareStatements(db: Database.Database) {
     // Deleted for everyone is final: the id stays, the text goes.
     revokeMessage: p(`UPDATE messages SET revoked = 1, body = ''
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND revoked = 0`),
+    // A message stored before its media was known gets the descriptor once; the media job owns it after.
+    fillMedia: p(`UPDATE messages SET media = @media
+      WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND media IS NULL`),
     raiseAck: p(`UPDATE messages SET ack = @ack
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND ack < @ack`),
     listMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages

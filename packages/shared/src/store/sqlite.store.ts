@@ -1,6 +1,7 @@
-import type { ChatInput, Message, SessionStatus } from '../domain.schemas';
+import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { SqliteChats } from './sqlite-chats.store';
 import { SqliteConnection, type SqliteStoreOptions } from './sqlite.connection';
+import { SqliteMedia } from './sqlite-media.store';
 import { SqliteMessages } from './sqlite-messages.store';
 import { SqliteSessions } from './sqlite-sessions.store';
 import { SqliteSyncRuns } from './sqlite-sync-runs.store';
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   private readonly chats: SqliteChats;
   private readonly messages: SqliteMessages;
   private readonly syncRuns: SqliteSyncRuns;
+  private readonly media: SqliteMedia;
 
   /** `path` is a file (its directory is created) or `:memory:`. */
   constructor(
@@ -33,11 +35,13 @@ export class SqliteStore implements Store {
     this.chats = new SqliteChats(this.conn);
     this.messages = new SqliteMessages(this.conn);
     this.syncRuns = new SqliteSyncRuns(this.conn);
+    this.media = new SqliteMedia(this.conn);
   }
 
   async init(): Promise<void> {
     this.conn.init();
     this.messages.prepare();
+    this.media.prepare();
   }
 
   async close(): Promise<void> {
@@ -117,5 +121,18 @@ export class SqliteStore implements Store {
   }
   openSyncRuns(sessionId: string) {
     return this.syncRuns.openSyncRuns(sessionId);
+  }
+
+  getMessage(sessionId: string, chatId: string, messageId: string) {
+    return this.media.getMessage(sessionId, chatId, messageId);
+  }
+  setMedia(sessionId: string, chatId: string, messageId: string, media: MediaDescriptor) {
+    return this.media.setMedia(sessionId, chatId, messageId, media);
+  }
+  mediaCounts(sessionId: string) {
+    return this.media.mediaCounts(sessionId);
+  }
+  pendingMedia(sessionId: string, limit: number) {
+    return this.media.pendingMedia(sessionId, limit);
   }
 }

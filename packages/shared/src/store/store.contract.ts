@@ -13,6 +13,7 @@ import {
   type GetStore,
 } from './store-fixtures.contract';
 import { describeMessageContract } from './store-messages.contract';
+import { describeMediaContract } from './store-media.contract';
 
 /**
  * The behaviour every Store must have. `makeStore` returns an initialised store; it is called once
@@ -41,6 +42,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeSessionContract(get);
     describeChatContract(get);
     describeMessageContract(get);
+    describeMediaContract(get);
     describeSyncRunContract(get);
     describeContinuousContract(get);
     describeOddInputContract(get);

@@ -1,4 +1,4 @@
-import type { Chat, ChatInput, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, ChatInput, MediaDescriptor, MediaStatus, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export interface ChatPageQuery {
@@ -159,12 +159,38 @@ export interface SyncRunStore {
   openSyncRuns(sessionId: string): Promise<SyncRun[]>;
 }
 
+/** A session's media by status, and the bytes of the stored ones (`GET …/media`). */
+export type MediaCounts = Record<MediaStatus, number> & { bytes: number };
+
+/** A message that carries a file. */
+export interface MediaRef {
+  chatId: string;
+  messageId: string;
+}
+
+/**
+ * Media descriptors: the media pipeline's state. A message's descriptor comes with it
+ * (`upsertMessages`, as WhatsApp announced it) and is then changed only here.
+ */
+export interface MediaStore {
+  /** One stored message; null when unknown. */
+  getMessage(sessionId: string, chatId: string, messageId: string): Promise<Message | null>;
+  /**
+   * Sets the message's media descriptor. `stored` is final: a duplicate job's late failure never
+   * undoes it. False when nothing changed (unknown message, or its file already stored).
+   */
+  setMedia(sessionId: string, chatId: string, messageId: string, media: MediaDescriptor): Promise<boolean>;
+  mediaCounts(sessionId: string): Promise<MediaCounts>;
+  /** Up to `limit` messages whose media is `pending` (the media sweep gives them a job again). */
+  pendingMedia(sessionId: string, limit: number): Promise<MediaRef[]>;
+}
+
 /**
  * Where chats and messages live. Every implementation passes `store.contract.ts`.
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  * Each implementation is split the same way: one part per interface above, one class composing them.
  */
-export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore {
+export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore {
   readonly kind: 'sqlite' | 'mongodb';
   /** Creates tables/collections and indexes; safe to call on every start. */
   init(): Promise<void>;
