@@ -4,7 +4,7 @@
  * clients and managers, like LocalAuth's directory.
  */
 import { EventEmitter } from 'node:events';
-import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
 import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine.interface';
 
 const PER_CHAT = 3;
@@ -121,6 +121,11 @@ export class FakeClient extends EventEmitter implements WhatsAppClient {
   async getChats(): Promise<ChatInput[]> {
     if (!this.ready) throw new Error('not ready');
     return CHATS;
+  }
+
+  async getContacts(): Promise<Contact[]> {
+    if (!this.ready) throw new Error('not ready');
+    return [];
   }
 
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {

@@ -25,6 +25,9 @@ export const SESSION_STATUSES = [
 export const SessionStatus = z.enum(SESSION_STATUSES);
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
+export const GroupParticipant = z.object({ id: z.string(), isAdmin: z.boolean() });
+export type GroupParticipant = z.infer<typeof GroupParticipant>;
+
 /** A chat as the engine reports it and the store keeps it (messageCount is derived by the store). */
 export const ChatInput = z.object({
   id: z.string().min(1),
@@ -33,6 +36,8 @@ export const ChatInput = z.object({
   unreadCount: z.number().int().nonnegative(),
   /** ISO-8601, null for a chat with no message. */
   lastMessageAt: IsoDateTime.nullable(),
+  /** Group members (groups only; `GET …/chats/:chatId` answers them, chat lists leave them out). */
+  participants: z.array(GroupParticipant).optional(),
 });
 export type ChatInput = z.infer<typeof ChatInput>;
 
@@ -108,8 +113,6 @@ export const Contact = z.object({
 });
 export type Contact = z.infer<typeof Contact>;
 
-export const GroupParticipant = z.object({ id: z.string(), isAdmin: z.boolean() });
-export type GroupParticipant = z.infer<typeof GroupParticipant>;
 
 export const Message = z.object({
   /** Serialized id as WhatsApp Web writes it, e.g. `false_123@c.us_3EB0…`. */

@@ -18,6 +18,10 @@ export const RunnerEnv = BaseEnv.extend({
   /** Every n-th live message is edited / deleted for everyone a little later (0: never). */
   SIM_EDIT_EVERY: z.coerce.number().int().min(0).default(0),
   SIM_REVOKE_EVERY: z.coerce.number().int().min(0).default(0),
+  /** Every n-th live message gets a reaction a little later, every second one removed again (0: never). */
+  SIM_REACT_EVERY: z.coerce.number().int().min(0).default(0),
+  /** Simulated media files are announced (and made) around this many bytes. */
+  SIM_MEDIA_BYTES: z.coerce.number().int().min(64).max(1 << 30).default(16384),
   /** A catch-up fetches at most this many missed messages per chat. */
   SYNC_CATCHUP_MAX_PER_CHAT: z.coerce.number().int().min(1).max(100_000).default(5000),
   /** Comma-separated chat ids whose fetch always fails (for demos of a failing chat). */

@@ -1,4 +1,4 @@
-import { type ChatInput, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
+import { type ChatInput, type Contact, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
 import { UnrecoverableError } from 'bullmq';
 import { CatchUpGaps, SyncGoneError, SyncProgress } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
@@ -25,6 +25,9 @@ class ScriptedChat implements WhatsAppClient {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async getChats(): Promise<ChatInput[]> {
+    return [];
+  }
+  async getContacts(): Promise<Contact[]> {
     return [];
   }
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {

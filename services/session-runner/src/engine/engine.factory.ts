@@ -23,6 +23,8 @@ export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Sto
         liveIntervalMs: env.SIM_LIVE_INTERVAL_MS,
         editEvery: env.SIM_EDIT_EVERY,
         revokeEvery: env.SIM_REVOKE_EVERY,
+        reactEvery: env.SIM_REACT_EVERY,
+        mediaBytes: env.SIM_MEDIA_BYTES,
         auth: env.SIM_KEEP_AUTH ? new SimulatedAuthDir(env.WA_AUTH_DIR) : null,
         tracker: env.SIM_TRACK_CLIENTS && deps.redis ? new ClientTracker(deps.redis) : null,
       }, {

@@ -1,4 +1,19 @@
-import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
+
+/**
+ * One sender's reaction on a message changed: set, replaced (one reaction per sender) or removed
+ * (`emoji` empty, as WhatsApp Web reports a removal).
+ */
+export interface ReactionUpdate {
+  chatId: string;
+  /** The message reacted to. */
+  id: string;
+  senderId: string;
+  /** The emoji; '' when the sender removed their reaction. */
+  emoji: string;
+  /** ISO-8601. */
+  timestamp: string;
+}
 
 /** What a client tells the session runner; mirrors whatsapp-web.js events. */
 export interface ClientEvents {
@@ -20,6 +35,8 @@ export interface ClientEvents {
   message_edit: (update: { chatId: string; id: string; body: string; editedAt: string }) => void;
   /** A message was deleted for everyone: its id stays, its content is gone. */
   message_revoke_everyone: (update: { chatId: string; id: string }) => void;
+  /** A reaction was sent, changed or removed (whatsapp-web.js `message_reaction`). */
+  message_reaction: (update: ReactionUpdate) => void;
 }
 
 export interface FetchOptions {
@@ -36,8 +53,10 @@ export interface WhatsAppClient {
   start(): Promise<void>;
   /** Stops the client; `logout` also unlinks the device and forgets its auth. */
   stop(options: { logout: boolean }): Promise<void>;
-  /** Every chat of the account. */
+  /** Every chat of the account; groups carry their `participants`. */
   getChats(): Promise<ChatInput[]>;
+  /** The account's contacts (address book and the people it has chats or groups with). */
+  getContacts(): Promise<Contact[]>;
   /**
    * Link by phone number instead of the QR: resolves to the code the user types on the phone
    * (WhatsApp → Linked devices → Link with phone number). Only while the QR is shown; rejects
@@ -46,6 +65,7 @@ export interface WhatsAppClient {
   requestPairingCode?(phoneNumber: string): Promise<string>;
   /** The chat's most recent messages, oldest first; rejects on a transient failure. */
   fetchMessages(chatId: string, options: FetchOptions): Promise<Message[]>;
+  // Media: `downloadMedia(…)` goes here (the media pipeline's).
 }
 
 export interface WhatsAppEngine {

@@ -1,5 +1,8 @@
-import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ChatInput, Contact, GroupParticipant, Message } from '@wa-sync/shared/contracts';
 import { draw, fmix32, hashSeed2, hex668, hex88, isoSecond, seedDraws } from './simulated.draw';
+import { type ExtrasChat, addHistoryExtras, pendingMedia, quoteOf } from './simulated.extras';
+import { displayName, simulatedContact } from './simulated.people';
+import { CAPTIONS, FILES, FIRST, GROUPS, LAST, LOCATION_BODIES, PHONE_PLANS, PHRASES } from './simulated.words';
 
 export { fmix32 };
 
@@ -50,39 +53,26 @@ const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.le
 const digits = (r: Rng, n: number): string => Array.from({ length: n }, () => Math.floor(r() * 10)).join('');
 const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
 
-// [country code, mobile prefix, remaining digits]
-const PHONE_PLANS: readonly [string, string, number][] = [
-  ['49', '17', 8], ['49', '15', 9], ['1', '415', 7], ['44', '7', 9], ['33', '6', 8],
-  ['34', '6', 8], ['39', '3', 9], ['55', '11', 9], ['91', '9', 9], ['31', '6', 8],
-];
-const FIRST = ['Anna', 'Ben', 'Carla', 'David', 'Elif', 'Felix', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kai', 'Lena',
-  'Mateo', 'Nora', 'Omar', 'Paula', 'Quentin', 'Rosa', 'Sami', 'Tara', 'Umut', 'Vera', 'Wei', 'Yara', 'Zoe'];
-const LAST = ['Schmidt', 'Rossi', 'Dubois', 'García', 'Smith', 'Silva', 'Kaya', 'Novak', 'Jansen', 'Patel',
-  'Müller', 'Costa', 'Nowak', 'Berg', 'Chen'];
-const GROUPS = ['Family', 'Football Sunday', 'Flat 3B', 'Book club', 'Team standup', 'Climbing crew',
-  'Wedding planning', 'Parents class 2b', 'Road trip 🚐', 'Board games', 'Running club', 'Neighbours',
-  'Birthday surprise 🎉', 'Study group', 'Ski weekend ⛷️', 'Old friends'];
-const PHRASES = ['Hey!', 'Are you coming tonight?', 'Sounds good 👍', 'I am on my way', 'Running 10 min late, sorry',
-  'Did you see the news?', 'Haha 😂', 'Can you send me the address?', 'Thanks a lot!', 'See you tomorrow',
-  'What time works for you?', 'Sure, no problem', 'Let me check and get back to you', 'Happy birthday! 🎂',
-  'Call me when you can', 'That was fun', 'Where are we meeting?', 'ok', 'Good night 🌙', 'Love it ❤️',
-  'Who is bringing the snacks?', 'I will be there at 7', 'Any updates?', 'Just landed ✈️'];
-const CAPTIONS = ['Look at this', 'View from the top', 'Dinner 🍝', 'Finally!', 'From yesterday', 'Guess where'];
-const FILES = ['invoice-2024-11.pdf', 'slides.pptx', 'tickets.pdf', 'budget.xlsx', 'notes.docx', 'contract.pdf'];
-const PLACES = ['Alexanderplatz, Berlin', 'Café Central', 'Central Station', 'Parque del Retiro', 'Home'];
-const LOCATION_BODIES = PLACES.map((p) => `📍 ${p}`);
-
 /** Type weights: mostly text, like a real account. */
 const TYPES: readonly [string, number][] = [
   ['chat', 0.75], ['image', 0.09], ['ptt', 0.05], ['video', 0.03], ['document', 0.03], ['sticker', 0.03], ['location', 0.02],
 ];
 const MEDIA_TYPES = new Set(['image', 'video', 'ptt', 'document', 'sticker']);
+/** Live message k carries a file when k % LIVE_MEDIA_EVERY === 3, of these types in turn. */
+export const LIVE_MEDIA_EVERY = 7;
+const LIVE_MEDIA_TYPES = ['image', 'ptt', 'document', 'sticker', 'video', 'audio'];
+/** SIM_MEDIA_BYTES default: the size simulated files are announced (and made) around. */
+export const SIM_MEDIA_BYTES_DEFAULT = 16384;
 
 /** Newest-activity gap between consecutive chats of the list (chat 0 is the most recent). */
 const CHAT_SLOT_SEC = 20 * 60;
 
-interface SimChat {
+interface SimChat extends ExtrasChat {
   input: Omit<ChatInput, 'lastMessageAt'>;
+  /** Salt of the per-message details (simulated.extras.ts), apart from the message's own draws. */
+  extraSalt: number;
+  /** Group members and their admin flags (the first one created the group). */
+  members: GroupParticipant[];
   /** Salt of the chat's per-message seeds and id suffixes. */
   salt: number;
   /** Average seconds between two messages of this chat. */
@@ -90,7 +80,6 @@ interface SimChat {
   /** Time of the newest history message, relative to the history's base time (<= 0). */
   newestOffsetMs: number;
   fromMeRate: number;
-  participants: string[];
   /** Id heads of the chat's history messages: `true_<chat>_3EB0`, `false_<chat>_`. */
   ownIdPrefix: string;
   otherIdPrefix: string;
@@ -104,18 +93,24 @@ export interface SimulatedAccountOptions {
   messagesPerChat: number;
   /** "Now" of the generated history (epoch ms); default SIM_BASE_TIME_MS. Each call may pass another. */
   baseTimeMs?: number;
+  /** Media files are announced around this size (SIM_MEDIA_BYTES); default SIM_MEDIA_BYTES_DEFAULT. */
+  mediaBytes?: number;
 }
 
 export class SimulatedAccount {
   /** Messages generated so far: lets tests prove that listing chats generates none. */
   messagesGenerated = 0;
   readonly chatIds: string[] = [];
+  /** The linked account's own id: `fromMe` reactions and mentions of me. */
+  readonly meId: string;
   private readonly chats = new Map<string, SimChat>();
+  private contactList?: Contact[];
 
   constructor(readonly options: SimulatedAccountOptions) {
     // One sequential stream for the list: chat i only depends on chats before it,
     // so a larger SIM_CHATS keeps the first chats of a smaller one.
     const r = mulberry32(hashSeed(options.seed, 0xc4a7));
+    this.meId = `${phone(mulberry32(hashSeed(options.seed, 0x3e3e)))}@c.us`;
     let groupSlot = 0;
     for (let i = 0; i < options.chats; i++) {
       // One group in every block of 4 chats, at a random place: 25% even for small accounts.
@@ -134,9 +129,31 @@ export class SimulatedAccount {
     return this.options.baseTimeMs ?? SIM_BASE_TIME_MS;
   }
 
-  /** Every chat, newest activity first; fresh objects, safe to mutate. */
+  /** Every chat, newest activity first, groups with their members; fresh objects, safe to mutate. */
   listChats(baseMs = this.baseTimeMs): ChatInput[] {
-    return this.chatIds.map((id) => ({ ...this.chats.get(id)!.input, lastMessageAt: this.lastMessageAt(id, baseMs) }));
+    return this.chatIds.map((id) => {
+      const chat = this.chats.get(id)!;
+      const input: ChatInput = { ...chat.input, lastMessageAt: this.lastMessageAt(id, baseMs) };
+      if (chat.input.isGroup) input.participants = chat.members.map((p) => ({ ...p }));
+      return input;
+    });
+  }
+
+  /**
+   * The account's contacts: the other side of every direct chat and every group member, once
+   * each, in order of first appearance; a pure function of the seed (fresh objects).
+   */
+  contacts(): Contact[] {
+    if (!this.contactList) {
+      const seen = new Map<string, Contact>();
+      for (const id of this.chatIds) {
+        const chat = this.chats.get(id)!;
+        if (!chat.input.isGroup && !seen.has(id)) seen.set(id, this.contactOf(chat.input.id, chat.input.name));
+        for (const p of chat.participants) if (!seen.has(p)) seen.set(p, this.contactOf(p, 'member'));
+      }
+      this.contactList = [...seen.values()];
+    }
+    return this.contactList.map((c) => ({ ...c }));
   }
 
   /** ISO time of the chat's newest history message; null without messages. */
@@ -170,17 +187,38 @@ export class SimulatedAccount {
     const head = fromMe
       ? `3EB0${hex(Math.floor(r() * 0x100000000), 8)}`
       : `${hex(Math.floor(r() * 0x1000000), 6)}${hex(Math.floor(r() * 0x1000000), 6)}`;
-    return {
-      id: `${fromMe}_${chatId}_${head}${hex(k >>> 0, 8)}${author ? `_${author}` : ''}`,
+    const id = `${fromMe}_${chatId}_${head}${hex(k >>> 0, 8)}${author ? `_${author}` : ''}`;
+    // Some live messages carry a file (caption `live #k`), for the live media policy.
+    const type = k % LIVE_MEDIA_EVERY === 3 ? LIVE_MEDIA_TYPES[Math.floor(k / LIVE_MEDIA_EVERY) % LIVE_MEDIA_TYPES.length] : 'chat';
+    const message: Message = {
+      id,
       chatId,
       fromMe,
       author,
       body: `live #${k}`,
-      type: 'chat',
+      type,
       timestamp: new Date(timestampMs).toISOString(),
       ack: fromMe ? 1 : 0,
-      hasMedia: false,
+      hasMedia: type !== 'chat',
+      senderName: fromMe ? null : author ? chat.senderNames[chat.participants.indexOf(author)] : chat.directName,
     };
+    if (type !== 'chat') message.media = pendingMedia(type, id, '', this.mediaBytes, type === 'ptt' || type === 'audio' || type === 'video' ? 1 + (k % 30) : null);
+    return message;
+  }
+
+  /** What the extras of a live chat need (reactions by SimulatedLive). */
+  extrasChat(chatId: string): ExtrasChat {
+    return this.requireChat(chatId);
+  }
+
+  private get mediaBytes(): number {
+    return this.options.mediaBytes ?? SIM_MEDIA_BYTES_DEFAULT;
+  }
+
+  private contactOf(id: string, name: string | 'member'): Contact {
+    // A direct chat named by its number is a contact WhatsApp has no saved name for.
+    const saved = name === 'member' ? 'member' : { name: name.startsWith('+') ? null : name };
+    return simulatedContact(this.options.seed, id, saved);
   }
 
   private requireChat(chatId: string): SimChat {
@@ -204,9 +242,19 @@ export class SimulatedAccount {
     // Log-uniform 2 min .. 8 h between messages: some chats are chatty, some quiet.
     const slotSec = Math.round(Math.exp(Math.log(120) + r() * Math.log(28800 / 120)));
     const newestOffsetMs = -(index * CHAT_SLOT_SEC + Math.floor(r() * CHAT_SLOT_SEC)) * 1000;
+    const salt = hashSeed(this.options.seed, index, 0x5a17);
+    const people = participants.map((p) => this.contactOf(p, 'member'));
     return {
       input: { id, name, isGroup, unreadCount: Math.min(unread, this.options.messagesPerChat) },
-      salt: hashSeed(this.options.seed, index, 0x5a17),
+      salt,
+      extraSalt: hashSeed(salt, 0xe7a5),
+      chatId: id,
+      isGroup,
+      meId: this.meId,
+      senderNames: people.map(displayName),
+      directName: isGroup ? '' : displayName(this.contactOf(id, name)),
+      // The creator (first) is an admin, and about one member in five.
+      members: participants.map((p, i) => ({ id: p, isAdmin: i === 0 || (fmix32(salt ^ i) & 0xff) < 52 })),
       slotSec,
       newestOffsetMs,
       fromMeRate: isGroup ? 0.2 : 0.45,
@@ -219,10 +267,28 @@ export class SimulatedAccount {
 
   /**
    * Message k (0 = newest) of the chat's history: a pure function of (seed, chat, k), drawn from
-   * one mulberry32 stream in a fixed order (jitter, sender, author, type, id, body, ack).
+   * one mulberry32 stream in a fixed order (jitter, sender, author, type, id, body, ack), then its
+   * conversation details from a stream of their own (simulated.extras.ts).
    */
   private historyMessage(chat: SimChat, k: number, baseMs: number): Message {
     this.messagesGenerated++;
+    return this.conversationMessage(chat, k, baseMs, true);
+  }
+
+  private conversationMessage(chat: SimChat, k: number, baseMs: number, withReply: boolean): Message {
+    const message = this.baseMessage(chat, k, baseMs);
+    seedDraws(hashSeed2(chat.extraSalt, k));
+    const quoteK = addHistoryExtras(message, chat, k, this.lastTsMs, baseMs, this.mediaBytes);
+    // Last: making the quoted message reseeds the module stream.
+    if (withReply && quoteK >= 0 && quoteK < this.options.messagesPerChat) message.quoted = quoteOf(this.conversationMessage(chat, quoteK, baseMs, false));
+    return message;
+  }
+
+  /** Time (ms) of the last message baseMessage made, so the extras need not parse it back. */
+  private lastTsMs = 0;
+
+  /** The message's own draws: id, time, sender, type, text, ack; and the sender's name. */
+  private baseMessage(chat: SimChat, k: number, baseMs: number): Message {
     seedDraws(hashSeed2(chat.salt, k));
     // Slot k minus a jitter smaller than the slot: strictly decreasing with k, by >= 1 s.
     const jitter = k === 0 ? 0 : Math.floor(draw() * chat.slotSec);
@@ -241,6 +307,7 @@ export class SimulatedAccount {
     let ack: number;
     if (fromMe) ack = k < 3 ? 1 + Math.floor(draw() * 3) : draw() < 0.9 ? 3 : 2;
     else ack = k < 3 ? Math.floor(draw() * 3) : 3;
+    this.lastTsMs = timestampMs;
     return {
       id,
       chatId: chat.input.id,
@@ -251,6 +318,7 @@ export class SimulatedAccount {
       timestamp: isoSecond(timestampMs),
       ack,
       hasMedia: MEDIA_TYPES.has(type),
+      senderName: fromMe ? null : authorIndex >= 0 ? chat.senderNames[authorIndex] : chat.directName,
     };
   }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
 import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine.interface';
-import { SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
+import { SIM_MEDIA_BYTES_DEFAULT, SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
 import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';
 
@@ -38,6 +38,10 @@ export interface SimulatedEngineOptions {
   editEvery?: number;
   /** Every n-th live message is deleted for everyone later (SIM_REVOKE_EVERY); 0: never. */
   revokeEvery?: number;
+  /** Every n-th live message gets a reaction later, every second one removed again (SIM_REACT_EVERY); 0: never. */
+  reactEvery?: number;
+  /** Media files are announced around this size (SIM_MEDIA_BYTES). */
+  mediaBytes?: number;
   /** A new QR while not scanned, like WhatsApp Web. */
   qrRefreshMs?: number;
   /** Keeps a linked marker per session: a later client starts without a QR (SIM_KEEP_AUTH). */
@@ -57,6 +61,8 @@ export const SIMULATED_DEFAULTS: Required<SimulatedEngineOptions> = {
   liveIntervalMs: 0,
   editEvery: 0,
   revokeEvery: 0,
+  reactEvery: 0,
+  mediaBytes: SIM_MEDIA_BYTES_DEFAULT,
   qrRefreshMs: 20_000,
   auth: null,
   tracker: null,
@@ -80,7 +86,7 @@ export class SimulatedEngine implements WhatsAppEngine {
     // An explicit `undefined` (e.g. an unset env value) keeps the default.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     const o: Required<SimulatedEngineOptions> = { ...SIMULATED_DEFAULTS, ...given };
-    for (const key of ['chats', 'messagesPerChat', 'editEvery', 'revokeEvery'] as const) {
+    for (const key of ['chats', 'messagesPerChat', 'editEvery', 'revokeEvery', 'reactEvery', 'mediaBytes'] as const) {
       if (!Number.isInteger(o[key]) || o[key] < 0) throw new RangeError(`${key} must be an integer >= 0`);
     }
     if (!(o.failRate >= 0 && o.failRate <= 1)) throw new RangeError('failRate must be within [0, 1]');
@@ -216,7 +222,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   private becomeReady(anchorMs: number): void {
     if (this.state !== 'authenticated') return;
     const o = this.options;
-    this.phone = new SimulatedLive(this.account, o.seed, anchorMs, { intervalMs: o.liveIntervalMs, editEvery: o.editEvery, revokeEvery: o.revokeEvery });
+    this.phone = new SimulatedLive(this.account, o.seed, anchorMs, { intervalMs: o.liveIntervalMs, editEvery: o.editEvery, revokeEvery: o.revokeEvery, reactEvery: o.reactEvery });
     this.emittedTo = Date.now();
     this.state = 'ready';
     this.emitEvent('ready');
@@ -262,6 +268,11 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
       const live = phone.lastArrivalMs(i, now);
       return live === null ? chat : { ...chat, lastMessageAt: new Date(live).toISOString() };
     });
+  }
+
+  async getContacts(): Promise<Contact[]> {
+    this.assertReady();
+    return this.account.contacts();
   }
 
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
@@ -323,7 +334,8 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
       if (e.type === 'message') this.emitEvent('message', e.message);
       else if (e.type === 'ack') this.emitEvent('message_ack', { chatId: e.chatId, id: e.id, ack: e.ack });
       else if (e.type === 'edit') this.emitEvent('message_edit', { chatId: e.chatId, id: e.id, body: e.body, editedAt: e.editedAt });
-      else this.emitEvent('message_revoke_everyone', { chatId: e.chatId, id: e.id });
+      else if (e.type === 'revoke') this.emitEvent('message_revoke_everyone', { chatId: e.chatId, id: e.id });
+      else this.emitEvent('message_reaction', { chatId: e.chatId, id: e.id, senderId: e.senderId, emoji: e.emoji, timestamp: e.timestamp });
     }
   }
 

@@ -1,5 +1,7 @@
-import type { Message } from '@wa-sync/shared/contracts';
+import type { Message, Reaction } from '@wa-sync/shared/contracts';
 import { type SimulatedAccount, hashSeed, mulberry32 } from './simulated.account';
+import { reactorOf } from './simulated.extras';
+import { EMOJIS } from './simulated.words';
 
 /**
  * The simulated phone's live traffic as a pure function of the seed and the clock: live message
@@ -15,6 +17,8 @@ export interface SimulatedLiveOptions {
   editEvery: number;
   /** SIM_REVOKE_EVERY: every n-th live message is deleted for everyone later; 0: never. */
   revokeEvery: number;
+  /** SIM_REACT_EVERY: every n-th live message gets a reaction later, every second one removed after; 0: never. */
+  reactEvery?: number;
 }
 
 /** Own messages: delivered (2) and read (3) this many intervals after they were sent. */
@@ -23,12 +27,16 @@ export const ACK_READ_AFTER = 4;
 /** An edit comes this many intervals after its message, a delete for everyone after this many. */
 export const EDIT_AFTER = 3;
 export const REVOKE_AFTER = 6;
+/** A reaction comes this many intervals after its message; a removed one goes this many after. */
+export const REACT_AFTER = 2;
+export const UNREACT_AFTER = 5;
 
 export type LiveEvent =
   | { type: 'message'; message: Message }
   | { type: 'ack'; chatId: string; id: string; ack: number }
   | { type: 'edit'; chatId: string; id: string; body: string; editedAt: string }
-  | { type: 'revoke'; chatId: string; id: string };
+  | { type: 'revoke'; chatId: string; id: string }
+  | { type: 'reaction'; chatId: string; id: string; senderId: string; emoji: string; timestamp: string };
 
 export class SimulatedLive {
   /** Live message ks per chat index, ascending; filled up to `indexed` on demand. */
@@ -81,7 +89,21 @@ export class SimulatedLive {
       m.body = '';
       m.revoked = true;
     }
+    if (this.isReacted(k) && nowMs >= arrival + REACT_AFTER * n) {
+      const gone = this.isUnreacted(k) && nowMs >= arrival + UNREACT_AFTER * n;
+      m.reactions = gone ? [] : [this.reactionTo(m, k)];
+    }
     return m;
+  }
+
+  /** The reaction live message k gets (SIM_REACT_EVERY): its sender, emoji and time are functions of k. */
+  private reactionTo(m: Message, k: number): Reaction {
+    const x = mulberry32(hashSeed(this.seed, k, 0x7eac))();
+    return {
+      emoji: EMOJIS[k % EMOJIS.length],
+      senderId: reactorOf(m, this.account.extrasChat(m.chatId), x),
+      timestamp: new Date(this.arrivalMs(k) + REACT_AFTER * this.options.intervalMs).toISOString(),
+    };
   }
 
   /** Ks of the chat's newest `limit` live messages arrived by `nowMs`, oldest first. */
@@ -127,7 +149,26 @@ export class SimulatedLive {
       const m = this.account.liveMessage(this.chatOf(k), k, this.arrivalMs(k));
       events.push({ type: 'revoke', chatId: m.chatId, id: m.id });
     }
+    for (const [delay, removed] of [[REACT_AFTER, false], [UNREACT_AFTER, true]] as const) {
+      for (const k of ks(delay)) {
+        if (!this.isReacted(k) || (removed && !this.isUnreacted(k))) continue;
+        const m = this.account.liveMessage(this.chatOf(k), k, this.arrivalMs(k));
+        const r = this.reactionTo(m, k);
+        const timestamp = removed ? new Date(this.arrivalMs(k) + UNREACT_AFTER * n).toISOString() : r.timestamp;
+        events.push({ type: 'reaction', chatId: m.chatId, id: m.id, senderId: r.senderId, emoji: removed ? '' : r.emoji, timestamp });
+      }
+    }
     return events;
+  }
+
+  private isReacted(k: number): boolean {
+    const every = this.options.reactEvery ?? 0;
+    return every > 0 && k % every === 0;
+  }
+
+  /** Every second reacted message loses its reaction later. */
+  private isUnreacted(k: number): boolean {
+    return this.isReacted(k) && (k / (this.options.reactEvery ?? 1)) % 2 === 0;
   }
 
   private isEdited(k: number): boolean {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '@wa-sync/shared/runtime';
 import { LINKED_MARKER, type LibraryClient, WebjsClient, startError } from './webjs.client';
 import type { WebjsChat, WebjsMessage } from './webjs.mapping';
+import type { WebjsContact } from './webjs-conversation.mapping';
 import { waitFor } from '../../../../test/support/wait-for';
 
 /** Stands in for whatsapp-web.js's Client: tests emit its events and script its calls. */
@@ -19,6 +20,10 @@ class FakeLibrary extends EventEmitter implements LibraryClient {
   fetchLimits: number[] = [];
   async getChats(): Promise<WebjsChat[]> {
     return this.chats;
+  }
+  contacts: WebjsContact[] = [];
+  async getContacts(): Promise<WebjsContact[]> {
+    return this.contacts;
   }
   async getChatById() {
     return {
@@ -193,6 +198,40 @@ describe('WebjsClient', () => {
     await client.stop({ logout: false });
     expect(lib.logout).not.toHaveBeenCalled();
     expect(existsSync(join(dir, 'session-s1'))).toBe(true);
+  });
+});
+
+describe('WebjsClient conversations', () => {
+  it('names senders by saved contact once getContacts ran, reads reactions only of messages that have some', async () => {
+    await client.start();
+    lib.emit('ready');
+    lib.contacts = [{ id: { server: 'c.us', user: '15551230000', _serialized: ALICE }, number: '15551230000', isBusiness: false, isMyContact: true, name: 'Alice Smith', pushname: 'Ali' }];
+    const getReactions = jest.fn(async () => [{ id: '👍', aggregateEmoji: '👍', hasReactionByMe: true, senders: [{ senderId: '15550000001@c.us', reaction: '👍', timestamp: 1_718_000_050 }] }]);
+    const none = jest.fn(async () => undefined);
+    lib.messages = [
+      message('A', 1_718_000_000, { from: ALICE, _data: { notifyName: 'Ali' }, hasReaction: true, getReactions } as unknown as Partial<WebjsMessage>),
+      message('B', 1_718_000_100, { from: ALICE, hasReaction: false, getReactions: none } as Partial<WebjsMessage>),
+    ];
+    expect((await client.fetchMessages(ALICE, { limit: 10 }))[0].senderName).toBe('Ali');
+    expect(await client.getContacts()).toEqual([{ id: ALICE, name: 'Alice Smith', pushname: 'Ali', number: '15551230000', isBusiness: false, isMyContact: true }]);
+    const [a, b] = await client.fetchMessages(ALICE, { limit: 10 });
+    expect(a).toMatchObject({ senderName: 'Alice Smith', reactions: [{ emoji: '👍', senderId: '15550000001@c.us', timestamp: '2024-06-10T06:14:10.000Z' }] });
+    expect(b).not.toHaveProperty('reactions');
+    expect(none).not.toHaveBeenCalled();
+  });
+
+  it('forwards message_reaction: set and removed', async () => {
+    const got: unknown[] = [];
+    client.on('message_reaction', (r) => got.push(r));
+    await client.start();
+    lib.emit('ready');
+    const msgId = { fromMe: true, remote: ALICE, id: '3EB0AA', _serialized: `true_${ALICE}_3EB0AA` };
+    lib.emit('message_reaction', { id: {}, orphan: 0, timestamp: 1_718_000_000, reaction: '😂', read: false, msgId, senderId: ALICE, ack: 0 });
+    lib.emit('message_reaction', { id: {}, orphan: 0, timestamp: 1_718_000_010, reaction: '', read: false, msgId, senderId: ALICE, ack: 0 });
+    expect(got).toEqual([
+      { chatId: ALICE, id: msgId._serialized, senderId: ALICE, emoji: '😂', timestamp: '2024-06-10T06:13:20.000Z' },
+      { chatId: ALICE, id: msgId._serialized, senderId: ALICE, emoji: '', timestamp: '2024-06-10T06:13:30.000Z' },
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChatInput, Message } from '@wa-sync/shared/contracts';
+import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
 import { type Logger, withTimeout } from '@wa-sync/shared/runtime';
 import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine.interface';
 import {
@@ -11,11 +11,12 @@ import {
   isChatMessage,
   mapChat,
   mapEdit,
-  mapMessage,
+  mapFullMessage,
   mapMessages,
   mapRevoke,
   messageChatId,
 } from './webjs.mapping';
+import { type ConversationContext, type WebjsContact, mapContacts, mapReactionEvent, mapReactionLists } from './webjs-conversation.mapping';
 
 /**
  * What this client uses of a whatsapp-web.js `Client`: a narrow seam, so the event translation
@@ -27,6 +28,9 @@ export interface LibraryClient {
   destroy(): Promise<void>;
   logout(): Promise<void>;
   getChats(): Promise<WebjsChat[]>;
+  getContacts(): Promise<WebjsContact[]>;
+  /** The linked account (`client.info`), known once ready. */
+  info?: { wid?: { _serialized?: string } } | null;
   requestPairingCode(phoneNumber: string, showNotification?: boolean): Promise<string>;
   getChatById(chatId: string): Promise<{ fetchMessages(options: { limit: number }): Promise<WebjsMessage[]> }>;
 }
@@ -58,6 +62,11 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
   private ready = false;
   /** A QR was shown and no phone has linked yet: a pairing code can be asked for. */
   private linking = false;
+  /** Saved contact names by id, from the last getContacts(): a message's senderName. */
+  private readonly savedNames = new Map<string, string>();
+  private readonly conversation: ConversationContext = {
+    savedName: (id) => this.savedNames.get(id),
+  };
 
   constructor(
     readonly sessionId: string,
@@ -119,6 +128,16 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     return chats.filter((c) => c?.id?._serialized && c.id._serialized !== STATUS_BROADCAST).map(mapChat);
   }
 
+  /** `client.getContacts()`: people only; also what names senders in later messages. */
+  async getContacts(): Promise<Contact[]> {
+    const lib = this.assertReady();
+    const raw = await withTimeout(lib.getContacts(), this.options.getChatsTimeoutMs, `getContacts timed out after ${this.options.getChatsTimeoutMs} ms`);
+    const contacts = mapContacts(raw);
+    this.savedNames.clear();
+    for (const c of contacts) if (c.name) this.savedNames.set(c.id, c.name);
+    return contacts;
+  }
+
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
     if (!Number.isFinite(limit) || limit < 1) throw new RangeError(`limit must be a finite number >= 1, got ${limit}`);
     const lib = this.assertReady();
@@ -129,7 +148,28 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
       this.options.fetchTimeoutMs,
       `fetchMessages(${chatId}) timed out after ${this.options.fetchTimeoutMs} ms`,
     );
-    return mapMessages(raw, chatId, n);
+    this.conversation.me ??= lib.info?.wid?._serialized;
+    const mapped = mapMessages(raw, chatId, n, this.conversation);
+    await this.addReactions(raw, mapped);
+    return mapped;
+  }
+
+  /**
+   * `getReactions()` is one page call per message: only for messages that have some, within the
+   * fetch's own timeout; a message whose reactions could not be read keeps whatever is stored.
+   */
+  private async addReactions(raw: readonly WebjsMessage[], mapped: Message[]): Promise<void> {
+    const byId = new Map(mapped.map((m) => [m.id, m]));
+    const deadline = Date.now() + this.options.fetchTimeoutMs;
+    for (const msg of raw) {
+      const m = msg?.hasReaction && typeof msg.getReactions === 'function' ? byId.get(msg.id?._serialized) : undefined;
+      if (!m || Date.now() >= deadline) continue;
+      try {
+        m.reactions = mapReactionLists(await withTimeout(msg.getReactions!(), Math.max(1, deadline - Date.now()), 'getReactions timed out'));
+      } catch (err) {
+        this.logger.warn({ sessionId: this.sessionId, id: m.id, err: errorMessage(err) }, 'reactions not read');
+      }
+    }
   }
 
   override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {
@@ -168,7 +208,8 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     // `message` is the incoming subset of `message_create`: listening to both would double them.
     lib.on('message_create', (msg: WebjsMessage) => {
       if (!isChatMessage(msg)) return;
-      const mapped = this.tryMap(() => mapMessage(msg));
+      this.conversation.me ??= this.lib?.info?.wid?._serialized;
+      const mapped = this.tryMap(() => mapFullMessage(msg, messageChatId(msg), this.conversation));
       if (mapped) this.send('message', mapped);
     });
     lib.on('message_ack', (msg: WebjsMessage, ack: unknown) => {
@@ -181,6 +222,11 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
       if (!isChatMessage(msg)) return;
       const edit = this.tryMap(() => mapEdit(msg, newBody));
       if (edit) this.send('message_edit', edit);
+    });
+    // Sent, changed or removed (empty text) by anyone, me included.
+    lib.on('message_reaction', (reaction: Parameters<typeof mapReactionEvent>[0]) => {
+      const update = this.tryMap(() => mapReactionEvent(reaction));
+      if (update && update.chatId !== STATUS_BROADCAST) this.send('message_reaction', update);
     });
     lib.on('message_revoke_everyone', (msg: WebjsMessage) => {
       if (!isChatMessage(msg)) return;

@@ -1,5 +1,6 @@
 import { type ChatInput, isGroupChatId, type Message } from '@wa-sync/shared/contracts';
 import type * as WAWebJS from 'whatsapp-web.js';
+import { type ConversationContext, type WebjsConversationFields, conversationFields, mapParticipants } from './webjs-conversation.mapping';
 
 /**
  * The fields of whatsapp-web.js structures the mapping reads, typed from the library's own
@@ -7,13 +8,19 @@ import type * as WAWebJS from 'whatsapp-web.js';
  * say otherwise (a chat with no message has no `lastMessage`, notifications have no `ack`).
  */
 export type WebjsMessage = Pick<WAWebJS.Message, 'id' | 'body' | 'type' | 'timestamp' | 'hasMedia'> &
-  Partial<Pick<WAWebJS.Message, 'ack' | 'author' | 'from' | 'to' | 'fromMe' | 'isStatus' | 'latestEditSenderTimestampMs'>>;
+  Partial<Pick<WAWebJS.Message, 'ack' | 'author' | 'from' | 'to' | 'fromMe' | 'isStatus' | 'latestEditSenderTimestampMs'>> &
+  WebjsConversationFields & {
+    /** Present on the library's messages; fetched only for messages with `hasReaction`. */
+    getReactions?: () => Promise<WAWebJS.ReactionList[] | undefined>;
+  };
 
 /** WhatsApp Web's type of a message deleted for everyone (its text and media are gone). */
 export const REVOKED_TYPE = 'revoked';
 
 export type WebjsChat = Pick<WAWebJS.Chat, 'id' | 'name' | 'isGroup' | 'unreadCount' | 'timestamp'> & {
   lastMessage?: Pick<WAWebJS.Message, 'timestamp'> | null;
+  /** `GroupChat.participants` (from its groupMetadata); absent on direct chats. */
+  participants?: Pick<WAWebJS.GroupParticipant, 'id' | 'isAdmin' | 'isSuperAdmin'>[];
 };
 
 /** Stories (status updates) arrive as messages of this pseudo chat; they are not chat history. */
@@ -33,13 +40,16 @@ export function secondsToIso(seconds: number | null | undefined): string | null 
 
 export function mapChat(chat: WebjsChat): ChatInput {
   const id = chat.id._serialized;
+  const isGroup = Boolean(chat.isGroup) || isGroupChatId(id);
+  const participants = isGroup ? mapParticipants(chat.participants) : undefined;
   return {
     id,
     // Contacts saved without a name (and some groups) have an empty title: show the number.
     name: chat.name?.trim() || chat.id.user || id,
-    isGroup: Boolean(chat.isGroup) || isGroupChatId(id),
+    isGroup,
     unreadCount: unreadCount(chat.unreadCount),
     lastMessageAt: latest(secondsToIso(chat.timestamp), secondsToIso(chat.lastMessage?.timestamp)),
+    ...(participants ? { participants } : {}),
   };
 }
 
@@ -89,6 +99,14 @@ export function mapMessage(msg: WebjsMessage, chatId: string = messageChatId(msg
   };
 }
 
+/** {@link mapMessage} plus what a person sees beyond the text (webjs-conversation.mapping.ts). */
+export function mapFullMessage(msg: WebjsMessage, chatId: string = messageChatId(msg), ctx: ConversationContext = {}): Message {
+  const m = mapMessage(msg, chatId);
+  // A deleted message's file and reply are gone with it.
+  if (m.revoked) return { ...m, senderName: m.fromMe ? null : conversationFields(msg, chatId, m.fromMe, ctx).senderName };
+  return { ...m, ...conversationFields(msg, chatId, m.fromMe, ctx) };
+}
+
 function editOf(msg: WebjsMessage): { editedAt?: string } {
   const at = msToIso(msg.latestEditSenderTimestampMs);
   return at ? { editedAt: at } : {};
@@ -124,8 +142,8 @@ export function mapRevoke(msg: WebjsMessage): { chatId: string; id: string } {
  * A fetched chat page: mapped, oldest first, at most `limit` (the most recent). Placeholder
  * models without an id, which WhatsApp Web sometimes yields, are skipped rather than failing the chat.
  */
-export function mapMessages(list: readonly WebjsMessage[], chatId: string, limit: number): Message[] {
-  const mapped = list.filter((m) => m?.id?._serialized).map((m) => mapMessage(m, chatId));
+export function mapMessages(list: readonly WebjsMessage[], chatId: string, limit: number, ctx?: ConversationContext): Message[] {
+  const mapped = list.filter((m) => m?.id?._serialized).map((m) => (ctx ? mapFullMessage(m, chatId, ctx) : mapMessage(m, chatId)));
   mapped.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   return limit < mapped.length ? mapped.slice(mapped.length - limit) : mapped;
 }
