@@ -35,3 +35,15 @@ it('keeps every source file in packages/ and services/ under 400 lines, contract
     .map(({ f, lines }) => `${f}: ${lines} lines (split it by what it does)`);
   expect(long).toEqual([]);
 });
+
+const apiSources = tracked.filter((f) => f.startsWith('services/api/src/') && !f.endsWith('.test.ts'));
+
+it('validates API requests in route schemas: no parseRequest( in a route file', () => {
+  const offenders = apiSources.filter((f) => f.endsWith('.routes.ts') && readFileSync(join(root, f), 'utf8').includes('parseRequest('));
+  expect(offenders).toEqual([]);
+});
+
+it('builds the SSE hub on src/stream/, never on files of ws/', () => {
+  const offenders = apiSources.filter((f) => f.startsWith('services/api/src/sse/') && /from '\.\.\/ws\//.test(readFileSync(join(root, f), 'utf8')));
+  expect(offenders).toEqual([]);
+});

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import * as ws from 'ws';
-import { wsTextFrame } from '../services/api/src/ws/ws.frame';
+import { wsTextFrame } from '../services/api/src/stream/ws.frame';
 
 // ws exports its frame parser at runtime; its type declarations leave it out.
 const Receiver = (ws as unknown as { Receiver: new (options: { isServer: boolean }) => Writable }).Receiver;

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Keys } from '@wa-sync/shared/contracts';
 import { redactUrl, subscribeEvents } from '@wa-sync/shared/runtime';
 import type { ApiDeps } from './api.deps';
+import type { ApiApp, RouteInfo } from './app.types';
 import { installErrorHandlers, sendError } from './error.handler';
-import { DOCS_PATH, registerOpenApi, useZodOnly } from './openapi.registry';
+import { DOCS_PATH, registerOpenApi, useZodValidation } from './openapi/openapi.registry';
 import { installAuth } from './ops/auth.hook';
 import { installCors } from './ops/cors.plugin';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board.plugin';
@@ -15,37 +17,30 @@ import { QueueDirectory } from './ops/queue.directory';
 import { installRateLimit } from './ops/rate-limit.plugin';
 import { chatRoutes } from './routes/chat.routes';
 import { healthRoutes } from './routes/health.routes';
-import { recentRoutes } from './routes/recent.routes';
+import { linkRoutes } from './routes/link.routes';
 import { metricsRoutes } from './routes/metrics.routes';
-import { sessionRoutes } from './routes/session.routes';
+import { recentRoutes } from './routes/recent.routes';
+import { sessionScope } from './routes/session-scope.plugin';
+import { sessionRoutes, sessionViewRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
 import { eventsRoutes } from './sse/events.routes';
 import { SseHub } from './sse/sse.hub';
-import { LiveFeed } from './ws/live.feed';
+import { LiveFeed } from './stream/live.feed';
 import { SocketHub } from './ws/socket.hub';
 import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
 import { dashboardRoutes, isDashboardRoute } from './web/dashboard.routes';
 import { installSecurityHeaders } from './web/security-headers.plugin';
-import { linkRoutes } from './routes/link.routes';
 
-export interface RouteInfo {
-  method: string;
-  url: string;
-  /** Left out of the OpenAPI document (Bull Board, Swagger UI assets, the WebSocket). */
-  hidden: boolean;
-}
-
-const routeTables = new WeakMap<FastifyInstance, RouteInfo[]>();
-const sseHubs = new WeakMap<FastifyInstance, SseHub>();
+export type { RouteInfo } from './app.types';
 
 /** The app's open SSE streams (tests and metrics count them). */
 export function sseHubOf(app: FastifyInstance): SseHub | undefined {
-  return sseHubs.get(app);
+  return app.sseHub;
 }
 
 /** Every route the app registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
 export function routesOf(app: FastifyInstance): RouteInfo[] {
-  return routeTables.get(app) ?? [];
+  return app.routeTable ?? [];
 }
 
 const SESSION_URL = /^\/whatsapp-web\/session\/([A-Za-z0-9_-]{1,64})(?:[/?]|$)/;
@@ -55,8 +50,7 @@ const MAX_PARAM_LENGTH = 256 * 12;
 /** The Fastify app with every route; main.ts listens, tests use `inject`/`injectWS`. */
 export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<FastifyInstance> {
   const healthTimeoutMs = deps.healthTimeoutMs ?? 2_000;
-  const rateLimit = { max: deps.rateLimit?.max ?? 30, timeWindow: deps.rateLimit?.windowMs ?? 60_000 };
-  const app = Fastify({
+  const app: ApiApp = Fastify({
     // Fastify logs `req.url`: the WebSocket's `?token=` must not reach the logs.
     loggerInstance: deps.logger.child({}, { serializers: { req: requestSerializer } }) as FastifyBaseLogger,
     // An incoming X-Request-Id is kept (and echoed) so logs join up across services.
@@ -80,9 +74,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
       if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, 400, 'bad_url', 'the URL is not validly percent-encoded');
       return sendError(reply, err.statusCode ?? 400, (err.code ?? 'bad_request').toLowerCase(), err.message);
     },
-  });
+  }).withTypeProvider<ZodTypeProvider>();
   const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
-  sseHubs.set(app, sse);
   const feed = new LiveFeed(
     deps.events,
     (envelope) => {
@@ -94,7 +87,6 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     deps.logger,
   );
   const routes: RouteInfo[] = [];
-  routeTables.set(app, routes);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') routes.push({ method, url: route.url, hidden: Boolean(route.schema?.hide) || Boolean(route.websocket) });
@@ -115,12 +107,15 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     }
   });
   installErrorHandlers(app);
-  useZodOnly(app);
+  useZodValidation(app);
   // Before any route: the UIs' relaxed CSP is attached to their routes as they are added.
   await installSecurityHeaders(app, [BOARD_PATH, DOCS_PATH]);
 
   const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
   const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, logger: deps.logger, timeoutMs: healthTimeoutMs });
+  // What every route plugin reads from its instance, instead of arguments passed by hand.
+  app.decorate('deps', deps).decorate('socketHub', hub).decorate('sseHub', sse).decorate('liveFeed', feed);
+  app.decorate('metrics', metrics).decorate('routeTable', routes);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -145,18 +140,14 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await installRateLimit(app, deps.redis, deps.apiKey);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
   await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
-  await app.register(async (scope) => {
-    await healthRoutes(scope, deps, healthTimeoutMs);
-    await metricsRoutes(scope, metrics);
-    await sessionRoutes(scope, deps, rateLimit);
-    await linkRoutes(scope, deps);
-    await chatRoutes(scope, deps);
-    await syncRoutes(scope, deps, rateLimit);
-    await wsRoutes(scope, deps, hub, feed);
-    await recentRoutes(scope, deps);
-    await eventsRoutes(scope, deps, sse, feed);
-    await dashboardRoutes(scope, deps.dashboardDir);
-  });
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(sessionRoutes);
+  // Everything under /whatsapp-web/session/:id that needs the session to exist.
+  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, syncRoutes, recentRoutes));
+  await app.register(wsRoutes);
+  await app.register(eventsRoutes);
+  await app.register(dashboardRoutes);
 
   if (deps.subscriber) {
     // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).

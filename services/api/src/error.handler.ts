@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { InvalidCursorError, StoreBusyError } from '@wa-sync/shared/store';
-import type { z } from 'zod';
 
 /** An error with an HTTP status and a stable code, answered as `{ error: { code, message } }`. */
 export class ApiError extends Error {
@@ -13,13 +13,18 @@ export class ApiError extends Error {
   }
 }
 
-/** Parses a part of the request, or answers 400 naming the field that is wrong. */
-export function parseRequest<S extends z.ZodTypeAny>(schema: S, value: unknown, where: string): z.infer<S> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue.path.length ? `${where}.${issue.path.join('.')}` : where;
-  throw new ApiError(400, 'bad_request', `${field}: ${issue.message}`);
+/** Where a request's part is named in a 400's message (Fastify says `querystring`). */
+const PART_NAMES: Record<string, string> = { querystring: 'query' };
+
+/**
+ * A route schema's validation failure as a 400 naming the first wrong field, as
+ * `<part>.<path>: <zod message>` (`params.id: …`, `body.webhooks.0.url: …`).
+ */
+function validationMessage(err: { validation: { instancePath: string; message?: string }[]; validationContext?: string }): string {
+  const issue = err.validation[0];
+  const where = PART_NAMES[err.validationContext ?? ''] ?? err.validationContext ?? 'request';
+  const path = issue.instancePath.split('/').filter(Boolean).join('.');
+  return `${path ? `${where}.${path}` : where}: ${issue.message}`;
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -43,6 +48,7 @@ export function isRedisUnavailable(err: unknown): boolean {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
+    if (hasZodFastifySchemaValidationErrors(err)) return sendError(reply, 400, 'bad_request', validationMessage(err));
     if (err instanceof InvalidCursorError) return sendError(reply, 400, 'bad_cursor', err.message);
     if (err instanceof StoreBusyError) {
       req.log.warn({ err: err.message }, 'store locked by another process');

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { Keys } from '@wa-sync/shared/contracts';
 import type { Redis } from '@wa-sync/shared/runtime';
+import type { ApiDeps } from '../api.deps';
 import { ApiError } from '../error.handler';
 import { clientKey } from './auth.hook';
 
@@ -9,6 +10,11 @@ import { clientKey } from './auth.hook';
 export interface RouteRateLimit {
   max: number;
   timeWindow: number;
+}
+
+/** The limit of the routes that start work (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS; default 30 per 60 s). */
+export function routeRateLimit(deps: Pick<ApiDeps, 'rateLimit'>): RouteRateLimit {
+  return { max: deps.rateLimit?.max ?? 30, timeWindow: deps.rateLimit?.windowMs ?? 60_000 };
 }
 
 /**

@@ -1,14 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../api.deps';
-import { ApiError, parseRequest } from '../error.handler';
-import { routeSchema } from '../openapi.registry';
+import type { ApiPlugin } from '../app.types';
+import { ApiError } from '../error.handler';
+import { routeSchema } from '../openapi/openapi.registry';
 import { ChatPage, ChatsQuery, MessagePage, MessagesParams, MessagesQuery, SessionParams } from './chat.schemas';
-import { requireSession } from './session.routes';
 
 const tags = ['chats'];
 
-/** Reads of the store only: listing never triggers a sync. */
-export async function chatRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+/** Reads of the store only: listing never triggers a sync. In the session scope. */
+export const chatRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
+
   app.get(
     '/whatsapp-web/session/:id/chats',
     {
@@ -23,10 +23,7 @@ export async function chatRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }),
     },
     async (req) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const query = parseRequest(ChatsQuery, req.query, 'query');
-      await requireSession(deps, id);
-      const page = await deps.store.listChats(id, query);
+      const page = await deps.store.listChats(req.params.id, req.query);
       return { chats: page.items, nextCursor: page.nextCursor };
     },
   );
@@ -45,14 +42,12 @@ export async function chatRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }),
     },
     async (req) => {
-      const { id, chatId } = parseRequest(MessagesParams, req.params, 'params');
-      const query = parseRequest(MessagesQuery, req.query, 'query');
-      await requireSession(deps, id);
+      const { id, chatId } = req.params;
       if (!(await deps.store.getChat(id, chatId))) {
         throw new ApiError(404, 'chat_not_found', `chat ${chatId} of session ${id} is not stored`);
       }
-      const page = await deps.store.listMessages(id, chatId, query);
+      const page = await deps.store.listMessages(id, chatId, req.query);
       return { messages: page.items, nextCursor: page.nextCursor };
     },
   );
-}
+};

@@ -1,7 +1,11 @@
 import { Chat, Message, SessionId } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
+import { named } from '../openapi/schema.names';
 
 export { SessionParams } from './common.schemas';
+
+named('Chat', Chat);
+named('Message', Message);
 
 const Limit = z.coerce.number().int().min(1).max(500).default(50);
 
@@ -19,5 +23,5 @@ export const MessagesQuery = z.object({
   before: z.string().min(1).optional(),
 });
 
-export const ChatPage = z.object({ chats: z.array(Chat), nextCursor: z.string().nullable() });
-export const MessagePage = z.object({ messages: z.array(Message), nextCursor: z.string().nullable() });
+export const ChatPage = named('ChatPage', z.object({ chats: z.array(Chat), nextCursor: z.string().nullable() }));
+export const MessagePage = named('MessagePage', z.object({ messages: z.array(Message), nextCursor: z.string().nullable() }));

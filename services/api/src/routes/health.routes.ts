@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import {
   DELIVERY_QUEUES,
   openInspectQueue,
@@ -9,7 +8,8 @@ import {
 } from '@wa-sync/shared/runtime';
 import type { InspectQueue } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../api.deps';
-import { routeSchema } from '../openapi.registry';
+import type { ApiPlugin } from '../app.types';
+import { routeSchema } from '../openapi/openapi.registry';
 import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
 
 const tags = ['ops'];
@@ -18,7 +18,9 @@ const tags = ['ops'];
  * `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer), plus the
  * state of downstream delivery (RabbitMQ, backlog), which does not decide readiness. No key needed.
  */
-export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): Promise<void> {
+export const healthRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
+  const timeoutMs = deps.healthTimeoutMs ?? 2_000;
   const deliveryQueues = {
     amqp: openInspectQueue(DELIVERY_QUEUES.amqp, { connection: deps.redis }),
     webhook: openInspectQueue(DELIVERY_QUEUES.webhook, { connection: deps.redis }),
@@ -63,7 +65,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, timeoutM
       return reply.status(ok ? 200 : 503).send(body);
     },
   );
-}
+};
 
 async function deliveryHealth(deps: ApiDeps, queues: Record<'amqp' | 'webhook', InspectQueue>, timeoutMs: number): Promise<DeliveryHealth> {
   try {

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job } from 'bullmq';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { JobProducer, Keys, PairingCodeResult, QueueName } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../api.deps';
-import { ApiError, parseRequest } from '../error.handler';
-import { jsonSchema, routeSchema } from '../openapi.registry';
-import { requireSession } from './session.routes';
+import type { ApiPlugin } from '../app.types';
+import { ApiError } from '../error.handler';
+import { jsonSchema, routeSchema } from '../openapi/openapi.registry';
 import { PairingCodeBody, PairingCodeView, QrView, SessionParams } from './link.schemas';
 
 const tags = ['sessions'];
@@ -17,7 +17,8 @@ const POLL_MS = 100;
  * Linking a phone: the current QR over HTTP (for clients without a WebSocket), and a pairing
  * code instead of the QR, asked of the runner that holds the session's client.
  */
-export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export const linkRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
   const pairingTimeoutMs = deps.pairingTimeoutMs ?? 30_000;
 
   app.get(
@@ -41,8 +42,8 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }),
     },
     async (req, reply) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const session = await requireSession(deps, id);
+      const { id } = req.params;
+      const { session } = req;
       const live = await deps.redis.hgetall(Keys.sessionLive(id));
       if (session.status !== 'qr' || !live.qr || !live.qrDataUrl) {
         throw new ApiError(404, 'qr_not_found', `session ${id} shows no QR (status ${session.status})`);
@@ -71,9 +72,9 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }),
     },
     async (req) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const { phoneNumber } = parseRequest(PairingCodeBody, req.body, 'body');
-      const session = await requireSession(deps, id);
+      const { id } = req.params;
+      const { phoneNumber } = req.body;
+      const { session } = req;
       if (session.status !== 'qr') throw notLinking(id, `status ${session.status}`);
       const result = await askRunner(deps, id, phoneNumber, pairingTimeoutMs);
       if ('code' in result) return { code: result.code };
@@ -81,7 +82,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       throw notLinking(id, result.message);
     },
   );
-}
+};
 
 function notLinking(sessionId: string, why: string): ApiError {
   return new ApiError(409, 'not_linking', `session ${sessionId} is not waiting for a link (${why}); pairing codes are for sessions showing a QR`);

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
-import { routeSchema } from '../openapi.registry';
-import type { ApiMetrics } from '../ops/metrics.registry';
+import type { ApiPlugin } from '../app.types';
+import { routeSchema } from '../openapi/openapi.registry';
 
-export async function metricsRoutes(app: FastifyInstance, metrics: ApiMetrics): Promise<void> {
+export const metricsRoutes: ApiPlugin = async (app) => {
+  const { metrics } = app;
   app.get(
     '/metrics',
     {
@@ -19,4 +19,4 @@ export async function metricsRoutes(app: FastifyInstance, metrics: ApiMetrics): 
       return reply.type(metrics.registry.contentType).send(text);
     },
   );
-}
+};

@@ -1,13 +1,11 @@
-import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../api.deps';
-import { parseRequest } from '../error.handler';
-import { routeSchema } from '../openapi.registry';
+import type { ApiPlugin } from '../app.types';
+import { routeSchema } from '../openapi/openapi.registry';
 import { sendJson } from './json.compress';
 import { RecentHistory, RecentQuery, SessionParams } from './recent.schemas';
-import { requireSession } from './session.routes';
 
-/** `GET …/messages/recent`: the desktop bootstrap as one JSON document (seed 000). */
-export async function recentRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+/** `GET …/messages/recent`: the desktop bootstrap as one JSON document (seed 000). In the session scope. */
+export const recentRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
   app.get(
     '/whatsapp-web/session/:id/messages/recent',
     {
@@ -22,9 +20,8 @@ export async function recentRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       }),
     },
     async (req, reply) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const { days, limit } = parseRequest(RecentQuery, req.query, 'query');
-      await requireSession(deps, id);
+      const { id } = req.params;
+      const { days, limit } = req.query;
       const history = await deps.store.recentHistory(id, { days, limitPerChat: limit });
       let messageCount = 0;
       const conversations = history.map((h) => {
@@ -35,4 +32,4 @@ export async function recentRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       return sendJson(req, reply, body);
     },
   );
-}
+};

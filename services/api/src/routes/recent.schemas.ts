@@ -1,8 +1,11 @@
 import { Message } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
-import { Days, PerChatLimit } from '../sse/sse.schemas';
 
 export { SessionParams } from './common.schemas';
+
+/** Desktop bootstrap window (seed 000): chats active in the last `days`, their last `limit` messages. */
+export const Days = z.coerce.number().int().min(1).max(90).default(7);
+export const PerChatLimit = z.coerce.number().int().min(1).max(100).default(50);
 
 export const RecentQuery = z.object({ days: Days, limit: PerChatLimit });
 

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import {
   JobProducer,
   listRunners,
@@ -7,10 +6,9 @@ import {
   sessionOwners,
   type SessionStatus,
 } from '@wa-sync/shared/contracts';
-import type { ApiDeps } from '../api.deps';
-import { ApiError, parseRequest } from '../error.handler';
-import { routeSchema } from '../openapi.registry';
-import type { RouteRateLimit } from '../ops/rate-limit.plugin';
+import type { ApiPlugin } from '../app.types';
+import { routeSchema } from '../openapi/openapi.registry';
+import { routeRateLimit } from '../ops/rate-limit.plugin';
 import {
   CreateSessionBody,
   DeleteSessionQuery,
@@ -38,15 +36,12 @@ export function sessionView(session: Session, runnerId: string | null = null): S
   };
 }
 
-export async function requireSession(deps: ApiDeps, sessionId: string): Promise<Session> {
-  const session = await deps.store.getSession(sessionId);
-  if (!session) throw new ApiError(404, 'session_not_found', `session ${sessionId} does not exist`);
-  return session;
-}
-
 const tags = ['sessions'];
 
-export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RouteRateLimit): Promise<void> {
+/** Creating sessions and the lists: no existing session needed. */
+export const sessionRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
+  const rateLimit = routeRateLimit(deps);
   app.post(
     '/whatsapp-web/session/:id',
     {
@@ -67,8 +62,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       }),
     },
     async (req, reply) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const { webhooks } = parseRequest(CreateSessionBody, req.body, 'body');
+      const { id } = req.params;
+      const { webhooks } = req.body;
       if (webhooks) await assertWebhooksAllowed(webhooks, deps.webhookPolicy);
       const { session, created } = await deps.store.ensureSession(id);
       if (webhooks) await deps.store.setSessionWebhooks(id, webhooks);
@@ -103,26 +98,6 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
   );
 
   app.get(
-    '/whatsapp-web/session/:id',
-    {
-      schema: routeSchema({
-        tags,
-        operationId: 'getSession',
-        summary: 'A session: status and last sync',
-        params: SessionParams,
-        responses: { 200: { description: 'The session', schema: SessionView } },
-        errors: [400, 404, 503],
-      }),
-    },
-    async (req) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const session = await requireSession(deps, id);
-      const [owner] = await sessionOwners(deps.redis, [id]);
-      return sessionView(session, owner);
-    },
-  );
-
-  app.get(
     '/whatsapp-web/runners',
     {
       schema: routeSchema({
@@ -135,6 +110,29 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
     async () => {
       const runners = await listRunners(deps.redis);
       return { runners: runners.map(({ id, pid, host, sessions, heartbeatAt }) => ({ id, pid, host, sessions, heartbeatAt })) };
+    },
+  );
+};
+
+/** One existing session: read it, stop it (in the session scope: `req.session` is loaded). */
+export const sessionViewRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
+
+  app.get(
+    '/whatsapp-web/session/:id',
+    {
+      schema: routeSchema({
+        tags,
+        operationId: 'getSession',
+        summary: 'A session: status and last sync',
+        params: SessionParams,
+        responses: { 200: { description: 'The session', schema: SessionView } },
+        errors: [400, 404, 503],
+      }),
+    },
+    async (req) => {
+      const [owner] = await sessionOwners(deps.redis, [req.params.id]);
+      return sessionView(req.session, owner);
     },
   );
 
@@ -152,11 +150,10 @@ export async function sessionRoutes(app: FastifyInstance, deps: ApiDeps, rateLim
       }),
     },
     async (req, reply) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const { logout } = parseRequest(DeleteSessionQuery, req.query, 'query');
-      const session = await requireSession(deps, id);
+      const { id } = req.params;
+      const { logout } = req.query;
       await new JobProducer(QueueName.sessionCommands, deps.commands).add('stop-session', { sessionId: id, logout });
-      return reply.status(202).send({ sessionId: id, status: session.status, stopping: true, logout });
+      return reply.status(202).send({ sessionId: id, status: req.session.status, stopping: true, logout });
     },
   );
-}
+};

@@ -1,6 +1,7 @@
 import { IsoDateTime, RunnerInfo, SessionStatus, SessionWebhooks, SyncReason } from '@wa-sync/shared/contracts';
 import { booleanString } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
+import { named } from '../openapi/schema.names';
 
 export { SessionParams } from './common.schemas';
 
@@ -16,7 +17,7 @@ export const DeleteSessionQuery = z.object({
   logout: booleanString.default(false),
 });
 
-export const SyncRunView = z.object({
+export const SyncRunView = named('SyncRun', z.object({
   syncId: z.string(),
   sessionId: z.string(),
   reason: SyncReason,
@@ -26,9 +27,9 @@ export const SyncRunView = z.object({
   chatsFailed: z.number().int(),
   totalMessages: z.number().int(),
   done: z.boolean(),
-});
+}));
 
-export const SessionView = z.object({
+export const SessionView = named('Session', z.object({
   sessionId: z.string(),
   status: SessionStatus,
   statusDetail: z.string().nullable(),
@@ -37,19 +38,19 @@ export const SessionView = z.object({
   runnerId: z.string().nullable(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
-});
+}));
 export type SessionView = z.infer<typeof SessionView>;
 
-export const SessionList = z.object({ sessions: z.array(SessionView) });
+export const SessionList = named('SessionList', z.object({ sessions: z.array(SessionView) }));
 
-export const SessionStarted = z.object({ sessionId: z.string(), status: SessionStatus });
+export const SessionStarted = named('SessionStarted', z.object({ sessionId: z.string(), status: SessionStatus }));
 
-export const SessionStopping = z.object({
+export const SessionStopping = named('SessionStopping', z.object({
   sessionId: z.string(),
   status: SessionStatus,
   stopping: z.literal(true),
   logout: z.boolean(),
-});
+}));
 
 /** A runner as the registry holds it (packages/shared runners.ts), its heartbeat as an ISO date-time. */
 export const RunnerView = RunnerInfo.pick({ id: true, pid: true, host: true, sessions: true }).extend({ heartbeatAt: IsoDateTime });

@@ -1,16 +1,17 @@
-import type { FastifyInstance } from 'fastify';
 import { requestSync } from '@wa-sync/shared/runtime';
-import type { ApiDeps } from '../api.deps';
-import { ApiError, parseRequest } from '../error.handler';
-import { routeSchema } from '../openapi.registry';
-import type { RouteRateLimit } from '../ops/rate-limit.plugin';
+import type { ApiPlugin } from '../app.types';
+import { ApiError } from '../error.handler';
+import { routeSchema } from '../openapi/openapi.registry';
+import { routeRateLimit } from '../ops/rate-limit.plugin';
 import { currentSync } from '../sync-snapshot.reader';
-import { requireSession } from './session.routes';
 import { SessionParams, SyncAccepted, SyncBody, SyncSnapshotView } from './sync.schemas';
 
 const tags = ['sync'];
 
-export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit: RouteRateLimit): Promise<void> {
+/** In the session scope. */
+export const syncRoutes: ApiPlugin = async (app) => {
+  const { deps } = app;
+  const rateLimit = routeRateLimit(deps);
   app.post(
     '/whatsapp-web/session/:id/sync-chats',
     {
@@ -32,9 +33,8 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
       }),
     },
     async (req, reply) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      const body = parseRequest(SyncBody, req.body, 'body');
-      const session = await requireSession(deps, id);
+      const { id } = req.params;
+      const { body, session } = req;
       if (session.status !== 'ready') {
         throw new ApiError(409, 'session_not_ready', `session ${id} is ${session.status}; it must be ready to sync`);
       }
@@ -62,11 +62,10 @@ export async function syncRoutes(app: FastifyInstance, deps: ApiDeps, rateLimit:
       }),
     },
     async (req) => {
-      const { id } = parseRequest(SessionParams, req.params, 'params');
-      await requireSession(deps, id);
+      const { id } = req.params;
       const sync = await currentSync(deps, id);
       if (!sync) throw new ApiError(404, 'no_sync', `session ${id} has not synced yet`);
       return sync;
     },
   );
-}
+};

@@ -1,6 +1,6 @@
 import type { ChatHistory } from '@wa-sync/shared/store';
 import type { ApiDeps } from '../api.deps';
-import { sseEvent } from '../ws/frame.cache';
+import { sseEvent } from '../stream/frame.cache';
 import type { SseWriter } from './sse.writer';
 
 /** Chats read at once for their names (a round trip each on MongoDB). */

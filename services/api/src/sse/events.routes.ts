@@ -1,12 +1,12 @@
-import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { EventId } from '@wa-sync/shared/contracts';
 import type { ApiDeps } from '../api.deps';
-import { ApiError, parseRequest } from '../error.handler';
-import { routeSchema } from '../openapi.registry';
-import { sseEvent } from '../ws/frame.cache';
+import type { ApiPlugin } from '../app.types';
+import { ApiError } from '../error.handler';
+import { routeSchema } from '../openapi/openapi.registry';
+import { sseEvent } from '../stream/frame.cache';
 import { writeDesktopBootstrap } from './desktop.bootstrap';
-import type { LiveFeed } from '../ws/live.feed';
-import { SSE_HEARTBEAT_MS, type SseClient, type SseHub } from './sse.hub';
+import { SSE_HEARTBEAT_MS, type SseClient } from './sse.hub';
 import { EventsQuery, SessionParams } from './sse.schemas';
 import { SseWriter } from './sse.writer';
 
@@ -15,31 +15,30 @@ export const EVENTS_ROUTE = '/whatsapp-web/session/:id/events';
 /** How soon an EventSource reconnects after the stream ends. */
 const RETRY_MS = 2_000;
 
-const EVENTS_SCHEMA: FastifySchema = {
-  ...routeSchema({
-    tags: ['events'],
-    summary: 'Server-Sent Events: desktop bootstrap, then every session event with its log id',
-    description:
-      '`connected {sessionId, deviceType}`; for `deviceType=desktop` not resuming: `sync:initial {conversations, days, limit}`, ' +
-      'one `message:sync` per message, `sync:complete {count}` (its `id:` is the log position the bootstrap started at), or ' +
-      '`sync:error {message}`; then every logged event (`qr`, `status`, `sync_chats`, `message:new`…) with its log id as `id:`. ' +
-      'Reconnect with `Last-Event-ID` (or `?lastEventId=`) to replay what was missed; an id the log no longer holds restarts ' +
-      'the bootstrap. A comment line every 15 s keeps proxies from closing the stream.',
-    params: SessionParams,
-    querystring: EventsQuery,
-    responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
-    errors: [400],
-  }),
+const EVENTS_SCHEMA = routeSchema({
+  tags: ['events'],
+  summary: 'Server-Sent Events: desktop bootstrap, then every session event with its log id',
+  description:
+    '`connected {sessionId, deviceType}`; for `deviceType=desktop` not resuming: `sync:initial {conversations, days, limit}`, ' +
+    'one `message:sync` per message, `sync:complete {count}` (its `id:` is the log position the bootstrap started at), or ' +
+    '`sync:error {message}`; then every logged event (`qr`, `status`, `sync_chats`, `message:new`…) with its log id as `id:`. ' +
+    'Reconnect with `Last-Event-ID` (or `?lastEventId=`) to replay what was missed; an id the log no longer holds restarts ' +
+    'the bootstrap. A comment line every 15 s keeps proxies from closing the stream.',
+  params: SessionParams,
+  querystring: EventsQuery,
+  responses: { 200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+  errors: [400],
   // EventSource cannot set headers: the key may come as `?token=`.
   security: [{ bearerAuth: [] }, { tokenQuery: [] }],
-};
+});
 
 /**
  * `GET …/events`: Server-Sent Events. `connected`; for a desktop that is not resuming the
  * bootstrap (`sync:initial`, `message:sync`…, `sync:complete` with the log position it started
  * at); then every logged event of the session with its log id, none missed and none twice.
  */
-export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SseHub, feed?: LiveFeed): Promise<void> {
+export const eventsRoutes: ApiPlugin = async (app) => {
+  const { deps, sseHub: hub, liveFeed: feed } = app;
   hub.startHeartbeat(deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS);
   // Streams never end on their own: without this, app.close() would wait for them forever.
   app.addHook('preClose', async () => hub.closeAll());
@@ -52,8 +51,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: Sse
       schema: EVENTS_SCHEMA,
     },
     async (req, reply) => {
-      const { id: sessionId } = parseRequest(SessionParams, req.params, 'params');
-      const query = parseRequest(EventsQuery, req.query, 'query');
+      const { id: sessionId } = req.params;
+      const { query } = req;
       const resumeFrom = lastEventId(req) ?? query.lastEventId;
 
       reply.hijack();
@@ -90,7 +89,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: ApiDeps, hub: Sse
       }
     },
   );
-}
+};
 
 /**
  * Writes what comes before the live events and returns the last log id the stream carried:

@@ -1,14 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { type BusEnvelope } from '@wa-sync/shared/contracts';
-import { sseFrameOf } from '../ws/frame.cache';
-import { ReplayGate } from '../ws/replay.gate';
-import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from '../ws/turn.batch';
+import { sseFrameOf } from '../stream/frame.cache';
+import { DEFAULT_MAX_PENDING, Rooms } from '../stream/room.dispatch';
+import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from '../stream/turn.batch';
 
 export interface SseClient {
   readonly sessionId: string;
   readonly res: ServerResponse;
-  /** Holds live events while the bootstrap or the replay is written, then settles (see ReplayGate); null once open. */
-  gate: ReplayGate | null;
   closed: boolean;
   /** Frames queued this event-loop turn (see TurnBatch). */
   outbox: Buffer[] | null;
@@ -16,7 +14,6 @@ export interface SseClient {
 
 export type SseHubOptions = StreamHubOptions;
 
-const DEFAULT_MAX_PENDING = 20_000;
 export const SSE_HEARTBEAT_MS = 15_000;
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
 const CRLF = Buffer.from('\r\n');
@@ -38,65 +35,48 @@ function httpChunk(frames: Buffer[]): Buffer {
  * bootstrapping hold it back until they are released.
  */
 export class SseHub {
-  private readonly rooms = new Map<string, Set<SseClient>>();
+  private readonly clients = new Set<SseClient>();
+  private readonly rooms = new Rooms<SseClient>(
+    { deliver: (client, envelope) => this.write(client, sseFrameOf(envelope)), drop: (client, reason) => this.drop(client, reason) },
+    () => this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING,
+  );
   private timer: NodeJS.Timeout | null = null;
-  private count = 0;
   private readonly batch = new TurnBatch<SseClient>((client, chunk) => this.flushTo(client, chunk), httpChunk);
 
   constructor(private readonly options: SseHubOptions = {}) {}
 
   get size(): number {
-    return this.count;
+    return this.clients.size;
   }
 
   /** Registers a stream, holding live events back until `release`. */
   add(sessionId: string, res: ServerResponse): SseClient {
-    const client: SseClient = { sessionId, res, gate: new ReplayGate(), closed: false, outbox: null };
-    let room = this.rooms.get(sessionId);
-    if (!room) this.rooms.set(sessionId, (room = new Set()));
-    room.add(client);
-    this.count++;
+    const client: SseClient = { sessionId, res, closed: false, outbox: null };
+    this.clients.add(client);
+    this.rooms.join(sessionId, client, true);
     return client;
   }
 
   remove(client: SseClient): void {
     if (client.closed) return;
     client.closed = true;
-    client.gate = null;
-    const room = this.rooms.get(client.sessionId);
-    if (room?.delete(client)) this.count--;
-    if (room?.size === 0) this.rooms.delete(client.sessionId);
+    this.clients.delete(client);
+    this.rooms.leave(client.sessionId, client);
   }
 
   /** Writes the held-back events newer than `through` (what the stream already carried), then goes live. */
   release(client: SseClient, through: string | null): void {
-    const gate = client.gate;
-    if (!gate?.replaying || client.closed) return;
-    const held = gate.release(through);
-    if (gate.open) client.gate = null;
-    for (const envelope of held) this.write(client, sseFrameOf(envelope));
+    if (!client.closed) this.rooms.release(client.sessionId, client, through);
   }
 
   /** Sessions some stream of this process listens to. */
   sessions(): Iterable<string> {
-    return this.rooms.keys();
+    return this.rooms.sessions();
   }
 
   /** Writes an event to every stream of its session, except those whose replay already carried it. */
   dispatch(envelope: BusEnvelope): void {
-    const room = this.rooms.get(envelope.sessionId);
-    if (!room) return;
-    for (const client of room) {
-      const gate = client.gate;
-      if (gate) {
-        const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
-        const admission = gate.admit(envelope, max);
-        if (admission === 'overflow') this.drop(client, `more than ${max} live events arrived during its bootstrap`);
-        if (admission !== 'deliver') continue;
-        if (gate.open) client.gate = null;
-      }
-      this.write(client, sseFrameOf(envelope));
-    }
+    this.rooms.dispatch(envelope);
   }
 
   /**
@@ -135,7 +115,7 @@ export class SseHub {
   startHeartbeat(intervalMs: number): void {
     this.stopHeartbeat();
     this.timer = setInterval(() => {
-      for (const room of this.rooms.values()) for (const client of room) this.write(client, HEARTBEAT);
+      for (const client of this.clients) this.write(client, HEARTBEAT);
     }, intervalMs);
     this.timer.unref();
   }
@@ -150,11 +130,9 @@ export class SseHub {
     this.stopHeartbeat();
     // What this turn queued goes out before the end of each stream.
     this.batch.flush();
-    for (const room of [...this.rooms.values()]) {
-      for (const client of [...room]) {
-        this.remove(client);
-        client.res.end();
-      }
+    for (const client of [...this.clients]) {
+      this.remove(client);
+      client.res.end();
     }
   }
 

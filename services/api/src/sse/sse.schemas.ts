@@ -1,11 +1,9 @@
 import { EventId } from '@wa-sync/shared/contracts';
 import { z } from 'zod';
 
-export { SessionParams } from '../routes/common.schemas';
+import { Days, PerChatLimit } from '../routes/recent.schemas';
 
-/** Desktop bootstrap window (seed 000): chats active in the last `days`, their last `limit` messages. */
-export const Days = z.coerce.number().int().min(1).max(90).default(7);
-export const PerChatLimit = z.coerce.number().int().min(1).max(100).default(50);
+export { SessionParams } from '../routes/common.schemas';
 
 export const EventsQuery = z.object({
   /** `desktop` gets the bootstrap (recent history) before the live events; `mobile` only live events. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { ApiPlugin } from '../app.types';
 import { sendError } from '../error.handler';
 
 /** Where `npm run build` puts the dashboard (vite, services/api/dashboard → services/api/dist/public). */
@@ -17,7 +17,8 @@ export function isDashboardRoute(routeUrl: string | undefined): boolean {
 }
 
 /** Serves the built dashboard at `/`: one route per file found at boot, hashed assets cached for good. */
-export async function dashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DIR): Promise<void> {
+export const dashboardRoutes: ApiPlugin = async (app) => {
+  const dir = app.deps.dashboardDir ?? DASHBOARD_DIR;
   if (!existsSync(join(dir, 'index.html'))) {
     app.log.warn({ dir }, 'dashboard not built: run `npm run build` to serve it at /');
     app.get('/', { schema: { hide: true } }, (_req, reply) =>
@@ -38,4 +39,4 @@ export async function dashboardRoutes(app: FastifyInstance, dir = DASHBOARD_DIR)
       res.setHeader('cache-control', path.includes(`${join('/', 'assets', '/')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
-}
+};

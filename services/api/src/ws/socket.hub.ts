@@ -1,18 +1,16 @@
 import { type BusEnvelope, type ServerEventName, type ServerEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { frameOf } from './frame.cache';
-import { ReplayGate } from './replay.gate';
-import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from './turn.batch';
-import { wsTextFrame } from './ws.frame';
+import { frameOf } from '../stream/frame.cache';
+import { DEFAULT_MAX_PENDING, Rooms } from '../stream/room.dispatch';
+import { DEFAULT_MAX_BUFFERED_BYTES, type StreamHubOptions, TurnBatch } from '../stream/turn.batch';
+import { wsTextFrame } from '../stream/ws.frame';
 
 interface Client {
   socket: WebSocket;
   sessions: Set<string>;
   /** Highest `currentChat` sent per syncId: a client never sees it go down (invariant 3). */
   sentCurrentChat: Map<string, number>;
-  /** Per session joined with `since`, until its replay is over and settled (see ReplayGate). */
-  gates: Map<string, ReplayGate>;
   /** Pings sent since the last pong. */
   missedPongs: number;
   /** Frames queued this event-loop turn (see TurnBatch). */
@@ -23,8 +21,6 @@ interface Client {
 
 export type SocketHubOptions = StreamHubOptions;
 
-const DEFAULT_MAX_PENDING = 10_000;
-
 /**
  * Which sockets joined which session, and delivery of session events to them. Rooms live in
  * this process; every API process subscribes to the event bus and serves its own sockets.
@@ -32,8 +28,11 @@ const DEFAULT_MAX_PENDING = 10_000;
  */
 export class SocketHub {
   private readonly clients = new Map<WebSocket, Client>();
-  private readonly rooms = new Map<string, Set<Client>>();
   private options: SocketHubOptions;
+  private readonly rooms = new Rooms<Client>(
+    { deliver: (client, envelope) => this.deliver(client, envelope), drop: (client, reason) => this.drop(client, reason) },
+    () => this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING,
+  );
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly batch = new TurnBatch<Client>(
     (client, chunk) => this.flushTo(client, chunk),
@@ -54,7 +53,7 @@ export class SocketHub {
   }
 
   add(socket: WebSocket): void {
-    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), gates: new Map(), missedPongs: 0, outbox: null, gone: false };
+    const client: Client = { socket, sessions: new Set(), sentCurrentChat: new Map(), missedPongs: 0, outbox: null, gone: false };
     this.clients.set(socket, client);
     socket.on('pong', () => (client.missedPongs = 0));
   }
@@ -75,31 +74,20 @@ export class SocketHub {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.add(sessionId);
-    // A second join while the first still replays keeps the first's held events.
-    if (hold && !client.gates.get(sessionId)?.replaying) client.gates.set(sessionId, new ReplayGate());
-    let room = this.rooms.get(sessionId);
-    if (!room) this.rooms.set(sessionId, (room = new Set()));
-    room.add(client);
+    this.rooms.join(sessionId, client, hold);
   }
 
   /** Sends the held-back live events newer than `replayedThrough` (the replay's last id), then goes live. */
   release(socket: WebSocket, sessionId: string, replayedThrough: string | null): void {
     const client = this.clients.get(socket);
-    const gate = client?.gates.get(sessionId);
-    if (!client || !gate?.replaying) return;
-    const held = gate.release(replayedThrough);
-    if (gate.open) client.gates.delete(sessionId);
-    for (const envelope of held) this.deliver(client, envelope);
+    if (client) this.rooms.release(sessionId, client, replayedThrough);
   }
 
   leave(socket: WebSocket, sessionId: string): void {
     const client = this.clients.get(socket);
     if (!client) return;
     client.sessions.delete(sessionId);
-    client.gates.delete(sessionId);
-    const room = this.rooms.get(sessionId);
-    room?.delete(client);
-    if (room?.size === 0) this.rooms.delete(sessionId);
+    this.rooms.leave(sessionId, client);
   }
 
   /** Sends to one socket; a `sync_chats` older than what it has seen is dropped. */
@@ -113,7 +101,7 @@ export class SocketHub {
 
   /** Sessions some socket of this process joined. */
   sessions(): Iterable<string> {
-    return this.rooms.keys();
+    return this.rooms.sessions();
   }
 
   /**
@@ -121,19 +109,7 @@ export class SocketHub {
    * already carried it.
    */
   dispatch(envelope: BusEnvelope): void {
-    const room = this.rooms.get(envelope.sessionId);
-    if (!room) return;
-    for (const client of room) {
-      const gate = client.gates.get(envelope.sessionId);
-      if (gate) {
-        const max = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING;
-        const admission = gate.admit(envelope, max);
-        if (admission === 'overflow') this.drop(client, `more than ${max} live events arrived during its replay`);
-        if (admission !== 'deliver') continue;
-        if (gate.open) client.gates.delete(envelope.sessionId);
-      }
-      this.deliver(client, envelope);
-    }
+    this.rooms.dispatch(envelope);
   }
 
   /**

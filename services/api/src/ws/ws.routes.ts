@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/shared/contracts';
 import type { WebSocket } from 'ws';
 import type { ApiDeps } from '../api.deps';
+import type { ApiPlugin } from '../app.types';
+import type { LiveFeed } from '../stream/live.feed';
 import { currentSync } from '../sync-snapshot.reader';
-import type { LiveFeed } from './live.feed';
 import type { SocketHub } from './socket.hub';
 
 /** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
@@ -11,7 +11,8 @@ export const WS_MAX_PAYLOAD = 64 * 1024;
 export const WS_PING_INTERVAL_MS = 30_000;
 
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
-export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
+export const wsRoutes: ApiPlugin = async (app) => {
+  const { deps, socketHub: hub, liveFeed: feed } = app;
   hub.configure({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   hub.startHeartbeat(deps.wsPingIntervalMs ?? WS_PING_INTERVAL_MS);
   app.addHook('onClose', async () => hub.stopHeartbeat());
@@ -36,7 +37,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps, hub: SocketH
     });
     },
   });
-}
+};
 
 async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
   let json: unknown;

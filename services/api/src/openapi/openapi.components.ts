@@ -1,30 +1,5 @@
-import { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import type { z } from 'zod';
-import { ChatPage, MessagePage } from './routes/chat.schemas';
-import { ErrorBody } from './routes/common.schemas';
-import { SessionList, SessionStarted, SessionStopping, SessionView, SyncRunView } from './routes/session.schemas';
-import { SyncAccepted, SyncBody } from './routes/sync.schemas';
-
-/**
- * Schemas named in `components.schemas`, so generated clients get `Chat`, `Message`… instead of
- * anonymous inline types. Routes keep declaring their zod schemas inline (one source of truth); the
- * document is rewritten afterwards: every inline copy of a named schema becomes a `$ref`.
- */
-export const NAMED_SCHEMAS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
-  Error: { schema: ErrorBody, io: 'output' },
-  Chat: { schema: Chat, io: 'output' },
-  Message: { schema: Message, io: 'output' },
-  ChatPage: { schema: ChatPage, io: 'output' },
-  MessagePage: { schema: MessagePage, io: 'output' },
-  SyncRun: { schema: SyncRunView, io: 'output' },
-  Session: { schema: SessionView, io: 'output' },
-  SessionList: { schema: SessionList, io: 'output' },
-  SessionStarted: { schema: SessionStarted, io: 'output' },
-  SessionStopping: { schema: SessionStopping, io: 'output' },
-  SyncSnapshot: { schema: SyncSnapshot, io: 'output' },
-  SyncAccepted: { schema: SyncAccepted, io: 'output' },
-  SyncRequest: { schema: SyncBody, io: 'input' },
-};
+import { namedSchemas } from './schema.names';
 
 type Json = Record<string, unknown>;
 
@@ -64,7 +39,8 @@ function refTo(value: unknown, names: Map<string, string>): Json | undefined {
 export function finishDocument(doc: Json, toJsonSchema: (schema: z.ZodType, io: 'input' | 'output') => Json): Json {
   const schemas: Json = {};
   const names = new Map<string, string>();
-  for (const [name, { schema, io }] of Object.entries(NAMED_SCHEMAS)) {
+  // Schemas named in `components.schemas` (see `named`): every inline copy in an operation becomes a `$ref`.
+  for (const [name, { schema, io }] of namedSchemas()) {
     const json = toJsonSchema(schema, io);
     schemas[name] = json;
     names.set(canonical(json), name);

@@ -1,14 +1,15 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ErrorBody } from './error.schemas';
 import { defaultOperationId, finishDocument } from './openapi.components';
-import { ErrorBody } from './routes/common.schemas';
 
 /**
- * Route schemas for the OpenAPI document, derived from the same zod schemas the handlers parse
- * with (`parseRequest`), so the docs and the validation cannot drift. Fastify itself neither
- * validates nor serializes with them (see `useZodOnly`): zod stays the one validator.
+ * Route schemas: the zod schemas of params, query and body are what Fastify validates with (the
+ * zod type provider, so handlers get them typed) and what the OpenAPI document shows, so the docs
+ * and the validation cannot drift. Responses are documented, not checked: replies are plain JSON.
  */
 
 export const DOCS_PATH = '/docs';
@@ -36,21 +37,25 @@ interface RawResponse {
   content: Record<string, { schema: Record<string, unknown> }>;
 }
 
-export interface RouteDoc {
+type Part = Zod | undefined;
+
+export interface RouteDoc<P extends Part = undefined, Q extends Part = undefined, B extends Part = undefined> {
   /** Stable name for generated clients; derived from the method and path when absent. */
   operationId?: string;
   summary: string;
   tags: string[];
   description?: string;
-  params?: Zod;
-  querystring?: Zod;
-  body?: Zod;
+  params?: P;
+  querystring?: Q;
+  body?: B;
   /** Success (and other non-error) responses by status code. */
   responses: Record<number, JsonResponse | RawResponse>;
   /** Error statuses this route answers with `{ error: { code, message } }`; 500 is always added. */
   errors?: number[];
   /** No API key needed (health probes). */
   public?: boolean;
+  /** How the key may come; default `Authorization: Bearer` (none when public). */
+  security?: Record<string, string[]>[];
 }
 
 /** JSON Schema (OpenAPI 3.0 dialect) of a zod schema, as a request (`input`) or response (`output`). */
@@ -58,7 +63,12 @@ export function jsonSchema(schema: Zod, io: 'input' | 'output'): Record<string, 
   return z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
-export function routeSchema(doc: RouteDoc): FastifySchema {
+/** A route's schema; the zod parts keep their types, so `req.params`/`req.query`/`req.body` arrive typed. */
+export type RouteSchema<P extends Part, Q extends Part, B extends Part> = FastifySchema & { params: P; querystring: Q; body: B };
+
+export function routeSchema<P extends Part = undefined, Q extends Part = undefined, B extends Part = undefined>(
+  doc: RouteDoc<P, Q, B>,
+): RouteSchema<P, Q, B> {
   const response: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(doc.responses)) {
     response[status] = 'schema' in r ? { description: r.description, ...jsonSchema(r.schema, 'output') } : r;
@@ -72,21 +82,41 @@ export function routeSchema(doc: RouteDoc): FastifySchema {
     summary: doc.summary,
     tags: doc.tags,
     ...(doc.description ? { description: doc.description } : {}),
-    ...(doc.params ? { params: jsonSchema(doc.params, 'input') } : {}),
-    ...(doc.querystring ? { querystring: jsonSchema(doc.querystring, 'input') } : {}),
-    ...(doc.body ? { body: jsonSchema(doc.body, 'input') } : {}),
+    ...(doc.params ? { params: doc.params } : {}),
+    ...(doc.querystring ? { querystring: doc.querystring } : {}),
+    ...(doc.body ? { body: doc.body } : {}),
     response,
-    security: doc.public ? [] : [{ bearerAuth: [] }],
-  };
+    security: doc.security ?? (doc.public ? [] : [{ bearerAuth: [] }]),
+  } as RouteSchema<P, Q, B>;
+}
+
+function isZod(schema: unknown): schema is Zod {
+  return typeof schema === 'object' && schema !== null && '_zod' in schema;
 }
 
 /**
- * Schemas on routes are for the docs only: requests are parsed by zod in the handlers (clear 400s,
- * one source of truth) and replies are plain JSON.stringify, as they were before the schemas.
+ * Requests are validated by their zod schemas (the error handler turns a failure into a 400 naming
+ * the field); an absent body is `{}`. Schemas that are not zod (plugins' own routes) are not
+ * checked, as before. Replies are plain JSON.stringify: response schemas are for the docs.
  */
-export function useZodOnly(app: FastifyInstance): void {
-  app.setValidatorCompiler(() => (value) => ({ value }));
+export function useZodValidation(app: FastifyInstance): void {
+  app.setValidatorCompiler((route) => {
+    if (!isZod(route.schema)) return (value: unknown) => ({ value });
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]) as unknown as (value: unknown) => { value?: unknown; error?: Error };
+    return (value: unknown) => validate(value ?? {});
+  });
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+}
+
+/** The zod parts of a route's schema as JSON Schema, for the document. */
+function documentedParts(schema: FastifySchema | undefined): FastifySchema | undefined {
+  if (!schema) return schema;
+  const out: Record<string, unknown> = { ...schema };
+  for (const part of ['params', 'querystring', 'body', 'headers'] as const) {
+    const value = schema[part];
+    if (isZod(value)) out[part] = jsonSchema(value, 'input');
+  }
+  return out as FastifySchema;
 }
 
 /** Routes that are not plain JSON routes (the WebSocket, the Bull Board UI), documented by hand. */
@@ -158,7 +188,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { boardPath
     },
     transform: ({ schema, url, route }) => {
       const method = [route.method].flat()[0];
-      return { schema: { ...schema, operationId: schema?.operationId ?? defaultOperationId(method, url) } as FastifySchema, url };
+      return { schema: { ...documentedParts(schema), operationId: schema?.operationId ?? defaultOperationId(method, url) } as FastifySchema, url };
     },
     transformObject: (documentObject) =>
       finishDocument((documentObject as { openapiObject: Record<string, unknown> }).openapiObject, jsonSchema) as never,
