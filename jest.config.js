@@ -3,8 +3,8 @@
  * isolatedModules); `npm run typecheck` type-checks. No native transformer: its per-platform
  * optional packages break `npm ci` on lockfiles written by another platform (npm/cli#4828).
  */
-/** ESM-only packages the API pulls in (light-my-request → cookie 1, @fastify/static → content-disposition 3). */
-const ESM_ONLY = ['content-disposition', 'cookie'].join('|');
+/** ESM-only packages the API pulls in (light-my-request → cookie 1, @fastify/static → content-disposition 3, jose for session tokens). */
+const ESM_ONLY = ['content-disposition', 'cookie', 'jose'].join('|');
 
 module.exports = {
   testEnvironment: 'node',

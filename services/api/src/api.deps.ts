@@ -1,4 +1,5 @@
 import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
+import { SessionTokens } from './auth/session-token.service';
 import type { Store } from '@wa-sync/shared/store';
 import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncProgress, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
 
@@ -48,13 +49,17 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
   /** An SSE stream or WebSocket with more bytes queued than this is dropped (default 8 MiB). */
   streamMaxBufferedBytes?: number;
+  /** TOKEN_SECRET; absent: a secret generated once and kept in the store. */
+  tokenSecret?: string;
+  /** Session tokens: mint, verify, revoke (built by createApiDeps from `store` and `tokenSecret`). */
+  tokens: SessionTokens;
   /** The SSRF rule on session webhooks (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS); default: the strict rule. */
   webhookPolicy?: WebhookUrlPolicy;
 }
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */
 export type ApiConnections = Pick<ApiDeps, 'store' | 'redis' | 'subscriber' | 'logger'>;
-export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'events' | 'sessionQueues' | 'commands'>;
+export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'events' | 'sessionQueues' | 'commands' | 'tokens'>;
 
 /** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
 export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
@@ -69,6 +74,7 @@ export function createApiDeps(connections: ApiConnections, settings: ApiSettings
     events: new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger }),
     sessionQueues: new SessionQueues(redis, logger),
     commands,
+    tokens: new SessionTokens(connections.store, settings.tokenSecret),
   };
 }
 

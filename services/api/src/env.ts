@@ -7,6 +7,12 @@ export const ApiEnv = BaseEnv.extend({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** When set, required as `Authorization: Bearer <key>` (HTTP) or `?token=` (WS). */
   API_KEY: z.string().min(1).optional(),
+  /**
+   * Signs session tokens (HS256). Unset: a secret is generated once and kept in the store, so
+   * tokens still work on every API process and across restarts. Set it to rotate by hand (every
+   * token minted before is then refused).
+   */
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Bull Board only shows queues and jobs unless this is `false` (then it can retry, clean, pause…). */
   BULL_BOARD_READ_ONLY: booleanString.default(true),
   /** How often Bull Board and /metrics look for per-session queues that appeared or went away. */

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
     version: packageVersion(),
     corsOrigins: env.CORS_ORIGINS,
+    tokenSecret: env.TOKEN_SECRET,
     webhookPolicy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
   });
   const app = await buildApp(deps, hub);

@@ -1,5 +1,6 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
+import { MongoAccess } from './mongo-access.store';
 import { MongoChats } from './mongo-chats.store';
 import { MongoMedia } from './mongo-media.store';
 import { MongoMessages } from './mongo-messages.store';
@@ -31,6 +32,7 @@ export class MongoStore implements Store {
   private readonly messages: MongoMessages;
   private readonly syncRuns: MongoSyncRuns;
   private readonly media: MongoMedia;
+  private readonly access: MongoAccess;
 
   constructor(url: string, options: MongoStoreOptions = {}) {
     // Driver defaults on purpose: a connection pool per client, retryable reads and writes on.
@@ -47,6 +49,7 @@ export class MongoStore implements Store {
     this.messages = new MongoMessages(this.c);
     this.syncRuns = new MongoSyncRuns(this.c);
     this.media = new MongoMedia(this.c);
+    this.access = new MongoAccess(this.db);
   }
 
   async init(): Promise<void> {
@@ -148,5 +151,14 @@ export class MongoStore implements Store {
   }
   pendingMedia(sessionId: string, limit: number) {
     return this.media.pendingMedia(sessionId, limit);
+  }
+  ensureSecret(name: string, candidate: string) {
+    return this.access.ensureSecret(name, candidate);
+  }
+  getTokenEpoch(sessionId: string) {
+    return this.access.getTokenEpoch(sessionId);
+  }
+  bumpTokenEpoch(sessionId: string) {
+    return this.access.bumpTokenEpoch(sessionId);
   }
 }

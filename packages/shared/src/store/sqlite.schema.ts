@@ -75,6 +75,9 @@ const MIGRATIONS: string[] = [
   // indexed by status for the media counts and the sweep of pending ones.
   `ALTER TABLE messages ADD COLUMN media TEXT;
    CREATE INDEX IF NOT EXISTS messages_media_status ON messages (session_id, json_extract(media, '$.status')) WHERE media IS NOT NULL;`,
+  // v5, session tokens: secrets generated once and shared by every process; revocation epochs.
+  `CREATE TABLE IF NOT EXISTS store_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS token_epochs (session_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,4 +1,5 @@
 import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
+import { SqliteAccess } from './sqlite-access.store';
 import { SqliteChats } from './sqlite-chats.store';
 import { SqliteConnection, type SqliteStoreOptions } from './sqlite.connection';
 import { SqliteMedia } from './sqlite-media.store';
@@ -24,6 +25,7 @@ export class SqliteStore implements Store {
   private readonly messages: SqliteMessages;
   private readonly syncRuns: SqliteSyncRuns;
   private readonly media: SqliteMedia;
+  private readonly access: SqliteAccess;
 
   /** `path` is a file (its directory is created) or `:memory:`. */
   constructor(
@@ -36,12 +38,14 @@ export class SqliteStore implements Store {
     this.messages = new SqliteMessages(this.conn);
     this.syncRuns = new SqliteSyncRuns(this.conn);
     this.media = new SqliteMedia(this.conn);
+    this.access = new SqliteAccess(this.conn);
   }
 
   async init(): Promise<void> {
     this.conn.init();
     this.messages.prepare();
     this.media.prepare();
+    this.access.prepare();
   }
 
   async close(): Promise<void> {
@@ -134,5 +138,14 @@ export class SqliteStore implements Store {
   }
   pendingMedia(sessionId: string, limit: number) {
     return this.media.pendingMedia(sessionId, limit);
+  }
+  ensureSecret(name: string, candidate: string) {
+    return this.access.ensureSecret(name, candidate);
+  }
+  getTokenEpoch(sessionId: string) {
+    return this.access.getTokenEpoch(sessionId);
+  }
+  bumpTokenEpoch(sessionId: string) {
+    return this.access.bumpTokenEpoch(sessionId);
   }
 }

@@ -1,4 +1,5 @@
 import type { Store } from './store.interface';
+import { describeAccessContract } from './store-access.contract';
 import { describeChatContract } from './store-chats.contract';
 import {
   MINUTE,
@@ -43,6 +44,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeChatContract(get);
     describeMessageContract(get);
     describeMediaContract(get);
+    describeAccessContract(get);
     describeSyncRunContract(get);
     describeContinuousContract(get);
     describeOddInputContract(get);

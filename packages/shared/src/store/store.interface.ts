@@ -186,11 +186,27 @@ export interface MediaStore {
 }
 
 /**
+ * What session tokens need to outlive every API process (and Redis): a signing secret all
+ * processes agree on, and a revocation epoch per session.
+ */
+export interface AccessStore {
+  /**
+   * Keeps `candidate` under `name` unless a value is kept already (atomic create-if-absent);
+   * resolves to the kept value, so two processes generating at once end up with the same one.
+   */
+  ensureSecret(name: string, candidate: string): Promise<string>;
+  /** The session's token epoch: 0 until its tokens are first revoked. */
+  getTokenEpoch(sessionId: string): Promise<number>;
+  /** Revokes every token of the session minted so far by raising its epoch by one; resolves to the new epoch. */
+  bumpTokenEpoch(sessionId: string): Promise<number>;
+}
+
+/**
  * Where chats and messages live. Every implementation passes `store.contract.ts`.
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  * Each implementation is split the same way: one part per interface above, one class composing them.
  */
-export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore {
+export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore {
   readonly kind: 'sqlite' | 'mongodb';
   /** Creates tables/collections and indexes; safe to call on every start. */
   init(): Promise<void>;
