@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import WebSocketClient from 'ws';
 import type WebSocket from 'ws';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
-import { type Redis, createRedis, requestSync } from '@wa-sync/shared/runtime';
+import { type Redis, createRedis, SyncLedger } from '@wa-sync/shared/runtime';
 import { routesOf } from '../services/api/src/app.factory';
 import { isDashboardRoute } from '../services/api/src/web/dashboard.routes';
 import { ErrorBody } from '../services/api/src/routes/common.schemas';
@@ -262,7 +262,7 @@ describe('Bull Board', () => {
   const SESSION = 'board-test';
 
   it('lists every queue with its counts, including a session queue once it has jobs', async () => {
-    await requestSync(redis, api.deps.sessionQueues, { sessionId: SESSION, reason: 'manual', limitPerChat: 5 });
+    await new SyncLedger(redis).request(api.deps.sessionQueues, { sessionId: SESSION, reason: 'manual', limitPerChat: 5 });
     const res = await app.inject({ url: '/admin/queues/api/queues', headers: AUTH });
     expect(res.statusCode).toBe(200);
     const queues = res.json().queues as { name: string; counts: Record<string, number>; readOnlyMode: boolean }[];

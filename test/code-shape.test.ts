@@ -47,3 +47,33 @@ it('builds the SSE hub on src/stream/, never on files of ws/', () => {
   const offenders = apiSources.filter((f) => f.startsWith('services/api/src/sse/') && /from '\.\.\/ws\//.test(readFileSync(join(root, f), 'utf8')));
   expect(offenders).toEqual([]);
 });
+
+/** Source files of packages/ and services/ (tests aside when `tests` is false), with their text. */
+function sources({ tests }: { tests: boolean }): Array<{ file: string; text: string }> {
+  return tracked
+    .filter((f) => SOURCE_DIRS.test(f) && (tests || !/\.test\.ts$/.test(f)))
+    .map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
+}
+
+it("touches a sync's Redis keys only in the sync ledger (sync-ledger.store.ts)", () => {
+  // Every key of a sync's life, as named in redis.keys.ts; tests may look at them, code goes through SyncLedger.
+  const syncKey = /\bKeys\.(syncProgress|syncFinished|activeSync|syncRequest|pendingSync|lastSync|catchUpGaps|sessionReady|staging|stagedChats|fetchStats)\b/;
+  const outside = sources({ tests: false })
+    .filter(({ file, text }) => !file.endsWith('/sync-ledger.store.ts') && syncKey.test(text))
+    .map(({ file }) => file);
+  expect(outside).toEqual([]);
+});
+
+it('defines Lua commands only in the script registry (script.registry.ts), and runs no ad-hoc EVAL', () => {
+  const outside = sources({ tests: true })
+    .filter(({ file, text }) => !file.endsWith('/script.registry.ts') && /\bdefineCommand\(|\.eval\(|\.evalsha\(/.test(text))
+    .map(({ file }) => file);
+  expect(outside).toEqual([]);
+});
+
+it('never casts job.data: catalog workers hand out typed jobs', () => {
+  const casts = sources({ tests: true })
+    .filter(({ text }) => /\bjob\.data\s+as\b/.test(text))
+    .map(({ file }) => file);
+  expect(casts).toEqual([]);
+});

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { type BusEnvelope, Keys, QueueName, type SessionEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
-import { EventLog, SessionQueues, SyncProgress, readBrokerReports, readDeliveryBacklog, requestSync, webhookUrlPolicy } from '@wa-sync/shared/runtime';
+import { EventLog, SessionQueues, SyncLedger, readBrokerReports, readDeliveryBacklog, webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { deliveryConfig } from '../services/sync-workers/src/delivery.config';
@@ -112,7 +112,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     const workers = h.workers!;
     const again = await runFinalizeSync(
       { sessionId: S, syncId, chatIds: logged.data.chats },
-      { store: h.store, redis: h.redis, progress: new SyncProgress(h.redis), router: workers.delivery.router, queues: new SessionQueues(h.redis, h.logger), logger: h.logger, eventLogMaxLen: 2000 },
+      { store: h.store, ledger: new SyncLedger(h.redis, 2000), router: workers.delivery.router, queues: new SessionQueues(h.redis, h.logger), logger: h.logger },
     );
     expect(again).toEqual(logged.data);
     const log = await new EventLog(h.redis).tail(S, 2000);
@@ -132,7 +132,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
 
     receiver.respond = ({ path, attempt }) => (path === '/env' && attempt <= 3 ? 500 : 204);
     const outageStarted = Date.now();
-    const { syncId } = await requestSync(h.redis, h.queues, { sessionId: S, reason: 'manual', limitPerChat: 12 });
+    const { syncId } = await new SyncLedger(h.redis).request(h.queues, { sessionId: S, reason: 'manual', limitPerChat: 12 });
     await waitFor('the re-sync to finish', () => readyEvents(S).find((e) => e.data.syncId === syncId), 30_000);
     const backlog = await readDeliveryBacklog({ amqp: h.workers!.delivery.router.amqpQueue, webhook: h.workers!.delivery.router.webhookQueue });
     expect(backlog.amqp.waiting + backlog.amqp.active + backlog.amqp.delayed).toBe(1);
@@ -227,7 +227,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     await h.store.ensureSession(S);
     const atEnv = () => receiver.delivered('/env').filter((r) => r.json.sessionId === S).length;
     const finalize = new Queue(QueueName.syncFinalize, { connection: h.redis });
-    const progress = new SyncProgress(h.redis);
+    const progress = new SyncLedger(h.redis);
     const started = Date.now();
     try {
       // Syncs of no chat: each is a finalize job, as the runner's flow leaves it once its chats are done.
@@ -308,7 +308,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     await waitFor('the first sync', () => queued(S).length === 1, 30_000);
     const latencies: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const { syncId } = await requestSync(h.redis, h.queues, { sessionId: S, reason: 'manual', limitPerChat: 5 });
+      const { syncId } = await new SyncLedger(h.redis).request(h.queues, { sessionId: S, reason: 'manual', limitPerChat: 5 });
       const msg = await waitFor('session_ready on the queue', () => queued(S).find((m) => m.body.data.syncId === syncId), 30_000);
       const done = doneEvent(syncId)!;
       latencies.push(msg.receivedAt - Number(done.id.split('-')[0]));

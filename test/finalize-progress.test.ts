@@ -4,7 +4,7 @@
  * real runner and workers, the simulated phone.
  */
 import { QueueEvents } from 'bullmq';
-import { QueueName, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { QueueName, SyncJobId, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';
 import { waitFor } from './support/wait-for';
@@ -33,7 +33,7 @@ it('the finalize job of a sync reports its percentage as chats are saved, ending
     h.events.find((e) => e.sessionId === 'bb' && e.event === 'sync_chats' && (e.data as SyncSnapshot).done),
   );
   const { syncId } = done.data as SyncSnapshot;
-  const jobId = `finalize-${syncId}`;
+  const jobId = SyncJobId.finalize(syncId);
   await waitFor('progress 100', () => progress.some((p) => p.jobId === jobId && p.data === 100), 10_000);
 
   const values = progress.filter((p) => p.jobId === jobId).map((p) => p.data as number);

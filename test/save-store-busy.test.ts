@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowProducer, Queue, Worker } from 'bullmq';
 import { Keys, QueueName, sessionQueueName } from '@wa-sync/shared/contracts';
-import { createLogger, createRedis, type Redis, SyncProgress } from '@wa-sync/shared/runtime';
+import { createLogger, createRedis, type Redis, SyncLedger } from '@wa-sync/shared/runtime';
 import { createStore, type Store } from '@wa-sync/shared/store';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { startSyncWorkers, type SyncWorkers } from '../services/sync-workers/src/sync.workers';
@@ -31,7 +31,7 @@ it('waits for a locked store without spending an attempt, then saves the chat on
   const [chat] = account.listChats();
   const messages = account.latestMessages(chat.id, 5);
   await store.upsertChats(SESSION, [chat]);
-  await new SyncProgress(suite.redis).begin(SESSION, SYNC, 1);
+  await new SyncLedger(suite.redis).begin(SESSION, SYNC, 1);
   const stagingKey = Keys.staging(SYNC, chat.id);
   await suite.redis.set(stagingKey, JSON.stringify(messages));
 
@@ -58,7 +58,7 @@ it('waits for a locked store without spending an attempt, then saves the chat on
     expect((await saves.getJob('save-busy-0'))?.attemptsMade).toBe(1);
     const page = await store.listMessages(SESSION, chat.id, { limit: 50 });
     expect(page.items.map((m) => m.id).sort()).toEqual(messages.map((m) => m.id).sort());
-    expect(await new SyncProgress(suite.redis).get(SYNC)).toMatchObject({ currentChat: 1, chatsFailed: 0, messagesSynced: messages.length });
+    expect(await new SyncLedger(suite.redis).get(SYNC)).toMatchObject({ currentChat: 1, chatsFailed: 0, messagesSynced: messages.length });
   } finally {
     await held.released.catch(() => undefined);
     await fetcher.close();

@@ -5,7 +5,7 @@
  */
 import { type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
-import { requestSync } from '@wa-sync/shared/runtime';
+import { SyncLedger } from '@wa-sync/shared/runtime';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
 import { CHATS, FakeEngine } from './support/fake-whatsapp';
 import { SyncHarness } from './support/sync-harness';
@@ -106,7 +106,7 @@ describe('session lifecycle', () => {
     engine.fetchMs = 60;
     try {
       // A re-sync on demand fetches every chat again (a restart would only catch up).
-      const { syncId } = await requestSync(h.redis, h.queues, { sessionId: 'midsync', reason: 'manual', limitPerChat: 10 });
+      const { syncId } = await new SyncLedger(h.redis).request(h.queues, { sessionId: 'midsync', reason: 'manual', limitPerChat: 10 });
       await waitFor('the second sync to fetch', () => engine.inFlight > 0);
       engine.failStarts = 2; // an outage of three attempts
       engine.latest('midsync').drop('TIMEOUT');

@@ -3,7 +3,7 @@
  * the full first sync (issue 13: 6 of 8 sessions ended `ready` with almost nothing stored).
  */
 import { type SyncSnapshot } from '@wa-sync/shared/contracts';
-import { requestSync } from '@wa-sync/shared/runtime';
+import { SyncLedger } from '@wa-sync/shared/runtime';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';
@@ -40,7 +40,7 @@ describe('sync request coalescing', () => {
     const sessionId = 'narrow-first';
     await h.store.ensureSession(sessionId);
     // The API's narrow request wins the race against the runner's request on `ready`.
-    const narrow = await requestSync(h.redis, h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [chats[0].id] });
+    const narrow = await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [chats[0].id] });
     expect(narrow).toEqual({ syncId: expect.any(String), coalesced: false });
     const engine = new SimulatedEngine({ chats: CHATS, messagesPerChat: 15, fetchLatencyMs: 2, seed: SEED, autoScanMs: 10 });
     await h.manager(engine, { limitPerChat: LIMIT }).start(sessionId);
@@ -64,20 +64,20 @@ describe('sync request coalescing', () => {
     const a = chats[0].id;
     const b = chats[1].id;
     // Nothing runs (no runner picks the job up here): the first request starts.
-    const first = await requestSync(h.redis, h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [a] });
+    const first = await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [a] });
     expect(first.coalesced).toBe(false);
     // Covered: same chat, smaller limit.
-    expect(await requestSync(h.redis, h.queues, { sessionId, reason: 'manual', limitPerChat: 5, chatIds: [a] })).toEqual({
+    expect(await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'manual', limitPerChat: 5, chatIds: [a] })).toEqual({
       syncId: first.syncId,
       coalesced: true,
     });
     // Not covered: another chat, then the full sync; both queue into one sync after the running one.
-    const other = await requestSync(h.redis, h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [b] });
+    const other = await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [b] });
     expect(other).toMatchObject({ coalesced: false, queued: true });
-    const all = await requestSync(h.redis, h.queues, { sessionId, reason: 'ready', limitPerChat: LIMIT });
+    const all = await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'ready', limitPerChat: LIMIT });
     expect(all).toEqual({ syncId: other.syncId, coalesced: false, queued: true });
     // The queued sync now covers everything: a request the running one does not cover joins it.
-    expect(await requestSync(h.redis, h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [chats[2].id] })).toEqual({
+    expect(await new SyncLedger(h.redis).request(h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT, chatIds: [chats[2].id] })).toEqual({
       syncId: other.syncId,
       coalesced: false,
       queued: true,

@@ -5,10 +5,9 @@
  * sync-start must add the rest exactly once. Real BullMQ, private Redis, SQLite file.
  */
 import { CatalogFlow } from '@wa-sync/shared/runtime';
-import type { SyncSnapshot } from '@wa-sync/shared/contracts';
+import { GRAPH_FIRST_CHATS, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
-import { GRAPH_FIRST_CHATS } from '../services/session-runner/src/sync-start.handler';
 import { SyncHarness } from './support/sync-harness';
 import { waitFor } from './support/wait-for';
 

@@ -6,7 +6,7 @@
 import { Queue } from 'bullmq';
 import { type SyncSnapshot, sessionQueueName } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
-import { requestSync } from '@wa-sync/shared/runtime';
+import { SyncLedger } from '@wa-sync/shared/runtime';
 import { SimulatedAccount } from '../services/session-runner/src/engine/simulated.account';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { SyncHarness } from './support/sync-harness';
@@ -126,8 +126,8 @@ describe('sync job graph', () => {
     const before = new Map<string, string[]>();
     for (const chat of chats) before.set(chat.id, await storedMessageIds(chat.id));
 
-    const first = await requestSync(h.redis, h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
-    const second = await requestSync(h.redis, h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
+    const first = await new SyncLedger(h.redis).request(h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
+    const second = await new SyncLedger(h.redis).request(h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
     expect(first.coalesced).toBe(false);
     expect(second).toEqual({ syncId: first.syncId, coalesced: true });
 

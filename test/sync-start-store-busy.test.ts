@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { type SyncSnapshot, sessionQueueName } from '@wa-sync/shared/contracts';
-import { requestSync } from '@wa-sync/shared/runtime';
+import { SyncLedger } from '@wa-sync/shared/runtime';
 import { createStore, type Store } from '@wa-sync/shared/store';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import { holdSqliteLock } from './support/store-lock';
@@ -39,7 +39,7 @@ it('waits for the store, then syncs every chat', async () => {
   const held = await holdSqliteLock(join(h.dir, 'test.db'), 2_500);
   // Every chat again (chatIds), so this sync writes its chat list at start, under the lock.
   const chatIds = (await h.store.listChats(SESSION, { limit: 10 })).items.map((c) => c.id);
-  const { syncId } = await requestSync(h.redis, h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: 10, chatIds });
+  const { syncId } = await new SyncLedger(h.redis).request(h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: 10, chatIds });
   const queue = new Queue(sessionQueueName(SESSION), { connection: h.redis });
   try {
     const startJob = async () => (await queue.getJobs(['delayed', 'waiting', 'active', 'completed', 'failed'])).find((j) => j.name === 'sync-start' && j.data.syncId === syncId);

@@ -1,15 +1,24 @@
 import { DelayedError, type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { z } from 'zod';
 import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec } from './job.catalog';
+import type { CatalogPayload } from './job.producer';
 import type { Logger } from './logger.factory';
 import { LostReplyReclaim } from './lost-reply.reclaim';
 import type { Redis } from './redis.client';
 import { StoreBusyError } from './store/store.interface';
 
+/** A job of a catalog queue, as its worker sees it: `job.data` is one of the catalog's payloads. */
+export type CatalogJob<Q extends CatalogQueue> = Job<CatalogPayload<Q>, unknown, JobName<Q>>;
+/** A worker of a catalog queue: its events hand out typed jobs, so nothing casts `job.data`. */
+export type CatalogWorker<Q extends CatalogQueue> = Worker<CatalogPayload<Q>, unknown, JobName<Q>>;
+
+/** A worker of any catalog queue (lists of a process's workers). */
+export type AnyCatalogWorker = { [Q in CatalogQueue]: CatalogWorker<Q> }[CatalogQueue];
+
 /** One handler per job name of a catalog queue: a missing handler fails to compile. */
 export type CatalogHandlers<Q extends CatalogQueue> = {
   /** `token` is the job's lock token, for handlers that move their own job (back to wait, say). */
-  [N in JobName<Q>]: (data: JobData<Q, N>, job: Job, token?: string) => Promise<unknown>;
+  [N in JobName<Q>]: (data: JobData<Q, N>, job: CatalogJob<Q>, token?: string) => Promise<unknown>;
 };
 
 /**
@@ -25,14 +34,14 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   handlers: CatalogHandlers<Q>,
   options: WorkerOptions,
   logger: Logger,
-): Worker {
+): CatalogWorker<Q> {
   const specs = JobCatalog[catalog] as Record<string, JobSpec>;
   let reclaim: LostReplyReclaim | undefined;
-  const worker = new Worker(
+  const worker = new Worker<CatalogPayload<Q>, unknown, JobName<Q>>(
     queueName,
-    async (job: Job, token?: string) => {
+    async (job, token) => {
       const spec = specs[job.name];
-      const handler = (handlers as Record<string, (data: unknown, job: Job, token?: string) => Promise<unknown>>)[job.name];
+      const handler = (handlers as Record<string, (data: unknown, job: CatalogJob<Q>, token?: string) => Promise<unknown>>)[job.name];
       if (!spec || !handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${queueName}`);
       const parsed = (spec.schema as z.ZodTypeAny).safeParse(job.data);
       if (!parsed.success) {

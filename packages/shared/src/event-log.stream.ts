@@ -1,15 +1,11 @@
 import { type BusEnvelope, EventEnvelope, type SessionEventName, type SessionEvents, SessionEventSchemas } from './session-event.schemas';
-import { APPEND_EVENT_LUA } from './event-log.scripts';
 import { Keys } from './redis.keys';
 import type { Logger } from './logger.factory';
 import type { Redis } from './redis.client';
+import { Script, useScripts } from './script.registry';
 
 /** Default of EVENT_LOG_MAXLEN: events kept per session for resume. */
 export const DEFAULT_EVENT_LOG_MAXLEN = 2000;
-
-type LogRedis = Redis & {
-  waAppendEvent(log: string, maxLen: number, channel: string, sessionId: string, event: string, dataJson: string): Promise<string>;
-};
 
 export interface Replay {
   /** Events after `since`, oldest first (entries that do not parse are skipped). */
@@ -26,14 +22,11 @@ export interface Replay {
  * shared schemas; one that does not parse is skipped with a warning, never a crash.
  */
 export class EventLog {
-  private readonly redis: LogRedis;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly options: { maxLen?: number; logger?: Logger } = {},
   ) {
-    if (!('waAppendEvent' in redis)) redis.defineCommand('waAppendEvent', { numberOfKeys: 1, lua: APPEND_EVENT_LUA });
-    this.redis = redis as LogRedis;
+    useScripts(redis, 'appendEvent');
   }
 
   get logger(): Logger | undefined {
@@ -47,7 +40,7 @@ export class EventLog {
   /** Validates, appends and announces an event; returns its log id. */
   async append<E extends SessionEventName>(sessionId: string, event: E, data: SessionEvents[E]): Promise<string> {
     const parsed = SessionEventSchemas[event].parse(data);
-    return this.redis.waAppendEvent(Keys.eventLog(sessionId), this.maxLen, Keys.eventsChannel, sessionId, event, JSON.stringify(parsed));
+    return this.redis[Script.appendEvent](Keys.eventLog(sessionId), this.maxLen, Keys.eventsChannel, sessionId, event, JSON.stringify(parsed));
   }
 
   /** Events logged after `since` (exclusive), oldest first, at most `limit`. */

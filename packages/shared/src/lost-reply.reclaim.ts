@@ -2,6 +2,10 @@ import { Job, type Worker } from 'bullmq';
 import type { Logger } from './logger.factory';
 import type { Redis } from './redis.client';
 
+
+/** A worker whatever its job types: the reclaim reads its keys, ids and lock tokens, never job data. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWorker = Worker<any, any, any>;
 /**
  * Jobs orphaned by a lost reply, put back at once instead of after their lock expires.
  *
@@ -31,7 +35,7 @@ export class LostReplyReclaim {
   private sweepAgain = false;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: AnyWorker,
     /** The worker's own connection (commands, not its blocking one). */
     private readonly redis: Redis,
     private readonly logger: Logger,

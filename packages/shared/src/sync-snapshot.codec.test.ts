@@ -7,7 +7,7 @@ import { suiteRedis } from '../../../test/support/redis-server';
 import { SyncSnapshot } from './domain.schemas';
 import { EventLog } from './event-log.stream';
 import { Keys } from './redis.keys';
-import { SyncProgress } from './sync-progress.store';
+import { SyncLedger } from './sync-ledger.store';
 import { SNAPSHOT_FIELDS, SNAPSHOT_LUA_FN, snapshotFromHash, snapshotToHash } from './sync-snapshot.codec';
 
 const suite = suiteRedis();
@@ -25,7 +25,7 @@ it('derives every field, and its encoding, from the schema', () => {
 });
 
 it('announces exactly the snapshot the reader reads, first event and per chat, strictly parsed', async () => {
-  const progress = new SyncProgress(suite.redis);
+  const progress = new SyncLedger(suite.redis);
   await progress.begin('codec', 'sync-1', 2, 'catch-up');
   await progress.recordChat({ sessionId: 'codec', syncId: 'sync-1', chatId: 'c1@c.us', messages: 7, failed: false });
   await progress.recordChat({ sessionId: 'codec', syncId: 'sync-1', chatId: 'c2@c.us', messages: 0, failed: true, error: 'gone' });
@@ -51,7 +51,7 @@ it('round-trips a snapshot through the hash encoding, and reads an unreadable ha
 it('a sync begun before kinds existed is announced as full, not dropped', async () => {
   // The hash an older version wrote: no `kind`.
   await suite.redis.hset(Keys.syncProgress('legacy'), 'sessionId', 'old', 'syncId', 'legacy', 'nChats', 1, 'currentChat', 0, 'messagesSynced', 0, 'totalMessagesSynced', 0, 'chatsFailed', 0, 'done', 0);
-  await new SyncProgress(suite.redis).recordChat({ sessionId: 'old', syncId: 'legacy', chatId: 'c', messages: 1, failed: false });
+  await new SyncLedger(suite.redis).recordChat({ sessionId: 'old', syncId: 'legacy', chatId: 'c', messages: 1, failed: false });
   const [event] = await loggedSyncChats('old');
   expect(SyncSnapshot.parse(event)).toMatchObject({ kind: 'full', done: true, chatId: 'c' });
 });

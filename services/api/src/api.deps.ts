@@ -1,7 +1,7 @@
 import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import { SessionTokens } from './auth/session-token.service';
 import type { Store } from '@wa-sync/shared/store';
-import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncProgress, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
+import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncLedger, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -11,7 +11,7 @@ export interface ApiDeps {
    * request fails with a 503 instead of hanging while Redis is down.
    */
   redis: Redis;
-  progress: SyncProgress;
+  ledger: SyncLedger;
   /** The per-session event logs: replay for WS `since` and SSE `Last-Event-ID`. */
   events: EventLog;
   sessionQueues: SessionQueues;
@@ -59,7 +59,7 @@ export interface ApiDeps {
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */
 export type ApiConnections = Pick<ApiDeps, 'store' | 'redis' | 'subscriber' | 'logger'>;
-export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'progress' | 'events' | 'sessionQueues' | 'commands' | 'tokens'>;
+export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'ledger' | 'events' | 'sessionQueues' | 'commands' | 'tokens'>;
 
 /** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
 export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
@@ -70,7 +70,7 @@ export function createApiDeps(connections: ApiConnections, settings: ApiSettings
   return {
     ...connections,
     ...settings,
-    progress: new SyncProgress(redis, settings.eventLogMaxLen),
+    ledger: new SyncLedger(redis, settings.eventLogMaxLen),
     events: new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger }),
     sessionQueues: new SessionQueues(redis, logger),
     commands,

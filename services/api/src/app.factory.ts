@@ -112,7 +112,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await installSecurityHeaders(app, [BOARD_PATH, DOCS_PATH]);
 
   const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
-  const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, logger: deps.logger, timeoutMs: healthTimeoutMs });
+  const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, ledger: deps.ledger, logger: deps.logger, timeoutMs: healthTimeoutMs });
   // What every route plugin reads from its instance, instead of arguments passed by hand.
   app.decorate('deps', deps).decorate('socketHub', hub).decorate('sseHub', sse).decorate('liveFeed', feed);
   app.decorate('metrics', metrics).decorate('routeTable', routes);

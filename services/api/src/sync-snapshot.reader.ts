@@ -3,7 +3,7 @@ import type { ApiDeps } from './api.deps';
 
 /** The session's running or last sync: live progress from Redis, else the summary in the store. */
 export async function currentSync(deps: ApiDeps, sessionId: string): Promise<SyncSnapshot | null> {
-  const live = await deps.progress.getForSession(sessionId);
+  const live = await deps.ledger.getForSession(sessionId);
   if (live) return live;
   const run = await deps.store.getLastSyncRun(sessionId);
   return run ? fromRun(run) : null;

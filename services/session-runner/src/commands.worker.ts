@@ -86,7 +86,7 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
     };
   }
 
-  const workers: Worker[] = [
+  const workers = [
     createCatalogWorker(QueueName.sessionCommands, QueueName.sessionCommands, routed as unknown as Handlers, { connection: redis, concurrency: 4 }, logger),
     // One at a time per runner, so a start and a stop of one session never interleave.
     createCatalogWorker(QueueName.sessionCommands, runnerCommandsQueueName(me), ownedOnly as unknown as Handlers, { connection: redis, concurrency: 1 }, logger),

@@ -1,15 +1,15 @@
 import { type ChatInput, type Contact, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
 import { UnrecoverableError } from 'bullmq';
-import { CatchUpGaps, SyncGoneError, SyncProgress } from '@wa-sync/shared/runtime';
+import { Script, SyncGoneError, SyncLedger, useScripts } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
-import { runFetchMessages, waitForStagingRoom } from './fetch-messages.handler';
+import { runFetchMessages } from './fetch-messages.handler';
 import { planCatchUp } from './sync-start.handler';
-import { stagingRedis } from './staging.scripts';
 import { suiteRedis } from '../../../test/support/redis-server';
 
 const CHAT = '15550001111@c.us';
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (i: number) => new Date(T0 + i * 1000).toISOString();
+const ledger = () => new SyncLedger(suite.redis);
 
 /** A chat of `n` messages, message i at T0 + i s; fetchMessages returns the newest `limit`, as WhatsApp Web does. */
 class ScriptedChat implements WhatsAppClient {
@@ -50,7 +50,7 @@ describe('catch-up fetch', () => {
   it('pages back in growing pages until it passes the newest stored message, and stages only what is new', async () => {
     const chat = new ScriptedChat(1000);
     // The store's newest message is #599: 400 arrived since.
-    const result = await runFetchMessages(chat, { sessionId: chat.sessionId, syncId: 's1', chatId: CHAT, limit: 50, catchUp: { after: at(599), max: 5000 } }, suite.redis);
+    const result = await runFetchMessages(chat, { sessionId: chat.sessionId, syncId: 's1', chatId: CHAT, limit: 50, catchUp: { after: at(599), max: 5000 } }, ledger());
     expect(chat.limits).toEqual([50, 200, 800]);
     const messages = await staged(result.stagingKey);
     expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 401 }, (_, i) => `#${599 + i}`));
@@ -60,17 +60,17 @@ describe('catch-up fetch', () => {
 
   it('stops at the chat\'s start and at the configured maximum', async () => {
     const short = new ScriptedChat(120);
-    await runFetchMessages(short, { sessionId: 'x', syncId: 's2', chatId: CHAT, limit: 50, catchUp: { after: at(-1), max: 5000 } }, suite.redis);
+    await runFetchMessages(short, { sessionId: 'x', syncId: 's2', chatId: CHAT, limit: 50, catchUp: { after: at(-1), max: 5000 } }, ledger());
     expect(short.limits).toEqual([50, 200]); // 120 < 200: nothing older exists
     const busy = new ScriptedChat(10_000);
-    const r = await runFetchMessages(busy, { sessionId: 'x', syncId: 's3', chatId: CHAT, limit: 50, catchUp: { after: at(10), max: 1000 } }, suite.redis);
+    const r = await runFetchMessages(busy, { sessionId: 'x', syncId: 's3', chatId: CHAT, limit: 50, catchUp: { after: at(10), max: 1000 } }, ledger());
     expect(busy.limits).toEqual([50, 200, 800, 1000]);
     expect(r.count).toBe(1000);
   });
 
   it('a plain fetch is one call of the given limit', async () => {
     const chat = new ScriptedChat(300);
-    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, suite.redis);
+    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, ledger());
     expect(chat.limits).toEqual([100]);
     expect(r).toEqual({ stagingKey: Keys.staging('s4', CHAT), count: 100 });
   });
@@ -78,12 +78,12 @@ describe('catch-up fetch', () => {
 
 describe('catch-up gaps', () => {
   it('stay open until the chat is saved from that point; a newer gap survives an older save', async () => {
-    const gaps = new CatchUpGaps(suite.redis);
-    await gaps.mark('g', [{ chatId: 'a', after: at(1) }, { chatId: 'b', after: at(2) }]);
-    await gaps.close('g', 'a', at(1));
-    await gaps.mark('g', [{ chatId: 'b', after: at(5) }]); // a later catch-up of b
-    await gaps.close('g', 'b', at(2)); // the earlier one's save comes late
-    expect(await gaps.open('g')).toEqual(new Map([['b', at(5)]]));
+    const gaps = ledger();
+    await gaps.markGaps('g', [{ chatId: 'a', after: at(1) }, { chatId: 'b', after: at(2) }]);
+    await gaps.closeGap('g', 'a', at(1));
+    await gaps.markGaps('g', [{ chatId: 'b', after: at(5) }]); // a later catch-up of b
+    await gaps.closeGap('g', 'b', at(2)); // the earlier one's save comes late
+    expect(await gaps.gaps('g')).toEqual(new Map([['b', at(5)]]));
   });
 });
 
@@ -120,20 +120,20 @@ describe('catch-up plan', () => {
 
 describe('back-pressure between fetch and save', () => {
   /** A sync's progress record, as sync-start begins it before adding any fetch. */
-  const begin = (syncId: string) => new SyncProgress(suite.redis).begin('bp', syncId, 3);
+  const begin = (syncId: string) => ledger().begin('bp', syncId, 3);
 
   it('a fetch waits while the window of staged, unsaved chats is full, and goes on once a save frees a place', async () => {
     const syncId = 'bp1';
     await begin(syncId);
-    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, ledger());
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(2);
     expect(await suite.redis.ttl(Keys.stagedChats(syncId))).toBeGreaterThan(0);
     // A retried fetch of the same chat takes no second place.
-    await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '0@c.us', limit: 5 }, suite.redis);
+    await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '0@c.us', limit: 5 }, ledger());
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(2);
 
     let passed = false;
-    const waiting = waitForStagingRoom(suite.redis, syncId, 2).then(() => (passed = true));
+    const waiting = ledger().waitForRoom(syncId, 2).then(() => (passed = true));
     // Several polls go by and the fetch is still held back.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(passed).toBe(false);
@@ -146,9 +146,9 @@ describe('back-pressure between fetch and save', () => {
   it('a fetch with a full window stages its batch only once a save frees a place', async () => {
     const syncId = 'bp3';
     await begin(syncId);
-    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, suite.redis);
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, ledger());
     let done = false;
-    const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, suite.redis, { maxStaged: 2 }).then((r) => {
+    const third = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: '2@c.us', limit: 5 }, ledger(), { maxStaged: 2 }).then((r) => {
       done = true;
       return r;
     });
@@ -164,12 +164,12 @@ describe('back-pressure between fetch and save', () => {
     const syncId = 'bp4';
     const key = Keys.staging(syncId, 'a@c.us');
     const stats = Keys.fetchStats('bp4');
-    const r = stagingRedis(suite.redis);
+    const r = useScripts(suite.redis, 'stage');
     // The batch's SET failed (or never came): the chat takes no place it could never free.
-    expect(await r.waStage(key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(0);
+    expect(await r[Script.stage](key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(0);
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
     await suite.redis.set(key, '[]', 'EX', 60);
-    expect(await r.waStage(key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(1);
+    expect(await r[Script.stage](key, Keys.stagedChats(syncId), stats, 60, Date.now(), 'a@c.us', 1, 5)).toBe(1);
     expect(await suite.redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['a@c.us']);
     expect(await suite.redis.hgetall(stats)).toEqual({ calls: '2', messages: '10' });
   });
@@ -179,7 +179,7 @@ describe('back-pressure between fetch and save', () => {
     await begin(syncId);
     // Two chats staged long ago whose saves never ran (a crash lost their ZREM).
     await suite.redis.zadd(Keys.stagedChats(syncId), Date.now() - STAGED_STALE_MS - 1000, 'a@c.us', Date.now() - STAGED_STALE_MS - 1000, 'b@c.us');
-    await waitForStagingRoom(suite.redis, syncId, 2);
+    await ledger().waitForRoom(syncId, 2);
     expect(await suite.redis.zcard(Keys.stagedChats(syncId))).toBe(0);
   });
 
@@ -187,7 +187,7 @@ describe('back-pressure between fetch and save', () => {
     const syncId = 'bp5';
     // A full window that no save of this sync will ever free (its saves cannot be counted).
     await suite.redis.zadd(Keys.stagedChats(syncId), Date.now(), 'a@c.us', Date.now(), 'b@c.us');
-    const fetching = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: 'c@c.us', limit: 5 }, suite.redis, { maxStaged: 2 });
+    const fetching = runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: 'c@c.us', limit: 5 }, ledger(), { maxStaged: 2 });
     await expect(fetching).rejects.toBeInstanceOf(SyncGoneError);
     await expect(fetching).rejects.toBeInstanceOf(UnrecoverableError);
     expect(await suite.redis.exists(Keys.staging(syncId, 'c@c.us'))).toBe(0);

@@ -4,7 +4,7 @@
  * fails what was in flight, then the next add starts another. Runs the built thread (npm test
  * builds first).
  */
-import { QueueName, flowJob } from '@wa-sync/shared/contracts';
+import { QueueName, SyncJobId, finalizeParent, flowJob } from '@wa-sync/shared/contracts';
 import { createLogger } from '@wa-sync/shared/runtime';
 import { suiteRedis } from '../../../test/support/redis-server';
 import { ThreadedGraphFlow } from './graph.writer';
@@ -21,19 +21,19 @@ const finalize = (syncId: string, children = [] as ReturnType<typeof flowJob>[])
   flowJob(QueueName.syncFinalize, 'finalize-sync', {
     queueName: QueueName.syncFinalize,
     data: { sessionId: 's', syncId, chatIds: ['1@c.us'] },
-    opts: { jobId: `finalize-${syncId}` },
+    opts: { jobId: SyncJobId.finalize(syncId) },
     children,
   });
 const save = (syncId: string, i: number, parent?: { id: string; queue: string }) =>
   flowJob(QueueName.chatSave, 'save-chat', {
     queueName: QueueName.chatSave,
     data: { sessionId: 's', syncId, chatId: `${i}@c.us` },
-    opts: { jobId: `save-${syncId}-${i}`, ...(parent ? { parent } : {}) },
+    opts: { jobId: SyncJobId.save(syncId, i), ...(parent ? { parent } : {}) },
   });
 
 it('adds a tree, then further children under its root, from the thread', async () => {
   await flow.add(finalize('a', [save('a', 0)]));
-  await flow.addBulk([save('a', 1, { id: 'finalize-a', queue: `bull:${QueueName.syncFinalize}` })]);
+  await flow.addBulk([save('a', 1, finalizeParent('a'))]);
   const root = await flow.getJob(QueueName.syncFinalize, 'finalize-a');
   expect(root?.data).toMatchObject({ syncId: 'a' });
   expect(await root!.getDependenciesCount()).toMatchObject({ unprocessed: 2 });

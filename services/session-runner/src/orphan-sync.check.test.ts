@@ -4,7 +4,7 @@
  * newest run alone left the lost one open for good. A private redis-server and a real SQLite store.
  */
 import { createStore, type Store } from '@wa-sync/shared/store';
-import { EventLog, SessionQueues, SyncProgress, createLogger, requestSync } from '@wa-sync/shared/runtime';
+import { EventLog, SessionQueues, SyncLedger, createLogger } from '@wa-sync/shared/runtime';
 import { suiteRedis } from '../../../test/support/redis-server';
 import { closeOrphanSync, type OrphanSyncDeps } from './orphan-sync.check';
 import { SessionStatusReporter } from './session-status.reporter';
@@ -20,7 +20,7 @@ beforeEach(async () => {
   queues = new SessionQueues(suite.redis);
   const logger = createLogger('test', 'silent');
   const reporter = new SessionStatusReporter(store, suite.redis, new EventLog(suite.redis), logger);
-  deps = { store, redis: suite.redis, queues, progress: new SyncProgress(suite.redis), reporter, logger, limitPerChat: 100 };
+  deps = { store, queues, ledger: new SyncLedger(suite.redis), reporter, logger, limitPerChat: 100 };
 });
 
 afterEach(async () => {
@@ -30,9 +30,9 @@ afterEach(async () => {
 
 /** What the runner does for a sync it starts: the request marks it active, the run is stored, progress begins. */
 async function startSync(sessionId: string): Promise<string> {
-  const { syncId } = await requestSync(suite.redis, queues, { sessionId, reason: 'ready', limitPerChat: 100 });
+  const { syncId } = await new SyncLedger(suite.redis).request(queues, { sessionId, reason: 'ready', limitPerChat: 100 });
   await store.startSyncRun({ syncId, sessionId, reason: 'ready', nChats: 3 });
-  await deps.progress.begin(sessionId, syncId, 3);
+  await deps.ledger.begin(sessionId, syncId, 3);
   return syncId;
 }
 
@@ -60,7 +60,7 @@ it('closes a lost sync stored behind the newer sync the restarted client asked f
 
 it('leaves a sync that is only starting (named active, progress not begun) open', async () => {
   await store.ensureSession('s2');
-  const { syncId } = await requestSync(suite.redis, queues, { sessionId: 's2', reason: 'ready', limitPerChat: 100 });
+  const { syncId } = await new SyncLedger(suite.redis).request(queues, { sessionId: 's2', reason: 'ready', limitPerChat: 100 });
   await store.startSyncRun({ syncId, sessionId: 's2', reason: 'ready', nChats: 3 });
 
   expect(await closeOrphanSync(deps, 's2', true)).toEqual([]);

@@ -1,13 +1,12 @@
-import { Keys, type SyncRun } from '@wa-sync/shared/contracts';
+import type { SyncRun } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import { type Logger, type Redis, requestSync, type SessionQueues, type SyncProgress } from '@wa-sync/shared/runtime';
+import type { Logger, SessionQueues, SyncLedger } from '@wa-sync/shared/runtime';
 import type { SessionStatusReporter } from './session-status.reporter';
 
 export interface OrphanSyncDeps {
   store: Store;
-  redis: Redis;
   queues: SessionQueues;
-  progress: SyncProgress;
+  ledger: SyncLedger;
   reporter: SessionStatusReporter;
   logger: Logger;
   limitPerChat: number;
@@ -22,21 +21,12 @@ export interface OrphanSyncDeps {
  * client already asked for. Returns the closed sync ids.
  */
 export async function closeOrphanSync(deps: OrphanSyncDeps, sessionId: string, clientReady: boolean): Promise<string[]> {
-  const open = await deps.store.openSyncRuns(sessionId);
-  if (open.length === 0) return [];
-  const active = await deps.redis.get(Keys.activeSync(sessionId));
-  const closed: string[] = [];
-  for (const run of open) {
-    if (await deps.redis.exists(Keys.syncProgress(run.syncId))) continue;
-    // The session's active sync is set before the run is stored and cleared after it finishes: while
-    // it names this run, the run is only starting (progress not begun yet), not lost.
-    if (active === run.syncId) continue;
-    await closeLostRun(deps, run);
-    closed.push(run.syncId);
-  }
+  const lost = await deps.ledger.findOrphans(sessionId, await deps.store.openSyncRuns(sessionId));
+  for (const run of lost) await closeLostRun(deps, run);
+  const closed = lost.map((run) => run.syncId);
   // One request for all of them; a sync already under way that covers the session absorbs it.
   if (closed.length > 0 && clientReady) {
-    const next = await requestSync(deps.redis, deps.queues, { sessionId, reason: 'reconnect', limitPerChat: deps.limitPerChat });
+    const next = await deps.ledger.request(deps.queues, { sessionId, reason: 'reconnect', limitPerChat: deps.limitPerChat });
     deps.logger.info({ sessionId, lost: closed, syncId: next.syncId }, 'sync requested after a lost sync');
   }
   return closed;
@@ -47,7 +37,7 @@ async function closeLostRun(deps: OrphanSyncDeps, run: SyncRun): Promise<void> {
   deps.logger.warn({ sessionId, syncId }, 'open sync has no progress in Redis (Redis lost its data): closing it and syncing again');
   await deps.store.finishSyncRun(syncId, { nChats: run.nChats, chatsFailed: run.nChats, totalMessages: run.totalMessages });
   // Only if it still names the lost sync: a sync started since then keeps running.
-  await deps.progress.release(sessionId, syncId);
+  await deps.ledger.release(sessionId, syncId);
   await deps.reporter.announce(sessionId, 'sync_error', {
     sessionId,
     syncId,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Store } from '@wa-sync/shared/store';
-import { CatalogFlow, EventLog, type Logger, type Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import { CatalogFlow, EventLog, type Logger, type Redis, SessionQueues, SyncLedger } from '@wa-sync/shared/runtime';
 import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine.interface';
 import type { PacerClock } from './fetch.pacer';
@@ -66,14 +66,14 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
   const log = logger.child({ runnerId: settings.runnerId });
   const queues = new SessionQueues(redis, log);
   const flow = conn.flow ?? new CatalogFlow({ connection: redis });
-  const progress = new SyncProgress(redis, settings.eventLogMaxLen);
+  const ledger = new SyncLedger(redis, settings.eventLogMaxLen);
   const reporter = new SessionStatusReporter(store, redis, new EventLog(redis, { maxLen: settings.eventLogMaxLen, logger: log }), log);
   let ownership: SessionOwnership | undefined;
   const sessions = new SessionManager({
     engine,
     store,
     redis,
-    progress,
+    ledger,
     queues,
     flow,
     reporter,
@@ -96,7 +96,7 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
     leaseMs: settings.leaseMs,
     maxSessions: settings.maxSessions,
   });
-  const orphanDeps = { store, redis, queues, progress, reporter, logger: log, limitPerChat: settings.limitPerChat };
+  const orphanDeps = { store, queues, ledger, reporter, logger: log, limitPerChat: settings.limitPerChat };
   ownership = new SessionOwnership({
     redis,
     subscriber: conn.subscriber,

@@ -1,9 +1,8 @@
 // The state every part of the session manager shares (live sessions, deps, reconnect policy, pacers) and
 // the few helpers they all use, so lifecycle, worker, events and reconnect can live in their own files.
-import type { Worker } from 'bullmq';
 import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import type { Logger, Redis, SessionQueues, SyncProgress } from '@wa-sync/shared/runtime';
+import type { CatalogWorker, Logger, Redis, SessionQueues, SyncLedger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { GraphFlow } from './graph.writer';
@@ -16,7 +15,7 @@ export interface SessionManagerDeps {
   store: Store;
   /** Shared connection for commands and BullMQ queues/workers (maxRetriesPerRequest: null). */
   redis: Redis;
-  progress: SyncProgress;
+  ledger: SyncLedger;
   queues: SessionQueues;
   flow: GraphFlow;
   reporter: SessionStatusReporter;
@@ -51,7 +50,7 @@ export interface SessionManagerDeps {
 export interface LiveSession {
   readonly sessionId: string;
   client: WhatsAppClient;
-  readonly worker: Worker;
+  readonly worker: CatalogWorker<'session'>;
   status: SessionStatus;
   /** Client rebuilds since the last `ready`. */
   attempts: number;

@@ -1,6 +1,5 @@
 // Wires one client's events to statuses, announcements and syncs. Apart from reconnect logic, which it
 // is handed as `onDisconnected`, so the two files do not import each other.
-import { requestSync } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import { attachLiveSync } from './live-sync.listener';
 import { dropSession, isCurrent, type LiveSession, type SessionContext, setStatus } from './session.context';
@@ -44,7 +43,7 @@ export function wireClient(
     await setStatus(ctx, session, 'ready');
     await reporter.announce(sessionId, 'ready', { sessionId });
     if (session.worker.isPaused() || !session.worker.isRunning()) await session.worker.resume();
-    const { syncId, coalesced } = await requestSync(deps.redis, deps.queues, {
+    const { syncId, coalesced } = await deps.ledger.request(deps.queues, {
       sessionId,
       reason: reconnected ? 'reconnect' : 'ready',
       limitPerChat: deps.limitPerChat,

@@ -1,8 +1,7 @@
 // The per-session queue worker and its job handlers: kept apart from the client's lifecycle, because the
 // worker outlives clients (it is paused, not rebuilt, while a dropped client reconnects).
-import type { Worker } from 'bullmq';
 import { sessionQueueName } from '@wa-sync/shared/contracts';
-import { createCatalogWorker, isFinalFailure, putBack, startQueuedSync } from '@wa-sync/shared/runtime';
+import { type CatalogWorker, createCatalogWorker, isFinalFailure, putBack } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
 import { clientFor, type SessionContext } from './session.context';
@@ -17,7 +16,7 @@ const JOBS_PER_PHONE_SLOT = 2;
 /** A job that got a slot when the client was away is taken again after this, without spending an attempt. */
 const PUT_BACK_MS = 500;
 
-export function createSessionWorker(ctx: SessionContext, sessionId: string): Worker {
+export function createSessionWorker(ctx: SessionContext, sessionId: string): CatalogWorker<'session'> {
   const { deps } = ctx;
   const line = ctx.pacers.get(sessionId) ?? new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency);
   ctx.pacers.set(sessionId, line);
@@ -48,7 +47,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
             }),
         };
         try {
-          return await runFetchMessages(phone, data, deps.redis, { maxStaged: 2 * deps.concurrency });
+          return await runFetchMessages(phone, data, deps.ledger, { maxStaged: 2 * deps.concurrency });
         } catch (err) {
           // The client dropped (or the session left this runner) while this job waited for a slot:
           // it is put back like the jobs not yet taken, without spending an attempt. A job whose
@@ -71,11 +70,10 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Wor
   // A sync that could not even start must not keep coalescing later requests into itself.
   worker.on('failed', (job, err) => {
     if (job?.name !== 'sync-start' || !isFinalFailure(job, err)) return;
-    const { syncId } = job.data as { syncId: string };
-    deps.progress
-      .release(sessionId, syncId)
+    const { syncId } = job.data;
+    deps.ledger
+      .end(deps.queues, sessionId, syncId)
       .then(() => deps.reporter.announce(sessionId, 'sync_error', { sessionId, syncId, message: `sync could not start: ${err.message}` }))
-      .then(() => startQueuedSync(deps.redis, deps.queues, sessionId))
       .catch((e) => deps.logger.error({ sessionId, syncId, err: e }, 'could not release a failed sync'));
   });
   return worker;

@@ -1,7 +1,8 @@
-import { UnrecoverableError, type Worker, type WorkerOptions } from 'bullmq';
+import { UnrecoverableError, type WorkerOptions } from 'bullmq';
 import { QueueName } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import {
+  type AnyCatalogWorker,
   BROKER_REPORT_EVERY_MS,
   type BrokerState,
   createCatalogWorker,
@@ -36,7 +37,7 @@ export interface DeliveryWorkers {
   router: DeliveryRouter;
   dispatcher: EventDispatcher;
   publisher: AmqpPublisher | null;
-  workers: Worker[];
+  workers: AnyCatalogWorker[];
   /** Resolves once the publisher is connecting and the dispatcher listens. */
   ready: Promise<void>;
   close(): Promise<void>;

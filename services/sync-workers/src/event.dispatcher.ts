@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BusEnvelope, Keys, type SessionWebhook } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import { compareEventIds, type EventLog, type Logger, type Redis, subscribeEvents } from '@wa-sync/shared/runtime';
+import { compareEventIds, type EventLog, type Logger, type Redis, Script, subscribeEvents, useScripts } from '@wa-sync/shared/runtime';
 import type { DeliveryConfig } from './delivery.config';
 import { liveEventsOf } from './delivery.config';
 import type { DeliveryRouter, LoggedEvent } from './delivery.router';
@@ -10,8 +10,6 @@ const PAGE = 500;
 const LOCK_MS = 30_000;
 /** A session's webhooks are re-read from the store at most this often. */
 const WEBHOOKS_TTL_MS = 2_000;
-
-const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** The id just before `id`, so that "after it" includes `id` itself. */
 export function idBefore(id: string): string {
@@ -44,6 +42,7 @@ export class EventDispatcher {
     private readonly deps: { redis: Redis; store: Store; log: EventLog; router: DeliveryRouter; config: DeliveryConfig; logger: Logger },
   ) {
     this.live = liveEventsOf(deps.config);
+    useScripts(deps.redis, 'compareAndDelete');
   }
 
   async start(): Promise<void> {
@@ -141,7 +140,7 @@ export class EventDispatcher {
     try {
       cursor = await this.handOver(sessionId, from);
     } finally {
-      await redis.eval(RELEASE_LUA, 1, lockKey, token);
+      await redis[Script.compareAndDelete](lockKey, token);
     }
     // An event logged while this process held the lock may have woken another process for nothing.
     if (compareEventIds(await log.head(sessionId), cursor) > 0) this.schedule(sessionId);

@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
-import type { InspectQueue } from '@wa-sync/shared/contracts';
-import type { Logger, SyncProgress } from '@wa-sync/shared/runtime';
+import { type InspectQueue, SyncJobId } from '@wa-sync/shared/contracts';
+import type { Logger, SyncLedger } from '@wa-sync/shared/runtime';
 
 /** Syncs whose last reported percentage is remembered, at most this many (oldest forgotten first). */
 const REMEMBERED = 1_000;
@@ -16,7 +16,7 @@ export class FinalizeProgress {
   constructor(
     /** The sync-finalize queue. */
     private readonly queue: InspectQueue,
-    private readonly progress: SyncProgress,
+    private readonly ledger: SyncLedger,
     private readonly logger: Logger,
   ) {}
 
@@ -25,13 +25,13 @@ export class FinalizeProgress {
    * count as the progress script returned it; without it, progress is read from Redis.
    */
   report(syncId: string, finalizeJobId: string | undefined, count?: { currentChat: number; nChats: number }): void {
-    this.update(syncId, finalizeJobId ?? `finalize-${syncId}`, count).catch((err: Error) =>
+    this.update(syncId, finalizeJobId ?? SyncJobId.finalize(syncId), count).catch((err: Error) =>
       this.logger.debug({ syncId, err: err.message }, 'finalize progress not updated'),
     );
   }
 
   private async update(syncId: string, jobId: string, count?: { currentChat: number; nChats: number }): Promise<void> {
-    const snapshot = count ?? (await this.progress.get(syncId));
+    const snapshot = count ?? (await this.ledger.get(syncId));
     if (!snapshot || snapshot.nChats === 0) return;
     const percent = Math.floor((100 * snapshot.currentChat) / snapshot.nChats);
     if ((this.last.get(syncId) ?? -1) >= percent) return;

@@ -1,27 +1,16 @@
 import type { FinalizeSyncJob, SessionEvents } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import {
-  type Logger,
-  type Redis,
-  type SessionQueues,
-  startQueuedSync,
-  SyncGoneError,
-  type SyncProgress,
-} from '@wa-sync/shared/runtime';
+import { type Logger, type SessionQueues, SyncGoneError, type SyncLedger } from '@wa-sync/shared/runtime';
 import type { DeliveryRouter } from './delivery.router';
-import { emitSessionReadyOnce } from './session-ready.emitter';
 
 export interface FinalizeDeps {
   store: Store;
-  redis: Redis;
-  progress: SyncProgress;
+  ledger: SyncLedger;
   /** Adds the delivery jobs of `session_ready`. */
   router: DeliveryRouter;
-  /** Where a sync queued behind this one (see requestSync) is started. */
+  /** Where a sync queued behind this one (see SyncLedger.request) is started. */
   queues: SessionQueues;
   logger: Logger;
-  /** EVENT_LOG_MAXLEN. */
-  eventLogMaxLen: number;
 }
 
 /**
@@ -33,10 +22,11 @@ export interface FinalizeDeps {
  */
 export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps): Promise<SessionEvents['session_ready']> {
   const { sessionId, syncId, chatIds } = data;
-  for (const chatId of await deps.progress.uncounted(syncId, chatIds)) {
-    await deps.progress.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
+  const { ledger } = deps;
+  for (const chatId of await ledger.uncounted(syncId, chatIds)) {
+    await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
   }
-  const snapshot = await deps.progress.get(syncId);
+  const snapshot = await ledger.get(syncId);
   if (!snapshot) throw new SyncGoneError(syncId);
 
   const summary: SessionEvents['session_ready'] = {
@@ -53,11 +43,11 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
     chatsFailed: summary.chatsFailed,
     totalMessages: summary.totalMessages,
   });
-  const logId = await emitSessionReadyOnce(deps.redis, summary, deps.eventLogMaxLen);
+  const logId = await ledger.readyOnce(summary);
   const hooks = await deps.store.getSessionWebhooks(sessionId);
   await deps.router.enqueue([{ sessionId, event: 'session_ready', id: logId, data: summary }], () => hooks);
-  await deps.progress.close(sessionId, syncId);
-  const next = await startQueuedSync(deps.redis, deps.queues, sessionId);
+  await ledger.finish(syncId);
+  const next = await ledger.end(deps.queues, sessionId, syncId);
   if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');
   deps.logger.info({ sessionId, syncId, kind: summary.kind, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;

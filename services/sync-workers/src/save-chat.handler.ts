@@ -1,17 +1,16 @@
 import type { Job } from 'bullmq';
-import { type Message, type SaveChatJob, type SaveChatResult, Keys, parseJobResult } from '@wa-sync/shared/contracts';
+import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
-import { type ChatRecorded, type Redis, type SyncProgress, CatchUpGaps } from '@wa-sync/shared/runtime';
+import type { ChatRecorded, SyncLedger } from '@wa-sync/shared/runtime';
 
 export interface SaveChatDeps {
   store: Store;
-  redis: Redis;
-  progress: SyncProgress;
+  ledger: SyncLedger;
 }
 
 /**
  * Upserts one chat's staged messages, then counts the chat in the sync's progress and drops the
- * staging key (one atomic call). Each step is idempotent, so a retry after a crash anywhere stores
+ * staged batch (one atomic call). Each step is idempotent, so a retry after a crash anywhere stores
  * nothing twice and counts the chat once. A chat whose fetch failed for good is counted as failed.
  * Returns the sync's count after this chat when this call counted it (for the finalize job's
  * percentage), without a read of its own.
@@ -19,38 +18,34 @@ export interface SaveChatDeps {
 export async function runSaveChat(
   job: Job,
   data: SaveChatJob,
-  deps: SaveChatDeps,
+  { store, ledger }: SaveChatDeps,
 ): Promise<SaveChatResult & { recorded?: ChatRecorded }> {
   const { sessionId, syncId, chatId } = data;
-  // The staging key follows from the chat, so the batch is read alongside the fetch's result.
-  const expectedKey = Keys.staging(syncId, chatId);
-  const [children, stagedRaw] = await Promise.all([job.getChildrenValues(), deps.redis.get(expectedKey)]);
+  // The batch's key follows from the chat, so it is read alongside the fetch's result.
+  const [children, expected] = await Promise.all([job.getChildrenValues(), ledger.staged(syncId, chatId)]);
   const value = Object.values(children)[0];
   // Parsed, not trusted: a fetch job of another version or a corrupted value fails here, clearly.
   const fetched = value === undefined ? undefined : parseJobResult('session', 'fetch-messages', value);
   if (!fetched) {
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     const reason = failures[0] ?? 'no result';
-    const recorded = await deps.progress.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `fetch failed: ${reason}` });
+    const recorded = await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `fetch failed: ${reason}` });
     return { messages: 0, failed: true, recorded };
   }
 
-  const raw = fetched.stagingKey === expectedKey ? stagedRaw : await deps.redis.get(fetched.stagingKey);
-  if (raw === null) {
+  const { batch } = fetched.stagingKey === expected.key ? expected : await ledger.staged(syncId, chatId, fetched.stagingKey);
+  if (batch === null) {
     // Already saved and cleaned up by an earlier attempt that died before completing.
-    if (await deps.progress.isChatCounted(syncId, chatId)) {
-      await deps.redis.zrem(Keys.stagedChats(syncId), chatId);
+    if (await ledger.isChatCounted(syncId, chatId)) {
+      await ledger.unstage(syncId, chatId);
       return { messages: fetched.count, failed: false };
     }
     throw new Error(`staged messages of chat ${chatId} are gone (expired?)`);
   }
-  const messages = JSON.parse(raw) as Message[];
-  await deps.store.upsertMessages(sessionId, chatId, messages);
-  if (fetched.catchUpAfter) await new CatchUpGaps(deps.redis).close(sessionId, chatId, fetched.catchUpAfter);
+  const messages = JSON.parse(batch) as Message[];
+  await store.upsertMessages(sessionId, chatId, messages);
+  if (fetched.catchUpAfter) await ledger.closeGap(sessionId, chatId, fetched.catchUpAfter);
   // Frees the chat's place in the sync's back-pressure window along with its batch.
-  const recorded = await deps.progress.recordChat(
-    { sessionId, syncId, chatId, messages: messages.length, failed: false },
-    { stagingKey: fetched.stagingKey },
-  );
+  const recorded = await ledger.recordChat({ sessionId, syncId, chatId, messages: messages.length, failed: false }, { stagingKey: fetched.stagingKey });
   return { messages: messages.length, failed: false, recorded };
 }

@@ -1,7 +1,8 @@
-import type { Worker, WorkerOptions } from 'bullmq';
-import { QueueName, type SaveChatJob } from '@wa-sync/shared/contracts';
+import type { WorkerOptions } from 'bullmq';
+import { QueueName } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import {
+  type AnyCatalogWorker,
   createCatalogWorker,
   DEFAULT_EVENT_LOG_MAXLEN,
   isFinalFailure,
@@ -10,7 +11,7 @@ import {
   type Redis,
   SessionQueues,
   SyncGoneError,
-  SyncProgress,
+  SyncLedger,
 } from '@wa-sync/shared/runtime';
 import { type DeliveryConfig, deliveryConfig } from './delivery.config';
 import { type DeliveryWorkers, startDeliveryWorkers } from './delivery.workers';
@@ -19,7 +20,7 @@ import { runFinalizeSync } from './finalize-sync.handler';
 import { runSaveChat } from './save-chat.handler';
 
 export interface SyncWorkers {
-  workers: Worker[];
+  workers: AnyCatalogWorker[];
   delivery: DeliveryWorkers;
   /** Takes no new job, waits for the active ones (and their bookkeeping), closes the queue it writes to. */
   close(): Promise<void>;
@@ -43,10 +44,10 @@ export interface SyncWorkersDeps {
 /** The save and finalize workers of one sync-workers process. */
 export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   const { store, redis, logger } = deps;
-  const progress = new SyncProgress(redis, deps.eventLogMaxLen);
+  const ledger = new SyncLedger(redis, deps.eventLogMaxLen);
   // Bull Board shows the sync's percentage on its finalize job.
   const finalizeQueue = openInspectQueue(QueueName.syncFinalize, { connection: redis });
-  const finalizeProgress = new FinalizeProgress(finalizeQueue, progress, logger);
+  const finalizeProgress = new FinalizeProgress(finalizeQueue, ledger, logger);
   const queues = new SessionQueues(redis, logger);
   const lock: Partial<WorkerOptions> = {
     ...(deps.lockDurationMs ? { lockDuration: deps.lockDurationMs } : {}),
@@ -63,7 +64,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     {
       'save-chat': async (data, job) => {
         // A locked store puts the save back without spending an attempt (createCatalogWorker); its batch stays staged.
-        const { recorded, ...result } = await runSaveChat(job, data, { store, redis, progress });
+        const { recorded, ...result } = await runSaveChat(job, data, { store, ledger });
         finalizeProgress.report(data.syncId, job.parent?.id, recorded);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;
@@ -75,11 +76,11 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
   // Count a chat as failed as soon as its save gives up, not only when finalize runs.
   save.on('failed', (job, err) => {
     if (!job || !isFinalFailure(job, err)) return;
-    const { sessionId, syncId, chatId } = job.data as SaveChatJob;
+    const { sessionId, syncId, chatId } = job.data;
     // A sync Redis lost has nothing to count into; the runner's lost-sync check closes it.
     if (err instanceof SyncGoneError) return void logger.warn({ sessionId, syncId, chatId }, 'chat of a sync Redis lost: dropped');
     logger.warn({ sessionId, syncId, chatId, err: err.message }, 'chat failed after its retries');
-    const counting = progress
+    const counting = ledger
       .recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `save failed: ${err.message}` })
       .then((recorded) => finalizeProgress.report(syncId, job.parent?.id, recorded))
       .catch((e) => logger.error({ err: e, sessionId, syncId, jobId: job.id }, 'could not count failed chat'))
@@ -92,7 +93,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.syncFinalize,
     {
       'finalize-sync': async (data, job) => {
-        const summary = await runFinalizeSync(data, { store, redis, progress, router: delivery.router, queues, logger, eventLogMaxLen });
+        const summary = await runFinalizeSync(data, { store, ledger, router: delivery.router, queues, logger });
         await job.updateProgress(100);
         return summary;
       },

@@ -1,10 +1,11 @@
-import { type BusEnvelope, Keys, listRunners, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type BusEnvelope, listRunners, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import {
   DELIVERY_QUEUES,
   type Logger,
   readBrokerReports,
   readDeliveryBacklog,
   type Redis,
+  type SyncLedger,
   withTimeout,
 } from '@wa-sync/shared/runtime';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -15,6 +16,7 @@ export interface MetricsDeps {
   directory: QueueDirectory;
   hub: SocketHub;
   redis: Redis;
+  ledger: SyncLedger;
   logger: Logger;
   /** A scrape gives up on queue counts after this long (Redis down): the scrape itself still answers. */
   timeoutMs: number;
@@ -168,8 +170,7 @@ export class ApiMetrics {
 
   /** From the `startedAt` the progress record keeps: right even if this process joined mid-sync. */
   private async observeDuration(syncId: string): Promise<void> {
-    const startedAt = await this.deps.redis.hget(Keys.syncProgress(syncId), 'startedAt');
-    const started = startedAt ? Date.parse(startedAt) : Number.NaN;
+    const started = await this.deps.ledger.startedAt(syncId);
     if (Number.isNaN(started)) return;
     this.syncDuration.observe(Math.max(0, Date.now() - started) / 1000);
   }

@@ -1,4 +1,3 @@
-import { requestSync } from '@wa-sync/shared/runtime';
 import type { ApiPlugin } from '../app.types';
 import { ApiError } from '../error.handler';
 import { routeSchema } from '../openapi/openapi.registry';
@@ -38,7 +37,7 @@ export const syncRoutes: ApiPlugin = async (app) => {
       if (session.status !== 'ready') {
         throw new ApiError(409, 'session_not_ready', `session ${id} is ${session.status}; it must be ready to sync`);
       }
-      const { syncId, coalesced, queued } = await requestSync(deps.redis, deps.sessionQueues, {
+      const { syncId, coalesced, queued } = await deps.ledger.request(deps.sessionQueues, {
         sessionId: id,
         reason: 'manual',
         limitPerChat: body.limitPerChat ?? deps.limitPerChat,

@@ -6,7 +6,8 @@
 import { UnrecoverableError } from 'bullmq';
 import { suiteRedis } from '../../../test/support/redis-server';
 import { Keys } from './redis.keys';
-import { SyncGoneError, SyncProgress } from './sync-progress.store';
+import { SyncLedger } from './sync-ledger.store';
+import { SyncGoneError } from './sync-ledger.types';
 
 const suite = suiteRedis();
 
@@ -16,7 +17,7 @@ it('frees the batch and the window place of a chat whose sync Redis lost, and th
   await suite.redis.set(stagingKey, '[]');
   await suite.redis.zadd(Keys.stagedChats(syncId), Date.now(), 'c@c.us');
 
-  const recording = new SyncProgress(suite.redis).recordChat({ sessionId: 's', syncId, chatId: 'c@c.us', messages: 0, failed: false }, { stagingKey });
+  const recording = new SyncLedger(suite.redis).recordChat({ sessionId: 's', syncId, chatId: 'c@c.us', messages: 0, failed: false }, { stagingKey });
   await expect(recording).rejects.toBeInstanceOf(SyncGoneError);
   await expect(recording).rejects.toBeInstanceOf(UnrecoverableError);
   expect(await suite.redis.exists(stagingKey)).toBe(0);

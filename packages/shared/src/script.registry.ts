@@ -1,0 +1,117 @@
+import type { Result } from 'ioredis';
+import { APPEND_EVENT_LUA } from './event-log.scripts';
+import type { Redis } from './redis.client';
+import {
+  BEGIN_SYNC_LUA,
+  CLOSE_GAP_LUA,
+  COUNT_FETCHES_LUA,
+  RECORD_CHAT_LUA,
+  REQUEST_SYNC_LUA,
+  SESSION_READY_ONCE_LUA,
+  STAGE_LUA,
+  STAGED_COUNT_LUA,
+  START_QUEUED_SYNC_LUA,
+} from './sync-ledger.scripts';
+
+/**
+ * Every Lua command wa-sync runs, in one place (BullMQ `src/classes/scripts.ts`, trigger.dev
+ * `redis-worker/src/queue.ts`). A command's name carries a version, `name:version`: bump it when the
+ * script's keys, arguments or reply change, so a connection never runs one version under the other's
+ * name. Owners call `useScripts(redis, …)` once, then `redis[Script.x](…)`, typed by the
+ * `RedisCommander` augmentation below; nothing else defines a command.
+ */
+export const Script = {
+  /** KEYS: key. ARGV: value. Deletes the key only while it still holds the value (a lock, a lease, the active sync). */
+  compareAndDelete: 'waCompareAndDelete:1',
+  /** KEYS: log. ARGV: maxLen, channel, sessionId, event, dataJson. Returns the entry id (event-log.scripts.ts). */
+  appendEvent: 'waAppendEvent:1',
+  /** KEYS: lease, lease token counter. ARGV: runnerId, ms. Returns the new fencing token, or null when held. */
+  leaseAcquire: 'waLeaseAcquire:1',
+  /** KEYS: lease. ARGV: value, ms. Extends the lease only while it is still exactly ours. */
+  leaseRenew: 'waLeaseRenew:1',
+  // The sync ledger's (sync-ledger.scripts.ts, where each one's keys and arguments are described).
+  requestSync: 'waRequestSync:1',
+  startQueuedSync: 'waStartQueuedSync:1',
+  beginSync: 'waBeginSync:1',
+  stage: 'waStage:1',
+  stagedCount: 'waStagedCount:1',
+  countFetches: 'waCountFetches:1',
+  recordChat: 'waRecordChat:1',
+  sessionReadyOnce: 'waSessionReadyOnce:1',
+  closeGap: 'waCloseGap:1',
+} as const;
+export type ScriptName = keyof typeof Script;
+
+const COMPARE_AND_DELETE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Takes the lease only when nobody holds it; the value carries a fresh fencing token. */
+const LEASE_ACQUIRE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '#' .. token, 'PX', ARGV[2])
+return token`;
+
+const LEASE_RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+const DEFINITIONS: Record<ScriptName, { numberOfKeys: number; lua: string }> = {
+  compareAndDelete: { numberOfKeys: 1, lua: COMPARE_AND_DELETE_LUA },
+  appendEvent: { numberOfKeys: 1, lua: APPEND_EVENT_LUA },
+  leaseAcquire: { numberOfKeys: 2, lua: LEASE_ACQUIRE_LUA },
+  leaseRenew: { numberOfKeys: 1, lua: LEASE_RENEW_LUA },
+  requestSync: { numberOfKeys: 2, lua: REQUEST_SYNC_LUA },
+  startQueuedSync: { numberOfKeys: 2, lua: START_QUEUED_SYNC_LUA },
+  beginSync: { numberOfKeys: 4, lua: BEGIN_SYNC_LUA },
+  stage: { numberOfKeys: 3, lua: STAGE_LUA },
+  stagedCount: { numberOfKeys: 2, lua: STAGED_COUNT_LUA },
+  countFetches: { numberOfKeys: 1, lua: COUNT_FETCHES_LUA },
+  recordChat: { numberOfKeys: 6, lua: RECORD_CHAT_LUA },
+  sessionReadyOnce: { numberOfKeys: 2, lua: SESSION_READY_ONCE_LUA },
+  closeGap: { numberOfKeys: 1, lua: CLOSE_GAP_LUA },
+};
+
+type Arg = string | number;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    [Script.compareAndDelete](key: string, value: string): Result<number, Context>;
+    [Script.appendEvent](log: string, maxLen: number, channel: string, sessionId: string, event: string, dataJson: string): Result<string, Context>;
+    [Script.leaseAcquire](lease: string, tokens: string, runnerId: string, ms: number): Result<number | null, Context>;
+    [Script.leaseRenew](lease: string, value: string, ms: number): Result<number, Context>;
+    [Script.requestSync](active: string, pending: string, ...argv: Arg[]): Result<[string, string], Context>;
+    [Script.startQueuedSync](active: string, pending: string, ...argv: Arg[]): Result<string | null, Context>;
+    [Script.beginSync](progress: string, lastSync: string, active: string, log: string, ...argv: Arg[]): Result<number, Context>;
+    [Script.stage](staging: string, staged: string, stats: string, ttlS: number, nowMs: number, chatId: string, calls: number, messages: number): Result<0 | 1, Context>;
+    [Script.stagedCount](staged: string, progress: string, staleBeforeMs: number): Result<number, Context>;
+    [Script.countFetches](stats: string, calls: number, messages: number): Result<number, Context>;
+    [Script.recordChat](
+      progress: string,
+      finished: string,
+      active: string,
+      log: string,
+      staging: string,
+      staged: string,
+      ...argv: Arg[]
+    ): Result<[number, number, number], Context>;
+    [Script.sessionReadyOnce](marker: string, log: string, ...argv: Arg[]): Result<string, Context>;
+    [Script.closeGap](gaps: string, chatId: string, after: string): Result<number, Context>;
+  }
+}
+
+/** Commands already defined, per connection (a duplicated connection defines its own). */
+const defined = new WeakMap<Redis, Set<ScriptName>>();
+
+/** Defines the named commands on the connection, each once; returns it for chaining. */
+export function useScripts(redis: Redis, ...names: ScriptName[]): Redis {
+  let done = defined.get(redis);
+  if (!done) defined.set(redis, (done = new Set()));
+  for (const name of names) {
+    if (done.has(name)) continue;
+    redis.defineCommand(Script[name], DEFINITIONS[name]);
+    done.add(name);
+  }
+  return redis;
+}
