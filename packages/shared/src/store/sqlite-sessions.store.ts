@@ -4,8 +4,8 @@ import type { SqliteConnection } from './sqlite.connection';
 import { toSyncRun } from './sqlite.rows';
 import type { SessionRow } from './sqlite.statements';
 import type { SessionStore } from './store.interface';
-import { wellFormed } from './store.input';
-import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
+import { parseWebhooks, wellFormed } from './store.input';
+import type { SessionWebhook } from '../webhook.schemas';
 
 /** Sessions on SQLite: status, first-ready instant, webhooks. */
 export class SqliteSessions implements SessionStore {
@@ -54,15 +54,5 @@ export class SqliteSessions implements SessionStore {
       updatedAt: toIso(row.updated_at),
       lastSync: last ? toSyncRun(last) : null,
     };
-  }
-}
-
-/** Stored webhooks are re-checked on read: a row edited by hand cannot hand the workers a bad URL. */
-export function parseWebhooks(raw: string): SessionWebhook[] {
-  try {
-    const parsed = SessionWebhooks.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : [];
-  } catch {
-    return [];
   }
 }

@@ -162,8 +162,8 @@ describe('createStore / describeStoreUrl', () => {
     const store = await createStore(`sqlite:${join(dir, 'factory', 'f.db')}`);
     expect(store.kind).toBe('sqlite');
     await store.close();
-    await expect(createStore('postgres://u:secret@h/db')).rejects.toThrow(/sqlite:<path>.*mongodb:\/\//);
-    await expect(createStore('postgres://u:secret@h/db')).rejects.not.toThrow(/secret/);
+    await expect(createStore('mysql://u:secret@h/db')).rejects.toThrow(/sqlite:<path>.*mongodb:\/\//);
+    await expect(createStore('mysql://u:secret@h/db')).rejects.not.toThrow(/secret/);
     await expect(createStore('sqlite:')).rejects.toThrow(/names no file/);
   });
 

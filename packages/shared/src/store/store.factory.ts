@@ -1,11 +1,15 @@
 import { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
+import type { PgStoreOptions } from './pg.connection';
 import type { Store } from './store.interface';
 
-const ACCEPTED = 'sqlite:<path>, sqlite::memory:, mongodb://[user:pass@]host[:port]/<db> or mongodb+srv://…/<db>';
+const ACCEPTED =
+  'sqlite:<path>, sqlite::memory:, postgres://[user:pass@]host[:port]/<db>[?pool_max=N] (or postgresql://), mongodb://[user:pass@]host[:port]/<db> or mongodb+srv://…/<db>';
 
 export interface StoreOptions {
   /** Used when the URL names a SQLite file (the API sets `lockWaitMs`: its event loop never waits on the lock). */
   sqlite?: SqliteStoreOptions;
+  /** Used when the URL names a PostgreSQL server. */
+  postgres?: PgStoreOptions;
 }
 
 /** Opens and initialises the store named by `STORE_URL`. */
@@ -26,6 +30,11 @@ function openStore(url: string, options: StoreOptions): Store {
     const path = trimmed.slice('sqlite:'.length);
     if (path === '') throw new Error(`store URL "sqlite:" names no file; accepted forms: ${ACCEPTED}`);
     return new SqliteStore(path, options.sqlite);
+  }
+  if (/^postgres(ql)?:\/\//i.test(trimmed)) {
+    // Loaded only here, like the MongoDB driver: a SQLite deployment never pays for it.
+    const { PgStore } = require('./pg.store') as typeof import('./pg.store');
+    return new PgStore(trimmed, options.postgres);
   }
   if (/^mongodb(\+srv)?:\/\//i.test(trimmed)) {
     // Loaded only here: the MongoDB driver is ~130 modules and ~7 MiB of heap a SQLite deployment never uses.

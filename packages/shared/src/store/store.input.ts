@@ -1,5 +1,6 @@
 import type { Message } from '../domain.schemas';
 import { toEpochMs } from './cursor.codec';
+import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
 /**
  * Checks a batch before anything is written, so a bad message fails the whole batch cleanly.
@@ -31,4 +32,14 @@ export function wellFormed<T extends string | null>(text: T): T {
 /** Byte order of UTF-8: how SQLite (BINARY collation) and MongoDB compare ids. */
 export function compareIds(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Stored webhooks are re-checked on read: a row edited by hand cannot hand the workers a bad URL. */
+export function parseWebhooks(raw: string): SessionWebhook[] {
+  try {
+    const parsed = SessionWebhooks.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }

@@ -207,7 +207,7 @@ export interface AccessStore {
  * Each implementation is split the same way: one part per interface above, one class composing them.
  */
 export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore {
-  readonly kind: 'sqlite' | 'mongodb';
+  readonly kind: 'sqlite' | 'mongodb' | 'postgres';
   /** Creates tables/collections and indexes; safe to call on every start. */
   init(): Promise<void>;
   close(): Promise<void>;
