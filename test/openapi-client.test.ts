@@ -123,6 +123,8 @@ describe('OpenAPI document', () => {
       getSessionQr: 404,
       postSessionPairingCode: 409,
       getSessionEvents: 200,
+      mintSessionToken: 201,
+      revokeSessionTokens: 204,
     });
     expect(calls.stopSession).toBeLessThan(300);
     // Every documented operation was called.

@@ -35,6 +35,9 @@ export async function callEveryRoute(createClient: typeof createClientFn, baseUr
   calls.getSync = (await client.GET('/whatsapp-web/session/{id}/sync', { params: { path } })).response.status;
   const bad = await client.GET('/whatsapp-web/session/{id}', { params: { path: { id: 'not valid!' } } });
   calls.badRequest = bad.error?.error.code === 'bad_request' ? bad.response.status : -1;
+  const minted = await client.POST('/whatsapp-web/session/{id}/tokens', { params: { path }, body: { scopes: ['read'], ttlSeconds: 60 } });
+  calls.mintSessionToken = minted.data?.scopes[0] === 'read' && minted.data.token ? minted.response.status : -1;
+  calls.revokeSessionTokens = (await client.DELETE('/whatsapp-web/session/{id}/tokens', { params: { path } })).response.status;
   calls.stopSession = (await client.DELETE('/whatsapp-web/session/{id}', { params: { path, query: { logout: 'false' } } })).response.status;
   calls.getLiveness = (await client.GET('/healthz')).response.status;
   calls.getReadiness = (await client.GET('/readyz')).response.status;

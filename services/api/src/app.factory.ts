@@ -23,6 +23,7 @@ import { recentRoutes } from './routes/recent.routes';
 import { sessionScope } from './routes/session-scope.plugin';
 import { sessionRoutes, sessionViewRoutes } from './routes/session.routes';
 import { syncRoutes } from './routes/sync.routes';
+import { tokenRoutes } from './routes/token.routes';
 import { eventsRoutes } from './sse/events.routes';
 import { SseHub } from './sse/sse.hub';
 import { LiveFeed } from './stream/live.feed';
@@ -144,7 +145,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await app.register(metricsRoutes);
   await app.register(sessionRoutes);
   // Everything under /whatsapp-web/session/:id that needs the session to exist.
-  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, syncRoutes, recentRoutes));
+  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, syncRoutes, recentRoutes, tokenRoutes));
   await app.register(wsRoutes);
   await app.register(eventsRoutes);
   await app.register(dashboardRoutes);

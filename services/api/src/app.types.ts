@@ -2,6 +2,7 @@ import type { Session } from '@wa-sync/shared/contracts';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from './api.deps';
+import type { TokenScope } from './auth/session-token.service';
 import type { ApiMetrics } from './ops/metrics.registry';
 import type { SseHub } from './sse/sse.hub';
 import type { LiveFeed } from './stream/live.feed';
@@ -30,6 +31,13 @@ declare module 'fastify' {
     metrics: ApiMetrics;
     /** Every route registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
     routeTable: RouteInfo[];
+  }
+  interface FastifyContextConfig {
+    /**
+     * Who may call the route: `operator` (the operator key only), a session token scope (that
+     * scope on the route's own session, or the key), `public` (no credential).
+     */
+    access?: 'operator' | 'public' | TokenScope;
   }
   interface FastifyRequest {
     /** The session of a route under the session scope (see session-scope.plugin), loaded by its preHandler. */

@@ -37,6 +37,12 @@ interface RawResponse {
   content: Record<string, { schema: Record<string, unknown> }>;
 }
 
+/** A response without a body (204). */
+interface EmptyResponse {
+  description: string;
+  empty: true;
+}
+
 type Part = Zod | undefined;
 
 export interface RouteDoc<P extends Part = undefined, Q extends Part = undefined, B extends Part = undefined> {
@@ -49,7 +55,7 @@ export interface RouteDoc<P extends Part = undefined, Q extends Part = undefined
   querystring?: Q;
   body?: B;
   /** Success (and other non-error) responses by status code. */
-  responses: Record<number, JsonResponse | RawResponse>;
+  responses: Record<number, JsonResponse | RawResponse | EmptyResponse>;
   /** Error statuses this route answers with `{ error: { code, message } }`; 500 is always added. */
   errors?: number[];
   /** No API key needed (health probes). */
@@ -71,7 +77,8 @@ export function routeSchema<P extends Part = undefined, Q extends Part = undefin
 ): RouteSchema<P, Q, B> {
   const response: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(doc.responses)) {
-    response[status] = 'schema' in r ? { description: r.description, ...jsonSchema(r.schema, 'output') } : r;
+    if ('empty' in r) response[status] = { type: 'null', description: r.description };
+    else response[status] = 'schema' in r ? { description: r.description, ...jsonSchema(r.schema, 'output') } : r;
   }
   const errors = new Set([...(doc.errors ?? []), ...(doc.public ? [] : [401]), 500]);
   for (const status of [...errors].sort((a, b) => a - b)) {
