@@ -142,8 +142,8 @@ function startService(service, label, env, delayMs = RESTART_FIRST_MS) {
   });
 }
 
-async function waitForApi(url) {
-  for (let i = 0; i < 600 && !stopping; i++) {
+async function waitForApi(url, attempts = 600) {
+  for (let i = 0; i < attempts && !stopping; i++) {
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) return true;
@@ -198,11 +198,13 @@ async function main() {
   say(`supervising ${runners} session runner(s), ${workers} sync worker(s) and the api`);
   const host = env.HOST ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${env.PORT ?? 3000}`;
-  if (await waitForApi(url)) say(`wa-sync is running at ${url}  (WebSocket: ${url.replace('http', 'ws')}/ws) — Ctrl-C to stop`);
-  else if (!stopping) {
-    say(`the API did not answer ${url}/healthz within 60 s: stopping (see the services' output above)`);
-    void stop(1);
-  }
+  const running = () => say(`wa-sync is running at ${url}  (WebSocket: ${url.replace('http', 'ws')}/ws) — Ctrl-C to stop`);
+  if (await waitForApi(url)) return running();
+  // Services wait for Redis and the store instead of exiting, so this is a crash loop or a port
+  // taken: keep supervising (restarts back off) rather than stop everything.
+  if (stopping) return;
+  say(`the API does not answer ${url}/healthz after 60 s: still supervising (see the services' output above)`);
+  if (await waitForApi(url, Infinity)) running();
 }
 
 main().catch((err) => {

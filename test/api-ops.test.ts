@@ -90,14 +90,16 @@ describe('auth', () => {
     expect(ready.statusCode).toBe(200);
     conforms(Readiness, ready.json());
     expect(ready.json()).toEqual({
+      ready: true,
       status: 'ok',
-      checks: { redis: 'ok', store: 'ok' },
+      checks: { redis: 'ok', store: 'ok', broker: 'unknown: no sync-workers process reported' },
       // No sync-workers process here: the broker's state is unknown, and nothing waits for delivery.
       delivery: {
         broker: 'unknown: no sync-workers process reported',
         workers: [],
         backlog: { amqp: { waiting: 0, active: 0, delayed: 0, failed: 0 }, webhook: { waiting: 0, active: 0, delayed: 0, failed: 0 } },
       },
+      processes: [],
     });
   });
 
@@ -350,6 +352,7 @@ describe('readiness without Redis', () => {
     expect(ready.statusCode).toBe(503);
     const body = Readiness.parse(ready.json());
     expect(body.status).toBe('unavailable');
+    expect(body.ready).toBe(false);
     expect(body.checks.store).toBe('ok');
     expect(body.checks.redis).toMatch(/^down: /);
     expect(body.delivery).toEqual({ broker: 'unknown: Redis is down', workers: [], backlog: null });

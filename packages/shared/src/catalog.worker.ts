@@ -4,6 +4,7 @@ import { type CatalogQueue, JobCatalog, type JobData, type JobName, type JobSpec
 import type { CatalogPayload } from './job.producer';
 import type { Logger } from './logger.factory';
 import { LostReplyReclaim } from './lost-reply.reclaim';
+import { isRedisConnectionError } from './process.health';
 import type { Redis } from './redis.client';
 import { StoreBusyError } from './store/store.interface';
 
@@ -65,7 +66,9 @@ export function createCatalogWorker<Q extends CatalogQueue>(
   const connection = options.connection as Partial<Redis> | undefined;
   if (typeof connection?.lrange === 'function') reclaim = new LostReplyReclaim(worker, connection as Redis, logger);
   worker.on('error', (err) => {
-    logger.error({ queue: queueName, err }, 'worker error');
+    // Redis going away is one line of the process's health (ProcessHealth), not one per retry here.
+    if (isRedisConnectionError(err)) logger.debug({ queue: queueName, err: err.message }, 'worker connection error');
+    else logger.error({ queue: queueName, err }, 'worker error');
     reclaim?.onWorkerError(err);
   });
   return worker;

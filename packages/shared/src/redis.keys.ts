@@ -34,6 +34,8 @@ export const Keys = {
   deliveryDispatchLock: (sessionId: string) => `${P}:delivery:dispatch:${sessionId}`,
   /** Hash: sync-workers process id → its RabbitMQ connection state (JSON, refreshed by a heartbeat). */
   deliveryBrokers: `${P}:delivery:brokers`,
+  /** Hash: process id → what it sees of Redis, the store and the broker (JSON, refreshed by a heartbeat). */
+  processHealth: `${P}:health:processes`,
   /** String: a chat's fetched messages between its fetch and save jobs. */
   staging: (syncId: string, chatId: string) => `${P}:staging:${syncId}:${chatId}`,
   /**

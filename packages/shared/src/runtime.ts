@@ -5,6 +5,7 @@ export * from './logger.factory';
 export * from './redis.client';
 export * from './event-log.stream';
 export * from './delivery.status';
+export * from './process.health';
 export * from './session.queues';
 export * from './script.registry';
 export * from './sync-ledger.store';

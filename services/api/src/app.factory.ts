@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawRequestDefaultExpression } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -151,18 +150,18 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await app.register(dashboardRoutes);
 
   if (deps.subscriber) {
-    // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis).
-    if (deps.subscriber.status !== 'ready') await once(deps.subscriber, 'ready');
     const subscriber = deps.subscriber;
-    await subscribeEvents(subscriber, deps.events, (envelope) => feed.push(envelope));
+    let subscribed = false;
+    const subscribe = () => subscribeEvents(subscriber, deps.events, (envelope) => feed.push(envelope)).then(() => void (subscribed = true));
+    // SUBSCRIBE sent before the connection's ready check would make that check fail (ioredis). With
+    // Redis not there yet the API serves anyway (503 for what needs Redis) and subscribes once it is.
+    if (subscriber.status === 'ready') await subscribe();
     // After a reconnect (ioredis resubscribes on its own), what was published meanwhile comes from
     // the logs. Our own SUBSCRIBE is answered after ioredis's: the subscription is live again by then.
     subscriber.on('close', () => feed.lost());
     subscriber.on('ready', () => {
-      subscriber
-        .subscribe(Keys.eventsChannel)
-        .then(() => feed.fillGaps())
-        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'event subscription: could not fill the gap'));
+      const done = subscribed ? subscriber.subscribe(Keys.eventsChannel).then(() => feed.fillGaps()) : subscribe();
+      done.catch((err: Error) => deps.logger.warn({ err: err.message }, 'event subscription: could not fill the gap'));
     });
   }
   return app;

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { InvalidCursorError, StoreBusyError } from '@wa-sync/shared/store';
+import { InvalidCursorError, StoreBusyError, StoreUnavailableError } from '@wa-sync/shared/store';
 
 /** An error with an HTTP status and a stable code, answered as `{ error: { code, message } }`. */
 export class ApiError extends Error {
@@ -50,6 +50,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
     if (hasZodFastifySchemaValidationErrors(err)) return sendError(reply, 400, 'bad_request', validationMessage(err));
     if (err instanceof InvalidCursorError) return sendError(reply, 400, 'bad_cursor', err.message);
+    if (err instanceof StoreUnavailableError) {
+      req.log.warn({ err: err.message }, 'store unavailable');
+      reply.header('retry-after', String(err.retryAfterS));
+      return sendError(reply, 503, 'store_unavailable', `${err.message}; nothing was written, retry after ${err.retryAfterS} s`);
+    }
     if (err instanceof StoreBusyError) {
       req.log.warn({ err: err.message }, 'store locked by another process');
       reply.header('retry-after', String(err.retryAfterS));

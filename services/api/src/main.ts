@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
+import { describeStoreUrl, openStoreUrlUntilReady } from '@wa-sync/shared/store';
 import { createLogger, createRedis, type Logger, type Redis, Shutdown, webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { buildApp } from './app.factory';
 import { closeApiQueues, createApiDeps } from './api.deps';
@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   const subscriber = createRedis(env.REDIS_URL);
   watchRedis(redis, 'commands', logger);
   watchRedis(subscriber, 'events', logger);
-  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: env.STORE_LOCK_WAIT_MS } });
+  // Opens in the background and keeps retrying: /readyz says `store: down` meanwhile, requests get 503 store_unavailable.
+  const store = openStoreUrlUntilReady(env.STORE_URL, { sqlite: { lockWaitMs: env.STORE_LOCK_WAIT_MS } }, (a) => {
+    if (a.state === 'up') logger.info('store available');
+    else logger.warn({ state: a.state, err: a.error }, 'store unavailable: retrying until it is back (/readyz is 503 meanwhile)');
+  });
   const hub = new SocketHub();
   const deps = createApiDeps({ store, redis, subscriber, logger }, {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,

@@ -1,5 +1,5 @@
-import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
-import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
+import { describeStoreUrl, openStoreUrlUntilReady } from '@wa-sync/shared/store';
+import { createLogger, createRedis, ProcessHealth, Shutdown } from '@wa-sync/shared/runtime';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
 import { ThreadedGraphFlow } from './graph.writer';
@@ -25,12 +25,22 @@ async function main(): Promise<void> {
   shutdown.installSignalHandlers();
 
   const redis = createRedis(env.REDIS_URL);
+  // Neither Redis nor the store being down stops the process: it waits for them (one line per change).
+  const health = new ProcessHealth('session-runner', env.RUNNER_ID, logger);
+  health.watchRedis(redis);
+  health.report(redis);
   // The lock of another process is waited for asynchronously: the event loop keeps renewing leases
   // and job locks meanwhile (a synchronous wait froze them, and a long lock could cost the lease).
-  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS, busyTimeoutMs: STORE_BUSY_SLICE_MS } });
+  const store = openStoreUrlUntilReady(
+    env.STORE_URL,
+    { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS, busyTimeoutMs: STORE_BUSY_SLICE_MS } },
+    (a) => health.set('store', a.state, a.error),
+  );
+  const subscriber = createRedis(env.REDIS_URL);
+  subscriber.on('error', () => undefined); // `health` logs the outage once, from the command connection
   const engine = createEngine(env, logger, { store, redis });
   const runner = createRunner(
-    { engine, store, redis, subscriber: createRedis(env.REDIS_URL), logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
+    { engine, store, redis, subscriber, logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
     {
       runnerId: env.RUNNER_ID,
       leaseMs: env.RUNNER_LEASE_MS,
@@ -50,6 +60,7 @@ async function main(): Promise<void> {
   // Clients stop (active jobs finish first) before the leases go, so no two run for one session.
   shutdown
     .add('runner', () => runner.close())
+    .add('health report', () => health.stop())
     .add('store', () => store.close())
     .add('redis', () => redis.quit());
 

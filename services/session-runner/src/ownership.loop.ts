@@ -58,6 +58,8 @@ export class SessionOwnership {
   private closing = false;
   private firstPass = true;
   private startsInFlight = 0;
+  /** The last tick's error: an outage (Redis, the store) is one line when it starts, not one per tick. */
+  private tickError: string | null = null;
 
   constructor(private readonly deps: OwnershipDeps) {
     this.leases = new LeaseStore(deps.redis, deps.runnerId, deps.leaseMs);
@@ -104,7 +106,16 @@ export class SessionOwnership {
     this.ticking = (async () => {
       do {
         this.again = false;
-        await this.tick().catch((err) => this.deps.logger.warn({ err: (err as Error).message }, 'ownership tick failed'));
+        await this.tick().then(
+          () => {
+            if (this.tickError) this.deps.logger.info('ownership ticks work again');
+            this.tickError = null;
+          },
+          (err: Error) => {
+            if (err.message !== this.tickError) this.deps.logger.warn({ err: err.message }, 'ownership tick failed: retrying every tick');
+            this.tickError = err.message;
+          },
+        );
       } while (this.again && !this.closing);
     })().finally(() => (this.ticking = null));
     return this.ticking;

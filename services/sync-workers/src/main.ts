@@ -1,5 +1,6 @@
-import { createStore, describeStoreUrl } from '@wa-sync/shared/store';
-import { createLogger, createRedis, Shutdown } from '@wa-sync/shared/runtime';
+import { hostname } from 'node:os';
+import { describeStoreUrl, openStoreUrlUntilReady } from '@wa-sync/shared/store';
+import { createLogger, createRedis, ProcessHealth, Shutdown } from '@wa-sync/shared/runtime';
 import { deliveryConfigFromEnv, envWebhookRefusal } from './delivery.config';
 import { env } from './env';
 import { removeRetiredQueues } from './retired-queues.cleanup';
@@ -20,9 +21,14 @@ async function main(): Promise<void> {
   shutdown.installSignalHandlers();
 
   const redis = createRedis(env.REDIS_URL);
+  // Neither Redis nor the store being down stops the process: it waits for them (one line per change).
+  const health = new ProcessHealth('sync-workers', `${hostname()}-${process.pid}`, logger);
+  health.watchRedis(redis);
+  health.report(redis);
   // A locked SQLite file is waited for asynchronously, never by blocking the event loop (which would
   // stop the job-lock renewals, and BullMQ would take the saves for stalled); then the save is retried.
-  const store = await createStore(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS } });
+  // An unavailable store puts the jobs back the same way until it is back.
+  const store = openStoreUrlUntilReady(env.STORE_URL, { sqlite: { lockWaitMs: STORE_LOCK_WAIT_MS } }, (a) => health.set('store', a.state, a.error));
   await removeRetiredQueues(redis, logger).catch((err) => logger.warn({ err: (err as Error).message }, 'could not remove retired queues'));
   const workers = startSyncWorkers({
     store,
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
   // the save is idempotent (upsert, chat counted once).
   shutdown
     .add('workers', () => workers.close())
+    .add('health report', () => health.stop())
     .add('store', () => store.close())
     .add('redis', () => redis.quit());
   logger.info(

@@ -7,3 +7,4 @@ export { SqliteStore, type SqliteStoreOptions } from './sqlite.store';
 export type { MongoStore } from './mongo.store';
 // Type only: node-postgres loads when createStore opens a postgres:// URL.
 export type { PgStore, PgStoreOptions } from './pg.store';
+export * from './store.availability';

@@ -1,7 +1,7 @@
 import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { SqliteAccess } from './sqlite-access.store';
 import { SqliteChats } from './sqlite-chats.store';
-import { SqliteConnection, type SqliteStoreOptions } from './sqlite.connection';
+import { SqliteConnection, type SqliteStoreOptions, isBusy } from './sqlite.connection';
 import { SqliteMedia } from './sqlite-media.store';
 import { SqliteMessages } from './sqlite-messages.store';
 import { SqliteSessions } from './sqlite-sessions.store';
@@ -53,8 +53,14 @@ export class SqliteStore implements Store {
     this.conn.close();
   }
 
+  /** Also needs write access: a handle SQLite opened read-only (file not writable then) fails here. */
   async ping(): Promise<void> {
     this.conn.s.ping.get({});
+    try {
+      this.conn.db.prepare('DELETE FROM sync_runs WHERE 0').run();
+    } catch (err) {
+      if (!isBusy(err)) throw err; // locked by a writer: writable
+    }
   }
 
   ensureSession(sessionId: string) {

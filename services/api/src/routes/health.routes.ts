@@ -3,6 +3,7 @@ import {
   openInspectQueue,
   readBrokerReports,
   readDeliveryBacklog,
+  readProcessReports,
   summarizeBroker,
   withTimeout,
 } from '@wa-sync/shared/runtime';
@@ -60,12 +61,26 @@ export const healthRoutes: ApiPlugin = async (app) => {
         check(() => deps.store.ping(), timeoutMs, 'store'),
       ]);
       const ok = redis === 'ok' && store === 'ok';
-      const delivery = redis === 'ok' ? await deliveryHealth(deps, deliveryQueues, timeoutMs) : { broker: 'unknown: Redis is down', workers: [], backlog: null };
-      const body: Readiness = { status: ok ? 'ok' : 'unavailable', checks: { redis, store }, delivery };
+      const [delivery, processes] =
+        redis === 'ok'
+          ? await Promise.all([deliveryHealth(deps, deliveryQueues, timeoutMs), processHealth(deps, timeoutMs)])
+          : [{ broker: 'unknown: Redis is down', workers: [], backlog: null }, []];
+      const broker = delivery.broker === 'up' ? 'ok' : delivery.broker;
+      const body: Readiness = { ready: ok, status: ok ? 'ok' : 'unavailable', checks: { redis, store, broker }, delivery, processes };
       return reply.status(ok ? 200 : 503).send(body);
     },
   );
 };
+
+async function processHealth(deps: ApiDeps, timeoutMs: number): Promise<Readiness['processes']> {
+  try {
+    const reports = await withTimeout(readProcessReports(deps.redis), timeoutMs, 'process reports timed out');
+    const now = Date.now();
+    return reports.map(({ at, ...r }) => ({ ...r, ageS: Math.max(0, Math.round((now - at) / 1000)) }));
+  } catch {
+    return [];
+  }
+}
 
 async function deliveryHealth(deps: ApiDeps, queues: Record<'amqp' | 'webhook', InspectQueue>, timeoutMs: number): Promise<DeliveryHealth> {
   try {

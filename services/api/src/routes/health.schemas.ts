@@ -17,10 +17,26 @@ export const DeliveryHealth = z.object({
   backlog: z.object({ amqp: Counts, webhook: Counts }).nullable(),
 });
 
+const DependencyCheck = z.object({ state: z.enum(['up', 'down', 'connecting', 'off']), error: z.string().optional(), since: z.string() });
+
+/** What one session-runner or sync-workers process last reported of its own Redis and store (reported, not gating). */
+export const ProcessHealthReport = z.object({
+  process: z.string(),
+  service: z.string(),
+  checks: z.object({ redis: DependencyCheck.optional(), store: DependencyCheck.optional(), broker: DependencyCheck.optional() }),
+  /** Seconds since its last report (reports go stale after 15 s: the process is gone or cut off from Redis). */
+  ageS: z.number(),
+});
+
 export const Readiness = z.object({
+  /** The API's own Redis and store answer: traffic may come. */
+  ready: z.boolean(),
   status: z.enum(['ok', 'unavailable']),
-  checks: z.object({ redis: Check, store: Check }),
+  /** `redis` and `store` decide `ready`; `broker` (`ok`, `off`, `down: …`, `unknown: …`) is reported only. */
+  checks: z.object({ redis: Check, store: Check, broker: Check }),
   delivery: DeliveryHealth,
+  /** The other processes, as they report themselves through Redis (empty while Redis is down). */
+  processes: z.array(ProcessHealthReport),
 });
 export type DeliveryHealth = z.infer<typeof DeliveryHealth>;
 export type Readiness = z.infer<typeof Readiness>;
