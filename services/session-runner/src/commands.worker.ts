@@ -1,10 +1,10 @@
-import type { Job, Worker } from 'bullmq';
-import { type CatalogQueueOf, type JobName, JobProducer, QueueName, runnerCommandsQueueName } from '@wa-sync/shared/contracts';
-import { type CatalogHandlers, createCatalogWorker, type Logger, openCatalogQueue, type Redis } from '@wa-sync/shared/runtime';
+import { type CatalogQueueOf, JobProducer, QueueName, runnerCommandsQueueName } from '@wa-sync/shared/contracts';
+import { type CatalogHandlers, type CatalogJob, createCatalogWorker, type Logger, openCatalogQueue, type Redis } from '@wa-sync/shared/runtime';
 import type { SessionOwnership } from './ownership.loop';
 import type { SessionManager } from './session.manager';
 
 type Handlers = CatalogHandlers<typeof QueueName.sessionCommands>;
+type CommandJob = CatalogJob<typeof QueueName.sessionCommands>;
 
 export interface CommandsWorkers {
   close(): Promise<void>;
@@ -42,7 +42,7 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
   const me = ownership.runnerId;
   const forwardQueues = new Map<string, CatalogQueueOf<typeof QueueName.sessionCommands>>();
 
-  const forward = async (owner: string, job: Job): Promise<unknown> => {
+  const forward = async (owner: string, job: CommandJob): Promise<unknown> => {
     let queue = forwardQueues.get(owner);
     if (!queue) {
       queue = openCatalogQueue(QueueName.sessionCommands, runnerCommandsQueueName(owner), { connection: redis });
@@ -50,7 +50,7 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
       forwardQueues.set(owner, queue);
     }
     // Parsed again on the way: the owner runs what the catalog allows, like any other producer's job.
-    const forwarded = await new JobProducer(QueueName.sessionCommands, queue).add(job.name as JobName<typeof QueueName.sessionCommands>, job.data, {
+    const forwarded = await new JobProducer(QueueName.sessionCommands, queue).add(job.name, job.data, {
       jobId: `fwd-${job.id}-${job.attemptsMade}`,
       attempts: 1,
       removeOnComplete: { age: 300 },
@@ -69,9 +69,9 @@ export function createCommandsWorkers(sessions: SessionManager, ownership: Sessi
     }
   };
 
-  const routed = {} as Record<string, (data: { sessionId: string }, job: Job) => Promise<unknown>>;
-  const ownedOnly = {} as Record<string, (data: { sessionId: string }, job: Job) => Promise<unknown>>;
-  for (const [name, handler] of Object.entries(handlers) as [string, (data: { sessionId: string }, job: Job) => Promise<unknown>][]) {
+  const routed = {} as Record<string, (data: { sessionId: string }, job: CommandJob) => Promise<unknown>>;
+  const ownedOnly = {} as Record<string, (data: { sessionId: string }, job: CommandJob) => Promise<unknown>>;
+  for (const [name, handler] of Object.entries(handlers) as [string, (data: { sessionId: string }, job: CommandJob) => Promise<unknown>][]) {
     routed[name] = async (data, job) => {
       const owner = await ownership.ownerOf(data.sessionId);
       if (owner === me) return handler(data, job);
