@@ -9,12 +9,13 @@ import { parse } from 'yaml';
 const ROOT = join(__dirname, '..');
 type Service = {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   init?: boolean;
   stop_grace_period?: string;
   command?: string[];
   environment?: Record<string, string | number>;
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
   healthcheck?: { test: string[] };
   volumes?: string[];
   deploy?: { replicas?: number };
@@ -25,6 +26,11 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { 
 };
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const app = ['api', 'session-runner', 'sync-workers'];
+
+/** A value as compose reads it when the variable is not set: `${VAR:-default}` → `default`. */
+function unset(value: unknown): string {
+  return String(value).replace(/^\$\{\w+:-(.*)\}$/, '$1');
+}
 
 function seconds(duration: string): number {
   const m = /^(\d+)(ms|s|m)$/.exec(duration);
@@ -63,7 +69,25 @@ describe('docker-compose.yml', () => {
     expect(cmd).toMatch(/--appendonly yes/);
     expect(cmd).toMatch(/--maxmemory-policy noeviction/);
     expect(compose.services.mongo).toBeDefined();
-    for (const name of app) expect(String(compose.services[name].environment?.STORE_URL)).toMatch(/^mongodb:\/\/mongo:27017\//);
+    for (const name of app) expect(unset(compose.services[name].environment?.STORE_URL)).toMatch(/^mongodb:\/\/mongo:27017\//);
+  });
+
+  it('has a postgres profile: a PostgreSQL server with its volume, waited for by every process when the profile is on', () => {
+    const pg = compose.services.postgres;
+    expect(pg.profiles).toEqual(['postgres']);
+    expect(pg.image).toMatch(/^postgres:1[4-9]/);
+    expect(pg.healthcheck?.test.join(' ')).toMatch(/pg_isready/);
+    const mount = pg.volumes?.find((v) => v.endsWith(':/var/lib/postgresql/data'));
+    expect(Object.keys(compose.volumes)).toContain(mount?.split(':')[0]);
+    for (const name of app) {
+      // Not required: without the profile the service does not exist, and the stack runs on MongoDB.
+      expect(compose.services[name].depends_on?.postgres).toEqual({ condition: 'service_healthy', required: false });
+      // STORE_URL may name it instead of MongoDB, and the store accepts the URL the file's comment gives.
+      expect(String(compose.services[name].environment?.STORE_URL)).toMatch(/^\$\{STORE_URL:-/);
+    }
+    const { POSTGRES_USER: user, POSTGRES_DB: db } = pg.environment ?? {};
+    const documented = /STORE_URL=(postgres:\/\/\S+)/.exec(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'))?.[1];
+    expect(documented).toMatch(new RegExp(`^postgres://${user}:[^@]+@postgres:5432/${db}$`));
   });
 
   it('runs two session runners sharing a writable auth volume, and two sync workers', () => {

@@ -5,7 +5,7 @@ export const BaseEnv = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   STORE_URL: z
     .string()
-    .regex(/^(sqlite:.+|mongodb(\+srv)?:\/\/.+)$/, 'must be sqlite:<path> or mongodb://…/<db>')
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+|mongodb(\+srv)?:\/\/.+)$/, 'must be sqlite:<path>, postgres://…/<db> or mongodb://…/<db>')
     .default('sqlite:./data/wa-sync.db'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SYNC_LIMIT_PER_CHAT: z.coerce.number().int().min(1).max(10_000).default(100),
