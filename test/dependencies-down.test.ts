@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Readiness } from '../services/api/src/routes/health.schemas';
 import { AMQP_TEST_URL, brokerReachableSync, describeWithBroker, uniqueQueueName } from './support/amqp';
 import { httpJson } from './support/http';
+import { PG_HOST_URL, createTestDatabase, describeWithPostgres } from './support/postgres-db';
 import { type PrivateRedis, freePort, startRedis } from './support/redis-server';
 import { type ServiceProcess, startService } from './support/service-process';
 import { TcpProxy } from './support/tcp-proxy';
@@ -155,6 +156,36 @@ it('a MongoDB URL with no server: not ready naming the store, 503 store_unavaila
   const refused = await httpJson(stack.base, 'POST', '/whatsapp-web/session/mongo');
   expect(refused).toMatchObject({ status: 503, json: { error: { code: 'store_unavailable' } } });
   await expectNoExit(stack);
+});
+
+describeWithPostgres('PostgreSQL', () => {
+  it('a server that refuses (a closed port): not ready naming the store, nobody exits, ready once it answers, then a sync completes', async () => {
+    const redis = await startRedis();
+    redisServers.push(redis);
+    const db = await createTestDatabase('deps_down');
+    const server = new URL(PG_HOST_URL);
+    const proxy = await TcpProxy.open({ host: server.hostname, port: Number(server.port || 5432) });
+    await proxy.stop();
+    try {
+      const url = new URL(db.url);
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      const stack = await startStack({ REDIS_URL: redis.url, STORE_URL: url.toString() });
+      await expectNotReady(stack, 'store');
+      await expectNoExit(stack);
+      expectFewLines(stack, /store unavailable: retrying/, 1);
+      await proxy.start();
+      await expectReady(stack, 10_000);
+      await expectSync(stack, 'pg-late');
+      await Promise.all(stacks.splice(0).map(async (s) => {
+        await Promise.all(s.procs.map((p) => p.stop()));
+        rmSync(s.dir, { recursive: true, force: true });
+      }));
+    } finally {
+      await proxy.stop();
+      await db.drop();
+    }
+  });
 });
 
 describeWithBroker('the broker', brokerReachableSync(), () => {

@@ -20,8 +20,17 @@ export interface ServiceProcess {
  * One built service (`services/<name>/dist/main.js`) as its own process, as `npm start` runs it,
  * with exactly the given environment on top of PATH/HOME. Needs `npx tsc -b` first.
  */
-export function startService(name: 'api' | 'session-runner' | 'sync-workers', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
+export function startService(
+  name: 'api' | 'session-runner' | 'sync-workers',
+  env: Record<string, string>,
+  /** Run as this user (not root), through `setpriv`: file permissions then hold as in production. */
+  options: { runAs?: string } = {},
+): ServiceProcess {
+  const main = join(ROOT, 'services', name, 'dist', 'main.js');
+  const [cmd, args] = options.runAs
+    ? ['setpriv', [`--reuid=${options.runAs}`, `--regid=${options.runAs}`, '--clear-groups', process.execPath, main]]
+    : [process.execPath, [main]];
+  const child = spawn(cmd, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
