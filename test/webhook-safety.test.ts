@@ -4,14 +4,15 @@
  * the send-time rule (sync-workers as processes), a 1.5 GB answer measured on the worker's RSS.
  * Needs a build (`npx tsc -b`).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { QueueName } from '@wa-sync/shared/contracts';
-import { createLogger, createRedis, type Redis } from '@wa-sync/shared/runtime';
+import { Webhook } from 'standardwebhooks';
+import { createLogger, createRedis, type Redis, WebhookSecretCipher } from '@wa-sync/shared/runtime';
 import { createStore, type Store } from '@wa-sync/shared/store';
 import { deliveryConfig } from '../services/sync-workers/src/delivery.config';
 import { DeliveryRouter } from '../services/sync-workers/src/delivery.router';
@@ -37,6 +38,8 @@ const REFUSED: [string, string][] = [
   ['localhost', 'http://localhost:9/h'],
   ['credentials', 'https://user:pw@example.com/h'],
 ];
+const SECRET_KEY = 'a-webhook-secret-key-of-at-least-32-chars';
+const SECRET = `whsec_${Buffer.alloc(24, 3).toString('base64')}`;
 /** This machine's own name: it resolves to loopback (/etc/hosts) or a private address, refused either way. */
 const OWN_NAME = hostname();
 
@@ -60,6 +63,24 @@ describe('webhook URLs at create time', () => {
     expect(await api.store.getSession(id)).toBeNull();
     expect(res.body).not.toContain('pw@');
     expect(api.logs.join('\n')).not.toContain('user:pw');
+  });
+
+  it('seals webhook secrets with WEBHOOK_SECRET_KEY before the store sees them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-sync-sealed-'));
+    const file = join(dir, 'wa-sync.db');
+    const sealing = await startApi(redisServer.url, { webhookSecretKey: SECRET_KEY }, `sqlite:${file}`);
+    try {
+      const res = await sealing.app.inject({ method: 'POST', url: '/whatsapp-web/session/sealed', payload: { webhooks: [{ url: 'https://93.184.216.34/h', secret: SECRET }] } });
+      expect(res.statusCode).toBe(201);
+      const [stored] = await sealing.store.getSessionWebhooks('sealed');
+      expect(stored.secret).toMatch(/^wsenc:v1:/);
+      expect(new WebhookSecretCipher(SECRET_KEY).open(stored.secret!)).toBe(SECRET);
+      await sealing.store.close();
+      for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).includes(SECRET.slice(6))).toBe(false);
+    } finally {
+      await sealing.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts a public URL and stores it', async () => {
@@ -88,7 +109,7 @@ describe('WEBHOOK_URL at boot', () => {
 
 /** A receiver: `/huge` answers the first try of session `huge`'s event 500 with a 1.5 GB chunked body; all else 204. */
 class BigReceiver {
-  readonly hits: { path: string; id: string }[] = [];
+  readonly hits: { path: string; id: string; headers: Record<string, string>; body: string }[] = [];
   /** Bytes `/huge` wrote before the client hung up. */
   hugeWritten = 0;
   hugeClosed = false;
@@ -97,12 +118,13 @@ class BigReceiver {
   static async start(): Promise<BigReceiver> {
     let r!: BigReceiver;
     const server = createServer((req, res) => {
-      req.resume();
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
       req.on('end', () => {
         const path = req.url ?? '/';
         const id = String(req.headers['webhook-id']);
         const tries = r.hits.filter((h) => h.path === path && h.id === id).length;
-        r.hits.push({ path, id });
+        r.hits.push({ path, id, headers: req.headers as Record<string, string>, body });
         if (path !== '/huge' || !id.startsWith('huge.') || tries > 0) return void res.writeHead(204).end();
         res.writeHead(500, { 'content-type': 'application/octet-stream' });
         const chunk = Buffer.alloc(256 * 1024, 120);
@@ -164,6 +186,7 @@ describe('the sync workers sending webhooks', () => {
       WEBHOOK_ALLOWED_HOSTS: 'localhost',
       WEBHOOK_BACKOFF_MS: '100',
       WEBHOOK_MAX_BACKOFF_MS: '200',
+      WEBHOOK_SECRET_KEY: SECRET_KEY,
     };
     workers = startService('sync-workers', env);
     await workers.waitForOutput(/sync workers started/);
@@ -228,5 +251,20 @@ describe('the sync workers sending webhooks', () => {
     await waitFor('both refusals logged', () => (workers.output().match(/webhook refused by the URL rule/g) ?? []).length >= 2 || undefined, 5_000);
     expect(workers.output().match(/webhook refused by the URL rule/g)).toHaveLength(2); // one per URL, not one per event
     expect(workers.output()).not.toContain('user:pw');
+  });
+
+  it('opens a sealed secret to sign the request; plain secrets stored before still sign', async () => {
+    const cipher = new WebhookSecretCipher(SECRET_KEY);
+    const hooks = [{ url: receiver.url('localhost', '/sealed'), secret: cipher.seal(SECRET) }, { url: receiver.url('localhost', '/plain'), secret: SECRET }];
+    await store.ensureSession('signed');
+    await store.setSessionWebhooks('signed', hooks);
+    hooksOf.set('signed', hooks);
+    await ready('signed');
+    await waitFor('both signed deliveries', () => receiver.hits.filter((h) => h.path === '/sealed' || h.path === '/plain').length === 2 || undefined, 30_000, () => workers.output());
+    for (const hit of receiver.hits.filter((h) => h.path === '/sealed' || h.path === '/plain')) {
+      expect(() => new Webhook(SECRET).verify(hit.body, hit.headers)).not.toThrow();
+    }
+    // No secret, sealed or not, in the job data.
+    for (const j of (await jobsOf('signed'))) expect(JSON.stringify(j.data)).not.toMatch(/whsec_|wsenc:/);
   });
 });

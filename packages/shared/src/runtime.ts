@@ -15,3 +15,4 @@ export * from './catalog.queue';
 export * from './shutdown.sequence';
 export * from './timeout.util';
 export * from './webhook-url.guard';
+export * from './webhook-secret.cipher';

@@ -36,6 +36,12 @@ export type SessionWebhook = z.infer<typeof SessionWebhook>;
 
 export const SessionWebhooks = z.array(SessionWebhook).max(10);
 
+/** A secret as the store keeps it: sealed (`wsenc:v1:…`, WEBHOOK_SECRET_KEY) or, stored before or without a key, plain. */
+const StoredWebhookSecret = z.union([WebhookSecret, z.string().regex(/^wsenc:v1:[A-Za-z0-9_-]+$/)]);
+
+/** Session webhooks as the stores read them back (their secrets may be sealed). */
+export const StoredSessionWebhooks = z.array(SessionWebhook.extend({ secret: StoredWebhookSecret.optional() })).max(10);
+
 /** The stable id of a logged event, for downstream dedup: `<sessionId>.<log id>` (`.` is not in session ids). */
 export function deliveryEventId(sessionId: string, logId: string): string {
   return `${sessionId}.${logId}`;

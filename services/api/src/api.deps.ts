@@ -1,7 +1,7 @@
 import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import { SessionTokens } from './auth/session-token.service';
 import type { Store } from '@wa-sync/shared/store';
-import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncLedger, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
+import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncLedger, WebhookSecretCipher, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -53,13 +53,17 @@ export interface ApiDeps {
   tokenSecret?: string;
   /** Session tokens: mint, verify, revoke (built by createApiDeps from `store` and `tokenSecret`). */
   tokens: SessionTokens;
+  /** WEBHOOK_SECRET_KEY: session webhook secrets are sealed with it before the store sees them. */
+  webhookSecretKey?: string;
+  /** Seals webhook secrets (built by createApiDeps from `webhookSecretKey`; without a key it leaves them as they are). */
+  webhookSecrets: WebhookSecretCipher;
   /** The SSRF rule on session webhooks (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS); default: the strict rule. */
   webhookPolicy?: WebhookUrlPolicy;
 }
 
 /** What an API process connects to itself; the queues and the progress reader are built on them. */
 export type ApiConnections = Pick<ApiDeps, 'store' | 'redis' | 'subscriber' | 'logger'>;
-export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'ledger' | 'events' | 'sessionQueues' | 'commands' | 'tokens'>;
+export type ApiSettings = Omit<ApiDeps, keyof ApiConnections | 'ledger' | 'events' | 'sessionQueues' | 'commands' | 'tokens' | 'webhookSecrets'>;
 
 /** The API's deps as main.ts (and the tests' API fixture) build them. Close with `closeApiQueues`. */
 export function createApiDeps(connections: ApiConnections, settings: ApiSettings): ApiDeps {
@@ -75,6 +79,7 @@ export function createApiDeps(connections: ApiConnections, settings: ApiSettings
     sessionQueues: new SessionQueues(redis, logger),
     commands,
     tokens: new SessionTokens(connections.store, settings.tokenSecret),
+    webhookSecrets: new WebhookSecretCipher(settings.webhookSecretKey),
   };
 }
 

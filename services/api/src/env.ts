@@ -1,4 +1,4 @@
-import { BaseEnv, booleanString, loadEnv, WebhookPolicyEnv } from '@wa-sync/shared/runtime';
+import { BaseEnv, booleanString, loadEnv, WebhookPolicyEnv, WebhookSecretKeyEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 import { parseOrigins } from './ops/cors.plugin';
 
@@ -43,7 +43,7 @@ export const ApiEnv = BaseEnv.extend({
         return z.NEVER;
       }
     }),
-}).extend(WebhookPolicyEnv.shape);
+}).extend(WebhookPolicyEnv.shape).extend(WebhookSecretKeyEnv.shape);
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export const env = loadEnv(ApiEnv);

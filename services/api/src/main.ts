@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     version: packageVersion(),
     corsOrigins: env.CORS_ORIGINS,
     tokenSecret: env.TOKEN_SECRET,
+    webhookSecretKey: env.WEBHOOK_SECRET_KEY,
     webhookPolicy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
   });
   const app = await buildApp(deps, hub);

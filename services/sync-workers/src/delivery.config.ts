@@ -15,6 +15,8 @@ export interface DeliveryConfig {
     backoffMs: number;
     maxBackoffMs: number;
     timeoutMs: number;
+    /** WEBHOOK_SECRET_KEY: opens session webhook secrets sealed by the API. */
+    secretKey?: string;
     /** The SSRF rule (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS), checked again at send time. */
     policy: WebhookUrlPolicy;
   };
@@ -41,6 +43,7 @@ export function deliveryConfigFromEnv(env: WorkersEnv): DeliveryConfig {
       backoffMs: env.WEBHOOK_BACKOFF_MS,
       maxBackoffMs: env.WEBHOOK_MAX_BACKOFF_MS,
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      secretKey: env.WEBHOOK_SECRET_KEY,
       policy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
     },
     retryForMs: env.DELIVERY_RETRY_FOR_MS,

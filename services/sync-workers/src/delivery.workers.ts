@@ -12,6 +12,8 @@ import {
   type Redis,
   removeBrokerReport,
   WEBHOOK_URL_FORBIDDEN,
+  WebhookSecretCipher,
+  WebhookSecretUnreadableError,
   WebhookUrlForbiddenError,
   webhookUrlRefusal,
   writeBrokerReport,
@@ -22,6 +24,8 @@ import type { DeliveryConfig } from './delivery.config';
 import { DeliveryRouter, urlTag } from './delivery.router';
 import { EventDispatcher } from './event.dispatcher';
 import { postWebhook } from './webhook.sender';
+
+const UNREADABLE = new WebhookSecretUnreadableError('').message.split(':')[0];
 
 export interface DeliveryWorkersDeps {
   config: DeliveryConfig;
@@ -73,6 +77,7 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
 
   /** URL tags already reported as refused by the SSRF rule. */
   const refusedUrls = new Set<string>();
+  const secrets = new WebhookSecretCipher(config.webhooks.secretKey);
   const options: WorkerOptions = {
     connection: redis,
     concurrency: config.concurrency,
@@ -109,17 +114,18 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
           } else {
             const hook = (await store.getSessionWebhooks(data.sessionId)).find((w) => w.url === data.url);
             if (!hook) return { skipped: "the URL is no longer one of the session's webhooks" };
-            secret = hook.secret ?? config.webhooks.secret;
+            secret = hook.secret ? secrets.open(hook.secret) : config.webhooks.secret;
           }
           return { status: await postWebhook(data.url, data, { secret, timeoutMs: config.webhooks.timeoutMs, policy: config.webhooks.policy }) };
         } catch (err) {
-          if (!(err instanceof WebhookUrlForbiddenError)) throw err;
-          // Refused by the SSRF rule (a URL stored before it, or a name that now resolves inside):
-          // retrying cannot help. Said once per URL and process, not once per event.
+          if (!(err instanceof WebhookUrlForbiddenError) && !(err instanceof WebhookSecretUnreadableError)) throw err;
+          // Refused by the SSRF rule (a URL stored before it, or a name that now resolves inside), or
+          // a secret this process cannot open: retrying cannot help. Said once per URL and process.
           const tag = urlTag(data.url);
           if (!refusedUrls.has(tag)) {
             refusedUrls.add(tag);
-            log.error({ sessionId: data.sessionId, source: data.source, urlTag: tag, reason: err.message }, 'webhook refused by the URL rule: its deliveries fail for good (see README "Security" to allow it)');
+            const what = err instanceof WebhookUrlForbiddenError ? 'webhook refused by the URL rule' : 'webhook secret unreadable (WEBHOOK_SECRET_KEY)';
+            log.error({ sessionId: data.sessionId, source: data.source, urlTag: tag, reason: err.message }, `${what}: its deliveries fail for good (see README "Security")`);
           }
           throw new UnrecoverableError(err.message);
         }
@@ -130,8 +136,8 @@ export function startDeliveryWorkers(deps: DeliveryWorkersDeps): DeliveryWorkers
   );
   for (const worker of [amqpWorker, webhookWorker]) {
     worker.on('failed', (job, err) => {
-      // Refusals by the URL rule were said once already, above.
-      if (job && isFinalFailure(job, err) && !err.message.startsWith(WEBHOOK_URL_FORBIDDEN)) {
+      // Refusals by the URL rule and unreadable secrets were said once already, above.
+      if (job && isFinalFailure(job, err) && !err.message.startsWith(WEBHOOK_URL_FORBIDDEN) && !err.message.startsWith(UNREADABLE)) {
         log.error({ queue: worker.name, jobId: job.id, attempts: job.attemptsMade, err: err.message }, 'delivery gave up: the job stays failed (retry it from Bull Board)');
       }
     });

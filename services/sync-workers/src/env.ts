@@ -1,5 +1,5 @@
 import { commaList, EventNameSchema, WebhookSecret, WebhookUrl } from '@wa-sync/shared/contracts';
-import { BaseEnv, loadEnv, WebhookPolicyEnv, webhookUrlPolicy, webhookUrlRefusal } from '@wa-sync/shared/runtime';
+import { BaseEnv, loadEnv, WebhookPolicyEnv, WebhookSecretKeyEnv, webhookUrlPolicy, webhookUrlRefusal } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 
 /** A comma-separated list of session event names. */
@@ -50,6 +50,7 @@ export const WorkersEnv = BaseEnv.extend({
   DELIVERY_SWEEP_MS: z.coerce.number().int().min(100).default(30_000),
 })
   .extend(WebhookPolicyEnv.shape)
+  .extend(WebhookSecretKeyEnv.shape)
   // The SSRF rule on WEBHOOK_URL without DNS; main.ts checks what the names resolve to.
   .superRefine((e, ctx) => {
     const policy = webhookUrlPolicy({ allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, allowedHosts: e.WEBHOOK_ALLOWED_HOSTS });

@@ -2,7 +2,7 @@ import type { Session, SessionStatus } from '../domain.schemas';
 import { toEpochMs } from './cursor.codec';
 import { retryOnDuplicate, toSyncRun, type MongoCollections, type SessionDoc } from './mongo.schema';
 import type { SessionStore } from './store.interface';
-import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
+import { StoredSessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
 /** Sessions on MongoDB: status, first-ready instant, webhooks. */
 export class MongoSessions implements SessionStore {
@@ -72,7 +72,7 @@ export class MongoSessions implements SessionStore {
 
   async getSessionWebhooks(sessionId: string): Promise<SessionWebhook[]> {
     const doc = await this.c.sessions.findOne({ sessionId }, { projection: { webhooks: 1 } });
-    const parsed = SessionWebhooks.safeParse(doc?.webhooks ?? []);
+    const parsed = StoredSessionWebhooks.safeParse(doc?.webhooks ?? []);
     return parsed.success ? parsed.data : [];
   }
 

@@ -1,6 +1,6 @@
 import type { Message } from '../domain.schemas';
 import { toEpochMs } from './cursor.codec';
-import { SessionWebhooks, type SessionWebhook } from '../webhook.schemas';
+import { StoredSessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
 /**
  * Checks a batch before anything is written, so a bad message fails the whole batch cleanly.
@@ -37,7 +37,7 @@ export function compareIds(a: string, b: string): number {
 /** Stored webhooks are re-checked on read: a row edited by hand cannot hand the workers a bad URL. */
 export function parseWebhooks(raw: string): SessionWebhook[] {
   try {
-    const parsed = SessionWebhooks.safeParse(JSON.parse(raw));
+    const parsed = StoredSessionWebhooks.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : [];
   } catch {
     return [];

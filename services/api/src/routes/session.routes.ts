@@ -66,7 +66,7 @@ export const sessionRoutes: ApiPlugin = async (app) => {
       const { webhooks } = req.body;
       if (webhooks) await assertWebhooksAllowed(webhooks, deps.webhookPolicy);
       const { session, created } = await deps.store.ensureSession(id);
-      if (webhooks) await deps.store.setSessionWebhooks(id, webhooks);
+      if (webhooks) await deps.store.setSessionWebhooks(id, deps.webhookSecrets.sealAll(webhooks));
       let status = session.status;
       if (created || !RUNNING.includes(status)) {
         if (!created) {
