@@ -114,7 +114,7 @@ describe('session lifecycle', () => {
       expect(doneSyncs('midsync').find((e) => e.syncId === syncId)).toMatchObject({ nChats: CHATS.length, chatsFailed: 0 });
       // Only the fetches in flight when the connection dropped needed a second attempt.
       const queue = h.queues.get('midsync');
-      const jobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'fetch-messages' && j.data.syncId === syncId);
+      const jobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'fetch-messages' && (j.data as { syncId: string }).syncId === syncId);
       expect(jobs).toHaveLength(CHATS.length);
       const retried = jobs.filter((j) => j.attemptsMade > 1).length;
       expect(retried).toBeLessThanOrEqual(FETCH_CONCURRENCY);

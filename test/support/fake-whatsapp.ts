@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
-import type { ClientEvents, FetchOptions, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine.interface';
+import type { ClientEvents, FetchOptions, MediaDownload, WhatsAppClient, WhatsAppEngine } from '../../services/session-runner/src/engine/engine.interface';
 
 const PER_CHAT = 3;
 /** Every chat's newest message (messages are at minutes 0, 1, 2 of 2024-06-01). */
@@ -28,6 +28,14 @@ export class FakeEngine implements WhatsAppEngine {
   inFlight = 0;
   maxInFlight = 0;
   readonly fetchStarts = new Map<string, number[]>();
+  /**
+   * Media files by message id, as whatsapp-web.js would answer: bytes, `expired` (downloadMedia()
+   * gave undefined), or an Error it throws; an id not listed throws too.
+   */
+  readonly media = new Map<string, Buffer | 'expired' | Error>();
+  /** downloadMedia calls per message id. */
+  readonly mediaCalls = new Map<string, number>();
+  mediaMs = 0;
   /** Clock the fetch starts are read from: the manager's pacer clock in tests of the pause. */
   now: () => number = () => performance.now();
 
@@ -149,6 +157,18 @@ export class FakeClient extends EventEmitter implements WhatsAppClient {
     } finally {
       e.inFlight--;
     }
+  }
+
+  async downloadMedia(_chatId: string, messageId: string): Promise<MediaDownload> {
+    const e = this.engine;
+    e.mediaCalls.set(messageId, (e.mediaCalls.get(messageId) ?? 0) + 1);
+    if (e.mediaMs > 0) await new Promise((r) => setTimeout(r, e.mediaMs));
+    if (!this.ready) throw new Error(`client ${this.sessionId} is not ready`);
+    const file = e.media.get(messageId);
+    if (file === 'expired') return { status: 'expired' };
+    if (file === undefined) throw new Error(`no media for ${messageId}`);
+    if (file instanceof Error) throw file;
+    return { status: 'ok', data: file, mimetype: null, filename: null };
   }
 
   override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {

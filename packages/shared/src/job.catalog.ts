@@ -56,6 +56,19 @@ export const FetchMessagesResult = z.object({
 export type FetchMessagesResult = z.infer<typeof FetchMessagesResult>;
 
 /**
+ * Downloads one message's file into the blob store (session runner, in the session's own queue, so
+ * the runner that owns the session takes it). Ids only: file bytes never pass through Redis.
+ */
+export const DownloadMediaJob = z.object({
+  sessionId: SessionId,
+  chatId: z.string().min(1),
+  messageId: z.string().min(1),
+  /** How the message came: a first or manual sync (`history`), a `catch-up`, or `live`; MEDIA_DOWNLOAD=live leaves `history` out. */
+  origin: z.enum(['history', 'catch-up', 'live']),
+});
+export type DownloadMediaJob = z.infer<typeof DownloadMediaJob>;
+
+/**
  * Link by phone number instead of QR: the runner that holds the session's client asks WhatsApp
  * for a pairing code. A request/response command on `session-commands`, routed to the session's
  * owner like start/stop (the session's own queue runs only once the client is ready, and pairing
@@ -150,6 +163,8 @@ export const JobCatalog = {
   session: {
     'sync-start': { schema: SyncStartJob, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
     'fetch-messages': { schema: FetchMessagesJob, attempts: 4, backoff: { type: 'exponential', delay: 500 } },
+    // 1 + 2 + … + 64 s between tries: a blob store or phone away for a minute loses nothing.
+    'download-media': { schema: DownloadMediaJob, attempts: 8, backoff: { type: 'exponential', delay: 1000 } },
   },
   [QueueName.chatSave]: {
     'save-chat': { schema: SaveChatJob, attempts: 5, backoff: { type: 'exponential', delay: 500 } },

@@ -7,6 +7,7 @@ export * from './event-log.stream';
 export * from './delivery.status';
 export * from './process.health';
 export * from './session.queues';
+export * from './media-jobs.producer';
 export * from './script.registry';
 export * from './sync-ledger.store';
 export * from './sync-ledger.types';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Message, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
+import { MediaDescriptor, Message, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
 
 /**
  * Session events: one zod schema per event type. The runner, the workers and the Lua progress
@@ -20,6 +20,8 @@ export const SessionEventSchemas = {
   'message:status': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), ack: z.number().int() }),
   'message:edit': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), body: z.string(), editedAt: z.string() }),
   'message:revoke': z.object({ ...sessionRef, chatId: z.string(), id: z.string() }),
+  /** A message's file reached a final status (stored, skipped, expired, failed). */
+  'message:media': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), media: MediaDescriptor }),
   /** Once per finished sync, after its data is stored (downstream delivery reads it too). */
   session_ready: z.object({
     ...sessionRef,

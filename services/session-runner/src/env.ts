@@ -1,11 +1,21 @@
 import { hostname } from 'node:os';
 import { RunnerId } from '@wa-sync/shared/contracts';
 import { BaseEnv, booleanString, loadEnv } from '@wa-sync/shared/runtime';
+import { MediaStoreEnv } from '@wa-sync/shared/blob';
 import { z } from 'zod';
 
 const ms = () => z.coerce.number().int().min(1);
 
 export const RunnerEnv = BaseEnv.extend({
+  // Media files (docs/conversations.md): where they go, which are fetched, how many at once.
+  ...MediaStoreEnv.shape,
+  MEDIA_DOWNLOAD: z.enum(['all', 'live', 'off']).default('all'),
+  /** 16 MiB: WhatsApp's own limit for photos, voice and most videos; larger downloads are known to hang whatsapp-web.js. */
+  MEDIA_MAX_BYTES: z.coerce.number().int().min(1).default(16 * 1024 * 1024),
+  /** Downloads at once in this runner, across its sessions: each holds one file in memory. */
+  MEDIA_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** How often pending media without a job get one again (lost with Redis, say); 0: only when a session becomes ready. */
+  MEDIA_SWEEP_MS: z.coerce.number().int().min(0).default(60_000),
   WA_ENGINE: z.enum(['simulated', 'webjs']).default('simulated'),
   SIM_CHATS: z.coerce.number().int().min(0).max(100_000).default(25),
   SIM_MESSAGES_PER_CHAT: z.coerce.number().int().min(0).max(100_000).default(120),
@@ -22,6 +32,8 @@ export const RunnerEnv = BaseEnv.extend({
   SIM_REACT_EVERY: z.coerce.number().int().min(0).default(0),
   /** Simulated media files are announced (and made) around this many bytes. */
   SIM_MEDIA_BYTES: z.coerce.number().int().min(64).max(1 << 30).default(16384),
+  /** Share of simulated history media files the phone no longer has (they end `expired`). */
+  SIM_MEDIA_EXPIRED_RATE: z.coerce.number().min(0).max(1).default(0.05),
   /** A catch-up fetches at most this many missed messages per chat. */
   SYNC_CATCHUP_MAX_PER_CHAT: z.coerce.number().int().min(1).max(100_000).default(5000),
   /** Comma-separated chat ids whose fetch always fails (for demos of a failing chat). */

@@ -30,6 +30,9 @@ class ScriptedChat implements WhatsAppClient {
   async getContacts(): Promise<Contact[]> {
     return [];
   }
+  async downloadMedia(): Promise<never> {
+    throw new Error('no media here');
+  }
   async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
     this.limits.push(limit);
     const from = Math.max(0, this.n - limit);

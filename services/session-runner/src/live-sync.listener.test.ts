@@ -4,7 +4,7 @@
  * A real SQLite file locked by another process, a private redis-server for the event log.
  */
 import { EventEmitter } from 'node:events';
-import { EventLog, createLogger } from '@wa-sync/shared/runtime';
+import { EventLog, SessionQueues, createLogger } from '@wa-sync/shared/runtime';
 import { suiteRedis } from '../../../test/support/redis-server';
 import { holdSqliteLock, suiteBusyStore } from '../../../test/support/store-lock';
 import type { WhatsAppClient } from './engine/engine.interface';
@@ -28,7 +28,8 @@ it('stores a message, its edit and its ack received during a long lock, in order
   const [message] = account.latestMessages(chat.id, 1);
   const client = Object.assign(new EventEmitter(), { sessionId: SESSION }) as unknown as WhatsAppClient & EventEmitter;
   const writes = new LiveWriteQueue(logger);
-  attachLiveSync(client, { store, reporter }, writes);
+  const queues = new SessionQueues(suite.redis);
+  attachLiveSync(client, { store, reporter, queues, logger }, writes);
 
   const held = await holdSqliteLock(busy.file, 1_500);
   const editedAt = new Date(Date.parse(message.timestamp) + 60_000).toISOString();
@@ -44,4 +45,5 @@ it('stores a message, its edit and its ack received during a long lock, in order
   expect(stored[0]).toMatchObject({ id: message.id, body: 'edited while locked', ack: 3, editedAt });
   const events = (await log.readAfter(SESSION, '0-0')).events.map((e) => e.event);
   expect(events).toEqual(['message:new', 'message:edit', 'message:status']);
+  await queues.close();
 });

@@ -1,4 +1,5 @@
 import type { Store } from '@wa-sync/shared/store';
+import { addMediaJobs, type Logger, type SessionQueues } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import type { LiveWriteQueue } from './live-write.queue';
 import type { SessionStatusReporter } from './session-status.reporter';
@@ -15,7 +16,7 @@ import type { SessionStatusReporter } from './session-status.reporter';
  */
 export function attachLiveSync(
   client: WhatsAppClient,
-  deps: { store: Store; reporter: SessionStatusReporter },
+  deps: { store: Store; reporter: SessionStatusReporter; queues: SessionQueues; logger: Logger },
   writes: LiveWriteQueue,
 ): void {
   const sessionId = client.sessionId;
@@ -23,6 +24,13 @@ export function attachLiveSync(
     writes.push('message', {
       store: async () => {
         await deps.store.upsertMessages(sessionId, message.chatId, [message]);
+        // Its file is fetched by a media job once the message is stored; a job not added now is
+        // added by the media sweep (the message stays `pending` meanwhile).
+        if (message.media?.status === 'pending') {
+          await addMediaJobs(deps.queues.get(sessionId), sessionId, [{ chatId: message.chatId, messageId: message.id }], 'live').catch((err) =>
+            deps.logger.warn({ sessionId, messageId: message.id, err: (err as Error).message }, 'media job not added; the sweep will'),
+          );
+        }
         return true;
       },
       announce: () => deps.reporter.announce(sessionId, 'message:new', { ...message, sessionId }),

@@ -1,8 +1,10 @@
 import { describeStoreUrl, openStoreUrlUntilReady } from '@wa-sync/shared/store';
+import { blobStoreConfig, createBlobStore } from '@wa-sync/shared/blob';
 import { createLogger, createRedis, ProcessHealth, Shutdown } from '@wa-sync/shared/runtime';
 import { createEngine } from './engine/engine.factory';
 import { env } from './env';
 import { ThreadedGraphFlow } from './graph.writer';
+import { MediaSlots } from './media-slots.semaphore';
 import { createRunner } from './runner.factory';
 
 /**
@@ -39,6 +41,8 @@ async function main(): Promise<void> {
   const subscriber = createRedis(env.REDIS_URL);
   subscriber.on('error', () => undefined); // `health` logs the outage once, from the command connection
   const engine = createEngine(env, logger, { store, redis });
+  // Opened (and its directory made) at boot: a bad MEDIA_URL stops the runner here, not in a job.
+  const blobs = env.MEDIA_DOWNLOAD === 'off' ? null : await createBlobStore(blobStoreConfig(env));
   const runner = createRunner(
     { engine, store, redis, subscriber, logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
     {
@@ -54,6 +58,8 @@ async function main(): Promise<void> {
       jobLockMs: env.WA_JOB_LOCK_MS,
       stalledCheckMs: env.WA_STALLED_CHECK_MS,
       eventLogMaxLen: env.EVENT_LOG_MAXLEN,
+      media: { policy: env.MEDIA_DOWNLOAD, maxBytes: env.MEDIA_MAX_BYTES, blobs, slots: new MediaSlots(env.MEDIA_CONCURRENCY) },
+      mediaSweepMs: env.MEDIA_SWEEP_MS,
     },
   );
 
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
     .add('runner', () => runner.close())
     .add('health report', () => health.stop())
     .add('store', () => store.close())
+    .add('blobs', async () => blobs?.close())
     .add('redis', () => redis.quit());
 
   await runner.start();
@@ -75,6 +82,7 @@ async function main(): Promise<void> {
       maxSessions: env.RUNNER_MAX_SESSIONS ?? null,
       fetchConcurrency: env.WA_FETCH_CONCURRENCY,
       fetchPauseMs: env.WA_FETCH_PAUSE_MS,
+      media: { policy: env.MEDIA_DOWNLOAD, store: blobs?.description ?? null, concurrency: env.MEDIA_CONCURRENCY },
     },
     'session runner started',
   );

@@ -5,6 +5,8 @@ import { type CommandsWorkers, createCommandsWorkers } from './commands.worker';
 import type { WhatsAppEngine } from './engine/engine.interface';
 import type { PacerClock } from './fetch.pacer';
 import type { GraphFlow } from './graph.writer';
+import type { MediaPipeline } from './media-download.handler';
+import { sweepPendingMedia } from './media-pending.sweep';
 import { closeOrphanSync } from './orphan-sync.check';
 import { SessionOwnership } from './ownership.loop';
 import type { ReconnectPolicy } from './reconnect.policy';
@@ -44,6 +46,10 @@ export interface RunnerSettings {
   /** Session-queue stalled check (WA_STALLED_CHECK_MS). */
   stalledCheckMs: number;
   eventLogMaxLen?: number;
+  /** Media downloads; absent: every media is skipped by policy. */
+  media?: MediaPipeline;
+  /** MEDIA_SWEEP_MS: pending media without a job get one again this often; 0 or absent: only on ready. */
+  mediaSweepMs?: number;
 }
 
 export interface Runner {
@@ -88,6 +94,7 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
     lockDurationMs: settings.jobLockMs,
     stalledIntervalMs: settings.stalledCheckMs,
     mayRun: (sessionId) => ownership?.mayRun(sessionId) ?? false,
+    media: settings.media,
   });
   const registry = new RunnerRegistry(redis, {
     id: settings.runnerId,
@@ -116,6 +123,15 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
   });
   const own = ownership;
   let commands: CommandsWorkers | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweepAll = async () => {
+    for (const sessionId of sessions.liveIds()) {
+      if (!sessions.isReady(sessionId)) continue;
+      await sweepPendingMedia({ store, queues, logger: log }, sessionId).catch((err) =>
+        log.warn({ sessionId, err: (err as Error).message }, 'media sweep failed'),
+      );
+    }
+  };
   return {
     runnerId: settings.runnerId,
     sessions,
@@ -123,8 +139,10 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
     async start() {
       commands = createCommandsWorkers(sessions, own, redis, log);
       await own.start();
+      if (settings.mediaSweepMs) sweepTimer = setInterval(() => void sweepAll(), settings.mediaSweepMs);
     },
     async close() {
+      clearInterval(sweepTimer);
       await commands?.close();
       await own.stop();
       await flow.close();

@@ -7,6 +7,7 @@ import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { GraphFlow } from './graph.writer';
 import type { LiveWriteQueue } from './live-write.queue';
+import type { MediaPipeline } from './media-download.handler';
 import type { ReconnectPolicy } from './reconnect.policy';
 import type { SessionStatusReporter } from './session-status.reporter';
 
@@ -45,6 +46,8 @@ export interface SessionManagerDeps {
   stalledIntervalMs?: number;
   /** False once this runner's lease on the session is no longer valid: its jobs must not touch the client. */
   mayRun?: (sessionId: string) => boolean;
+  /** Media downloads (MEDIA_*); absent: every media is skipped by policy. */
+  media?: MediaPipeline;
 }
 
 export interface LiveSession {

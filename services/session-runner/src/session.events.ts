@@ -2,6 +2,7 @@
 // is handed as `onDisconnected`, so the two files do not import each other.
 import type { WhatsAppClient } from './engine/engine.interface';
 import { attachLiveSync } from './live-sync.listener';
+import { sweepPendingMedia } from './media-pending.sweep';
 import { dropSession, isCurrent, type LiveSession, type SessionContext, setStatus } from './session.context';
 
 /** Listens to one client of the session; events of a client that was replaced are ignored. */
@@ -50,6 +51,8 @@ export function wireClient(
       readyAt,
     });
     logger.info({ sessionId, syncId, coalesced, reconnected }, 'sync requested on ready');
+    // Not awaited: media never holds the session's events back.
+    sweepPendingMedia(deps, sessionId).catch((err) => logger.warn({ sessionId, err: (err as Error).message }, 'media sweep failed'));
   }));
   client.on('state', on('state', (detail: string) => setStatus(ctx, session, session.status, detail)));
   client.on('disconnected', on('disconnected', (reason: string) => onDisconnected(reason)));

@@ -4,6 +4,8 @@ import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { type CatalogWorker, createCatalogWorker, isFinalFailure, putBack } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
+import { ClientAwayError, type MediaPipeline, runDownloadMedia } from './media-download.handler';
+import { MediaSlots } from './media-slots.semaphore';
 import { clientFor, type SessionContext } from './session.context';
 import { runSyncStart } from './sync-start.handler';
 
@@ -16,8 +18,12 @@ const JOBS_PER_PHONE_SLOT = 2;
 /** A job that got a slot when the client was away is taken again after this, without spending an attempt. */
 const PUT_BACK_MS = 500;
 
+/** Without a configured pipeline (tests that do not look at media), every file is skipped by policy. */
+const NO_MEDIA: MediaPipeline = { policy: 'off', maxBytes: 0, blobs: null, slots: new MediaSlots(1) };
+
 export function createSessionWorker(ctx: SessionContext, sessionId: string): CatalogWorker<'session'> {
   const { deps } = ctx;
+  const media = deps.media ?? NO_MEDIA;
   const line = ctx.pacers.get(sessionId) ?? new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency);
   ctx.pacers.set(sessionId, line);
   const worker = createCatalogWorker(
@@ -56,10 +62,28 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
           throw err;
         }
       },
+      // Lower priority than fetches (MEDIA_JOB_PRIORITY); at most MEDIA_CONCURRENCY downloads in the runner.
+      'download-media': async (data, job, token) => {
+        const client = () => {
+          try {
+            return clientFor(ctx, sessionId);
+          } catch (err) {
+            throw new ClientAwayError((err as Error).message);
+          }
+        };
+        try {
+          return await runDownloadMedia(data, job, client, { store: deps.store, reporter: deps.reporter, logger: deps.logger, media });
+        } catch (err) {
+          // Like a fetch that never reached the phone: back later, no attempt spent.
+          if (err instanceof ClientAwayError && token) return putBack(job, token, PUT_BACK_MS);
+          throw err;
+        }
+      },
     },
     {
       connection: deps.redis,
-      concurrency: JOBS_PER_PHONE_SLOT * deps.concurrency,
+      // Room for the media jobs beside the fetches: a media job waiting for a runner-wide slot holds one.
+      concurrency: JOBS_PER_PHONE_SLOT * deps.concurrency + media.slots.size,
       lockDuration: deps.lockDurationMs ?? DEFAULT_LOCK_MS,
       ...(deps.stalledIntervalMs ? { stalledInterval: deps.stalledIntervalMs } : {}),
       // Runs from the first `ready`: jobs wait for the client instead of burning their retries on it.
@@ -69,7 +93,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
   );
   // A sync that could not even start must not keep coalescing later requests into itself.
   worker.on('failed', (job, err) => {
-    if (job?.name !== 'sync-start' || !isFinalFailure(job, err)) return;
+    if (job?.name !== 'sync-start' || !('syncId' in job.data) || !isFinalFailure(job, err)) return;
     const { syncId } = job.data;
     deps.ledger
       .end(deps.queues, sessionId, syncId)

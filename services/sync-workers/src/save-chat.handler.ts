@@ -1,11 +1,13 @@
 import type { Job } from 'bullmq';
 import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
-import type { ChatRecorded, SyncLedger } from '@wa-sync/shared/runtime';
+import { type ChatRecorded, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
 
 export interface SaveChatDeps {
   store: Store;
   ledger: SyncLedger;
+  /** The session queues, where the media jobs of the saved messages go. */
+  queues: SessionQueues;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface SaveChatDeps {
 export async function runSaveChat(
   job: Job,
   data: SaveChatJob,
-  { store, ledger }: SaveChatDeps,
+  { store, ledger, queues }: SaveChatDeps,
 ): Promise<SaveChatResult & { recorded?: ChatRecorded }> {
   const { sessionId, syncId, chatId } = data;
   // The batch's key follows from the chat, so it is read alongside the fetch's result.
@@ -44,6 +46,10 @@ export async function runSaveChat(
   }
   const messages = JSON.parse(batch) as Message[];
   await store.upsertMessages(sessionId, chatId, messages);
+  // After the store has them (the runner's job reads the message), before the chat counts as saved:
+  // a save that dies in between is retried and adds them again (one job per message id).
+  const withFiles = pendingMediaOf(messages).map((m) => ({ chatId, messageId: m.id }));
+  await addMediaJobs(queues.get(sessionId), sessionId, withFiles, fetched.catchUpAfter ? 'catch-up' : 'history');
   if (fetched.catchUpAfter) await ledger.closeGap(sessionId, chatId, fetched.catchUpAfter);
   // Frees the chat's place in the sync's back-pressure window along with its batch.
   const recorded = await ledger.recordChat({ sessionId, syncId, chatId, messages: messages.length, failed: false }, { stagingKey: fetched.stagingKey });

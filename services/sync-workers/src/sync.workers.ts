@@ -64,7 +64,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     {
       'save-chat': async (data, job) => {
         // A locked store puts the save back without spending an attempt (createCatalogWorker); its batch stays staged.
-        const { recorded, ...result } = await runSaveChat(job, data, { store, ledger });
+        const { recorded, ...result } = await runSaveChat(job, data, { store, ledger, queues });
         finalizeProgress.report(data.syncId, job.parent?.id, recorded);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;

@@ -25,6 +25,7 @@ export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Sto
         revokeEvery: env.SIM_REVOKE_EVERY,
         reactEvery: env.SIM_REACT_EVERY,
         mediaBytes: env.SIM_MEDIA_BYTES,
+        mediaExpiredRate: env.SIM_MEDIA_EXPIRED_RATE,
         auth: env.SIM_KEEP_AUTH ? new SimulatedAuthDir(env.WA_AUTH_DIR) : null,
         tracker: env.SIM_TRACK_CLIENTS && deps.redis ? new ClientTracker(deps.redis) : null,
       }, {

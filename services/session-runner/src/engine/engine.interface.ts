@@ -39,6 +39,18 @@ export interface ClientEvents {
   message_reaction: (update: ReactionUpdate) => void;
 }
 
+/** What the store knows of a media message when its file is asked for (the simulated phone makes the file from it). */
+export interface MediaHint {
+  mimetype: string | null;
+  /** Bytes, as WhatsApp announced it; null when unknown. */
+  size: number | null;
+  /** The message came live (after the client was ready), not from history. */
+  live: boolean;
+}
+
+/** A downloaded file, whole (whatsapp-web.js hands it over as base64), or WhatsApp no longer has it. */
+export type MediaDownload = { status: 'ok'; data: Buffer; mimetype: string | null; filename: string | null } | { status: 'expired' };
+
 export interface FetchOptions {
   /** Most recent messages to return; always finite. */
   limit: number;
@@ -65,7 +77,11 @@ export interface WhatsAppClient {
   requestPairingCode?(phoneNumber: string): Promise<string>;
   /** The chat's most recent messages, oldest first; rejects on a transient failure. */
   fetchMessages(chatId: string, options: FetchOptions): Promise<Message[]>;
-  // Media: `downloadMedia(…)` goes here (the media pipeline's).
+  /**
+   * The message's file. `expired` when WhatsApp no longer has it (not worth a retry); rejects on
+   * any other failure (the media job retries).
+   */
+  downloadMedia(chatId: string, messageId: string, hint: MediaHint): Promise<MediaDownload>;
 }
 
 export interface WhatsAppEngine {

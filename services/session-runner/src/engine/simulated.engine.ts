@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
-import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine.interface';
+import { type ClientEvents, type FetchOptions, type MediaDownload, type MediaHint, NotLinkingError, type WhatsAppClient, type WhatsAppEngine } from './engine.interface';
+import { simulatedMediaExpired, simulatedMediaFile } from './simulated.media';
 import { SIM_MEDIA_BYTES_DEFAULT, SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
 import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';
@@ -44,6 +45,8 @@ export interface SimulatedEngineOptions {
   mediaBytes?: number;
   /** A new QR while not scanned, like WhatsApp Web. */
   qrRefreshMs?: number;
+  /** Share of history media files the phone no longer has (SIM_MEDIA_EXPIRED_RATE). */
+  mediaExpiredRate?: number;
   /** Keeps a linked marker per session: a later client starts without a QR (SIM_KEEP_AUTH). */
   auth?: SimulatedAuthDir | null;
   /** Records live clients in Redis (SIM_TRACK_CLIENTS, tests). */
@@ -64,6 +67,7 @@ export const SIMULATED_DEFAULTS: Required<SimulatedEngineOptions> = {
   reactEvery: 0,
   mediaBytes: SIM_MEDIA_BYTES_DEFAULT,
   qrRefreshMs: 20_000,
+  mediaExpiredRate: 0.05,
   auth: null,
   tracker: null,
 };
@@ -296,6 +300,16 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     for (const m of live) result.push(m);
     this.onFetch?.(this.sessionId, chatId, result.length);
     return result;
+  }
+
+  /** The file is made from the seed and the message (simulated.media.ts), after a fetch's latency. */
+  async downloadMedia(chatId: string, messageId: string, hint: MediaHint): Promise<MediaDownload> {
+    this.assertReady();
+    if (!this.account.hasChat(chatId)) throw new Error(`unknown chat ${chatId} in session ${this.sessionId}`);
+    await this.sleep(this.options.fetchLatencyMs);
+    if (simulatedMediaExpired(this.options.seed, messageId, this.options.mediaExpiredRate, hint.live)) return { status: 'expired' };
+    const file = simulatedMediaFile(this.options.seed, messageId, hint.mimetype, hint.size);
+    return { status: 'ok', data: file.data, mimetype: file.mimetype, filename: null };
   }
 
   override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {

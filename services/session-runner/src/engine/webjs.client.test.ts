@@ -25,6 +25,18 @@ class FakeLibrary extends EventEmitter implements LibraryClient {
   async getContacts(): Promise<WebjsContact[]> {
     return this.contacts;
   }
+  /** Per message id: what its `downloadMedia()` does (a value, undefined = expired, an Error = throws); absent = no such message. */
+  media = new Map<string, { mimetype: string; data: string; filename?: string | null } | undefined | Error>();
+  async getMessageById(id: string) {
+    if (!this.media.has(id)) return null;
+    const what = this.media.get(id);
+    return {
+      downloadMedia: async () => {
+        if (what instanceof Error) throw what;
+        return what;
+      },
+    };
+  }
   async getChatById() {
     return {
       fetchMessages: async ({ limit }: { limit: number }) => {
@@ -149,6 +161,20 @@ describe('WebjsClient', () => {
     await expect(client.fetchMessages(ALICE, { limit: Infinity })).rejects.toThrow(RangeError);
     lib.fetchDelayMs = 1_000;
     await expect(client.fetchMessages(ALICE, { limit: 10 })).rejects.toThrow(/timed out after 200 ms/);
+  });
+
+  it('downloads media: base64 decoded, undefined or a vanished message is expired, a library error rejects', async () => {
+    await client.start();
+    lib.emit('ready');
+    const hint = { mimetype: null, size: null, live: false };
+    const bytes = Buffer.from('%PDF-1.4 a file');
+    lib.media.set('false_x_1', { mimetype: 'application/pdf', data: bytes.toString('base64'), filename: 'a.pdf' });
+    lib.media.set('false_x_2', undefined);
+    lib.media.set('false_x_3', new Error('Evaluation failed: network'));
+    await expect(client.downloadMedia(ALICE, 'false_x_1', hint)).resolves.toEqual({ status: 'ok', data: bytes, mimetype: 'application/pdf', filename: 'a.pdf' });
+    await expect(client.downloadMedia(ALICE, 'false_x_2', hint)).resolves.toEqual({ status: 'expired' });
+    await expect(client.downloadMedia(ALICE, 'no-such-message', hint)).resolves.toEqual({ status: 'expired' });
+    await expect(client.downloadMedia(ALICE, 'false_x_3', hint)).rejects.toThrow(/network/);
   });
 
   it('lists chats without the status pseudo chat', async () => {

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChatInput, Contact, Message } from '@wa-sync/shared/contracts';
 import { type Logger, withTimeout } from '@wa-sync/shared/runtime';
-import { type ClientEvents, type FetchOptions, NotLinkingError, type WhatsAppClient } from './engine.interface';
+import { type ClientEvents, type FetchOptions, type MediaDownload, type MediaHint, NotLinkingError, type WhatsAppClient } from './engine.interface';
 import {
   type WebjsChat,
   type WebjsMessage,
@@ -33,6 +33,10 @@ export interface LibraryClient {
   info?: { wid?: { _serialized?: string } } | null;
   requestPairingCode(phoneNumber: string, showNotification?: boolean): Promise<string>;
   getChatById(chatId: string): Promise<{ fetchMessages(options: { limit: number }): Promise<WebjsMessage[]> }>;
+  /** `downloadMedia()` answers undefined when WhatsApp no longer has the file, and throws on other errors. */
+  getMessageById(messageId: string): Promise<{
+    downloadMedia(): Promise<{ mimetype: string; data: string; filename?: string | null } | undefined>;
+  } | null>;
 }
 
 export interface WebjsClientOptions {
@@ -170,6 +174,23 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
         this.logger.warn({ sessionId: this.sessionId, id: m.id, err: errorMessage(err) }, 'reactions not read');
       }
     }
+  }
+
+  /**
+   * whatsapp-web.js hands the file over whole, base64 in the page's answer: it is decoded here and
+   * held only until the blob store has it. A message the page cannot find any more is as gone as
+   * an expired file. Never called for a file known to be larger than MEDIA_MAX_BYTES (large files
+   * are known to hang it).
+   */
+  async downloadMedia(_chatId: string, messageId: string, _hint?: MediaHint): Promise<MediaDownload> {
+    const lib = this.assertReady();
+    const media = await withTimeout(
+      lib.getMessageById(messageId).then((msg) => (msg ? msg.downloadMedia() : undefined)),
+      this.options.fetchTimeoutMs,
+      `downloadMedia(${messageId}) timed out after ${this.options.fetchTimeoutMs} ms`,
+    );
+    if (!media) return { status: 'expired' };
+    return { status: 'ok', data: Buffer.from(media.data, 'base64'), mimetype: media.mimetype || null, filename: media.filename || null };
   }
 
   override on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this {

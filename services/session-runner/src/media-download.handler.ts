@@ -1,0 +1,89 @@
+import type { Job } from 'bullmq';
+import type { DownloadMediaJob, MediaDescriptor } from '@wa-sync/shared/contracts';
+import type { BlobStore } from '@wa-sync/shared/blob';
+import type { Store } from '@wa-sync/shared/store';
+import type { Logger } from '@wa-sync/shared/runtime';
+import type { WhatsAppClient } from './engine/engine.interface';
+import type { MediaSlots } from './media-slots.semaphore';
+import type { SessionStatusReporter } from './session-status.reporter';
+
+/** MEDIA_DOWNLOAD: `all` (history and live), `live` (catch-up and live, not the first sync's history), `off`. */
+export type MediaPolicy = 'all' | 'live' | 'off';
+
+/** The runner's media settings and the places files go. */
+export interface MediaPipeline {
+  policy: MediaPolicy;
+  /** MEDIA_MAX_BYTES: larger files are skipped (`too_large`), without a download when the size is known. */
+  maxBytes: number;
+  /** Null only with policy `off`. */
+  blobs: BlobStore | null;
+  slots: MediaSlots;
+}
+
+export interface MediaJobDeps {
+  store: Store;
+  reporter: SessionStatusReporter;
+  logger: Logger;
+  media: MediaPipeline;
+}
+
+/** What a media job ended with (its return value, for Bull Board and tests). */
+export interface MediaJobResult {
+  status: MediaDescriptor['status'] | 'gone';
+}
+
+/**
+ * Downloads one message's file into the blob store, then records the descriptor and logs
+ * `message:media`. Idempotent: a message whose media is no longer `pending` (stored by an earlier
+ * run, a duplicate job) is left alone, and the blob store keeps one copy of the same bytes. The
+ * file is held only while in flight, inside one of the runner's media slots. `client()` throws
+ * when the session's client is away (the caller puts the job back without spending an attempt).
+ */
+export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client: () => WhatsAppClient, deps: MediaJobDeps): Promise<MediaJobResult> {
+  const { sessionId, chatId, messageId } = data;
+  const message = await deps.store.getMessage(sessionId, chatId, messageId);
+  const media = message?.media;
+  if (!media || media.status !== 'pending') return { status: media?.status ?? 'gone' };
+  const finish = (next: Partial<MediaDescriptor>) => recordMedia(deps, data, { ...media, ...next });
+  const { policy, maxBytes } = deps.media;
+  if (policy === 'off' || (policy === 'live' && data.origin === 'history') || !deps.media.blobs) return finish({ status: 'skipped', error: 'policy' });
+  // Large files are known to hang whatsapp-web.js's download: never asked for when the size says so.
+  if (media.size !== null && media.size > maxBytes) return finish({ status: 'skipped', error: 'too_large' });
+  const blobs = deps.media.blobs;
+  try {
+    return await deps.media.slots.run(async () => {
+      const phone = client();
+      const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
+      if (file.status === 'expired') return finish({ status: 'expired', error: null });
+      if (file.data.length > maxBytes) return finish({ status: 'skipped', error: 'too_large', size: file.data.length });
+      const stored = await blobs.put(file.data);
+      return finish({
+        status: 'stored',
+        error: null,
+        sha256: stored.sha256,
+        size: stored.size,
+        mimetype: media.mimetype ?? file.mimetype,
+        filename: media.filename ?? file.filename,
+      });
+    });
+  } catch (err) {
+    if (err instanceof ClientAwayError) throw err;
+    // The last try records the failure: the message must not stay `pending` once no retry is left.
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return finish({ status: 'failed', error: (err as Error).message.slice(0, 500) });
+    throw err;
+  }
+}
+
+/** The session's client is not here (not ready, moved): nothing was asked of the phone. */
+export class ClientAwayError extends Error {
+  override readonly name = 'ClientAwayError';
+}
+
+async function recordMedia(deps: MediaJobDeps, data: DownloadMediaJob, media: MediaDescriptor): Promise<MediaJobResult> {
+  const { sessionId, chatId, messageId } = data;
+  if (await deps.store.setMedia(sessionId, chatId, messageId, media)) {
+    await deps.reporter.announce(sessionId, 'message:media', { sessionId, chatId, id: messageId, media });
+  }
+  deps.logger.debug({ sessionId, chatId, messageId, status: media.status, error: media.error }, 'media recorded');
+  return { status: media.status };
+}
