@@ -12,6 +12,7 @@ import { holdSqliteLock } from '../../test/support/store-lock';
 import { waitFor } from '../../test/support/wait-for';
 import { EXPECTED, FaultStack, type ServiceName } from './fault-stack';
 import { fuzzFrame, fuzzRequest, garbagePayloads, prng } from './fuzz';
+import { postgresFaultRow } from './postgres.fault-row';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
@@ -464,4 +465,5 @@ describe('fault suite', () => {
     await scenario('garbage on Redis channels and streams', garbage);
     expect(failed(last())).toEqual([]);
   });
+  postgresFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
 });
