@@ -1,8 +1,15 @@
 import { z } from 'zod';
+import { parseRedisUrl } from './redis-url.parser';
 
 /** Fields every service reads; each service's env.ts extends these. */
 export const BaseEnv = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  REDIS_URL: z.string().superRefine((url, ctx) => {
+    try {
+      parseRedisUrl(url);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  }),
   STORE_URL: z
     .string()
     .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+|mongodb(\+srv)?:\/\/.+)$/, 'must be sqlite:<path>, postgres://…/<db> or mongodb://…/<db>')

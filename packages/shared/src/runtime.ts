@@ -3,6 +3,7 @@
 export * from './env';
 export * from './logger.factory';
 export * from './redis.client';
+export * from './redis-url.parser';
 export * from './event-log.stream';
 export * from './delivery.status';
 export * from './process.health';
