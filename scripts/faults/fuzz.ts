@@ -1,4 +1,5 @@
-/** Deterministic garbage: HTTP requests, WebSocket frames and Redis payloads a hostile client could send. */
+/** Deterministic garbage: HTTP requests, WebSocket frames, Redis payloads and tokens a hostile client could send. */
+import { createHmac } from 'node:crypto';
 import { mulberry32 } from '../../services/session-runner/src/engine/simulated.account';
 
 /** The simulated account's PRNG: the same seed gives the same garbage on every run. */
@@ -22,6 +23,7 @@ const PATHS = [
   '/whatsapp-web/session/{s}/qr',
   '/whatsapp-web/session/{s}/messages/recent',
   '/whatsapp-web/session/{s}/events',
+  '/whatsapp-web/session/{s}/tokens',
   '/ws',
   '/healthz',
   '/readyz',
@@ -43,8 +45,34 @@ function randomJson(r: () => number, depth = 0): unknown {
   if (depth > 3 || k < 0.2) return pick(r, [null, true, false, 0, -1, 1e308, 'x', '', NASTY[Math.floor(r() * NASTY.length)]]);
   if (k < 0.5) return Array.from({ length: Math.floor(r() * 5) }, () => randomJson(r, depth + 1));
   const o: Record<string, unknown> = {};
-  for (let i = 0; i < Math.floor(r() * 4); i++) o[pick(r, ['limitPerChat', 'chatIds', 'phoneNumber', 'webhooks', '__proto__', 'constructor', 'x'])] = randomJson(r, depth + 1);
+  for (let i = 0; i < Math.floor(r() * 4); i++) o[pick(r, ['limitPerChat', 'chatIds', 'phoneNumber', 'webhooks', 'scopes', 'ttlSeconds', '__proto__', 'constructor', 'x'])] = randomJson(r, depth + 1);
   return o;
+}
+
+const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/**
+ * A session token an attacker would try: garbage, huge, truncated, `alg: none`, another algorithm,
+ * HS256 signed with a key of its own, claims of every shape. None is valid.
+ */
+export function fuzzToken(r: () => number): string {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = pick(r, [
+    { sub: 'fuzz-1', scopes: ['read', 'stream', 'control'], epoch: 0, exp: now + 3600, iat: now, jti: 'j', iss: 'wa-sync', aud: 'wa-sync:session' },
+    { sub: 'fuzz-1', scopes: ['admin'], epoch: -1, exp: 1e308 },
+    { sub: { $ne: null }, scopes: '__proto__', exp: 'never' },
+    randomJson(r),
+  ]);
+  const alg = pick(r, ['none', 'None', 'NONE', 'HS256', 'HS512', 'RS256', 'ES256', 'PS256', '', null]);
+  const head = b64({ alg, typ: 'JWT' });
+  const body = b64(claims ?? null);
+  const kind = r();
+  if (kind < 0.15) return nasty(r);
+  if (kind < 0.25) return `${head}.${body}.${'A'.repeat(1 + Math.floor(r() * 12_000))}`;
+  if (kind < 0.4) return `${head}.${body}.`; // alg none style: no signature
+  if (kind < 0.5) return `${head}.${body}`.slice(0, Math.floor(r() * 60)); // truncated
+  const key = Buffer.from(Array.from({ length: 32 }, () => Math.floor(r() * 256)));
+  return `${head}.${body}.${createHmac(pick(r, ['sha256', 'sha512']), key).update(`${head}.${body}`).digest('base64url')}`;
 }
 
 export interface FuzzRequest {
@@ -79,6 +107,10 @@ export function fuzzRequest(r: () => number): FuzzRequest {
       body = JSON.stringify({ chatIds: Array.from({ length: 2000 }, (_, i) => `c${i}`), limitPerChat: 5 });
     }
   }
+  // Tokens the way a browser (`?token=`) or a client (Bearer) sends them.
+  const t = r();
+  if (t < 0.15) headers.authorization = `Bearer ${fuzzToken(r)}`;
+  else if (t < 0.25) path += `${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(fuzzToken(r))}`;
   if (r() < 0.1) headers.accept = pick(r, ['image/png', 'text/event-stream', '*/*', 'application/xml']);
   return { method, path, headers, body };
 }
