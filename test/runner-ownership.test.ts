@@ -80,6 +80,20 @@ describe('lease store', () => {
   });
 });
 
+describe('lease store, batched', () => {
+  it('renews many leases in one call, answering per lease: a lapsed or taken one says false', async () => {
+    const a = new LeaseStore(h.redis, 'ra', 1000);
+    const leases = await Promise.all(['m1', 'm2', 'm3'].map((id) => a.acquire(`batch-${id}`)));
+    expect(leases.every(Boolean)).toBe(true);
+    await h.redis.del(RunnerKeys.lease('batch-m2'));
+    await h.redis.set(RunnerKeys.lease('batch-m3'), 'intruder#999', 'PX', 5000);
+    expect(await a.renewMany(leases.map((l) => l!))).toEqual([true, false, false]);
+    expect(await h.redis.pttl(RunnerKeys.lease('batch-m1'))).toBeGreaterThan(500);
+    expect(await h.redis.get(RunnerKeys.lease('batch-m3'))).toBe('intruder#999');
+    expect(await a.renewMany([])).toEqual([]);
+  });
+});
+
 describe('two runners', () => {
   let r1: Runner;
   let r2: Runner;

@@ -33,6 +33,10 @@ export const RunnerInfo = z.object({
   leaseMs: z.number().int(),
   /** null: unlimited. */
   maxSessions: z.number().int().nullable(),
+  /** Resident memory of the runner and its child processes (whatsapp-web.js' Chromium), MiB. */
+  rssMb: z.number().nonnegative().optional(),
+  /** RUNNER_MAX_RSS_MB: claims no session past this; null or absent: no memory limit. */
+  maxRssMb: z.number().int().nullable().optional(),
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
 
@@ -46,6 +50,13 @@ export function leaseHolder(value: string | null): string | null {
   if (!value) return null;
   const i = value.lastIndexOf('#');
   return i > 0 ? value.slice(0, i) : null;
+}
+
+/** True while the runner may take one more session (below its session and memory limits). */
+export function runnerHasRoom(info: Pick<RunnerInfo, 'sessions' | 'maxSessions' | 'rssMb' | 'maxRssMb'>): boolean {
+  if (info.maxSessions !== null && info.sessions.length >= info.maxSessions) return false;
+  if (info.maxRssMb != null && info.rssMb !== undefined && info.rssMb >= info.maxRssMb) return false;
+  return true;
 }
 
 /** A runner whose heartbeat is older than this many of its leases is dead for readers. */

@@ -29,6 +29,8 @@ export const Script = {
   leaseAcquire: 'waLeaseAcquire:1',
   /** KEYS: lease. ARGV: value, ms. Extends the lease only while it is still exactly ours. */
   leaseRenew: 'waLeaseRenew:1',
+  /** KEYS: leases. ARGV: ms, then each lease's value. Renews every lease still ours; returns 1/0 per lease. */
+  leaseRenewMany: 'waLeaseRenewMany:1',
   // The sync ledger's (sync-ledger.scripts.ts, where each one's keys and arguments are described).
   requestSync: 'waRequestSync:1',
   startQueuedSync: 'waStartQueuedSync:1',
@@ -57,11 +59,21 @@ const LEASE_RENEW_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
-const DEFINITIONS: Record<ScriptName, { numberOfKeys: number; lua: string }> = {
+/** One round trip for all of a runner's leases, so renewals never queue behind its other work. */
+const LEASE_RENEW_MANY_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then out[i] = redis.call('PEXPIRE', key, ARGV[1]) else out[i] = 0 end
+end
+return out`;
+
+/** numberOfKeys undefined: the caller passes the key count first (a variable number of keys). */
+const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = {
   compareAndDelete: { numberOfKeys: 1, lua: COMPARE_AND_DELETE_LUA },
   appendEvent: { numberOfKeys: 1, lua: APPEND_EVENT_LUA },
   leaseAcquire: { numberOfKeys: 2, lua: LEASE_ACQUIRE_LUA },
   leaseRenew: { numberOfKeys: 1, lua: LEASE_RENEW_LUA },
+  leaseRenewMany: { lua: LEASE_RENEW_MANY_LUA },
   requestSync: { numberOfKeys: 2, lua: REQUEST_SYNC_LUA },
   startQueuedSync: { numberOfKeys: 2, lua: START_QUEUED_SYNC_LUA },
   beginSync: { numberOfKeys: 4, lua: BEGIN_SYNC_LUA },
@@ -81,6 +93,7 @@ declare module 'ioredis' {
     [Script.appendEvent](log: string, maxLen: number, channel: string, sessionId: string, event: string, dataJson: string): Result<string, Context>;
     [Script.leaseAcquire](lease: string, tokens: string, runnerId: string, ms: number): Result<number | null, Context>;
     [Script.leaseRenew](lease: string, value: string, ms: number): Result<number, Context>;
+    [Script.leaseRenewMany](numberOfKeys: number, ...keysThenArgv: Arg[]): Result<number[], Context>;
     [Script.requestSync](active: string, pending: string, ...argv: Arg[]): Result<[string, string], Context>;
     [Script.startQueuedSync](active: string, pending: string, ...argv: Arg[]): Result<string | null, Context>;
     [Script.beginSync](progress: string, lastSync: string, active: string, log: string, ...argv: Arg[]): Result<number, Context>;

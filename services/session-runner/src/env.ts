@@ -72,6 +72,10 @@ export const RunnerEnv = BaseEnv.extend({
   RUNNER_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   /** Sessions this runner claims at most; unset: unlimited. */
   RUNNER_MAX_SESSIONS: z.coerce.number().int().min(1).optional(),
+  /** Claims no more sessions while the runner and its children (Chromium) use this many MiB; unset: no limit. */
+  RUNNER_MAX_RSS_MB: z.coerce.number().int().min(64).optional(),
+  /** Hand sessions, one at a time, to a runner with at least two fewer (a runner that joined later). */
+  RUNNER_REBALANCE: booleanString.default(false),
   /** Session-queue job lock (BullMQ renews it while the job runs): a dead runner's jobs are retried after it. */
   WA_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(15_000),
   /** How often the session's worker looks for jobs whose runner died (BullMQ `stalledInterval`). */

@@ -8,6 +8,9 @@ export interface Lease {
   token: number;
 }
 
+/** Leases renewed per round trip: one script call stays short even for thousands of sessions. */
+const RENEW_BATCH = 500;
+
 /**
  * A lease per session in Redis with a fencing token. The token grows on every claim, so a runner
  * that lost its lease (expired, Redis restarted) can never renew or release the next holder's.
@@ -18,7 +21,7 @@ export class LeaseStore {
     private readonly runnerId: string,
     private readonly leaseMs: number,
   ) {
-    useScripts(redis, 'leaseAcquire', 'leaseRenew', 'compareAndDelete');
+    useScripts(redis, 'leaseAcquire', 'leaseRenew', 'leaseRenewMany', 'compareAndDelete');
   }
 
   async acquire(sessionId: string): Promise<Lease | null> {
@@ -31,6 +34,18 @@ export class LeaseStore {
   /** True: extended by leaseMs. False: the lease is gone or someone else's (stop the client). */
   async renew(lease: Lease): Promise<boolean> {
     return (await this.redis[Script.leaseRenew](RunnerKeys.lease(lease.sessionId), lease.value, this.leaseMs)) === 1;
+  }
+
+  /** `renew` for many leases in one round trip per RENEW_BATCH; the answers in the order given. */
+  async renewMany(leases: Lease[]): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let i = 0; i < leases.length; i += RENEW_BATCH) {
+      const batch = leases.slice(i, i + RENEW_BATCH);
+      const keys = batch.map((l) => RunnerKeys.lease(l.sessionId));
+      const replies = await this.redis[Script.leaseRenewMany](batch.length, ...keys, this.leaseMs, ...batch.map((l) => l.value));
+      out.push(...replies.map((r) => r === 1));
+    }
+    return out;
   }
 
   /** Only while it is still exactly ours: a late release never frees someone else's. */

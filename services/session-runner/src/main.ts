@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       runnerId: env.RUNNER_ID,
       leaseMs: env.RUNNER_LEASE_MS,
       maxSessions: env.RUNNER_MAX_SESSIONS ?? null,
+      maxRssMb: env.RUNNER_MAX_RSS_MB ?? null,
+      rebalance: env.RUNNER_REBALANCE,
       limitPerChat: env.SYNC_LIMIT_PER_CHAT,
       catchUpMaxPerChat: env.SYNC_CATCHUP_MAX_PER_CHAT,
       fetchConcurrency: env.WA_FETCH_CONCURRENCY,

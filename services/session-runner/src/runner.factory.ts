@@ -9,6 +9,7 @@ import type { MediaPipeline } from './media-download.handler';
 import { sweepPendingMedia } from './media-pending.sweep';
 import { closeOrphanSync } from './orphan-sync.check';
 import { SessionOwnership } from './ownership.loop';
+import { processTreeRssMb } from './process-tree.memory';
 import type { ReconnectPolicy } from './reconnect.policy';
 import { RunnerRegistry } from './runner.registry';
 import { SessionStatusReporter } from './session-status.reporter';
@@ -34,6 +35,10 @@ export interface RunnerSettings {
   leaseMs: number;
   /** RUNNER_MAX_SESSIONS; null: unlimited. */
   maxSessions: number | null;
+  /** RUNNER_MAX_RSS_MB (runner and children); null or absent: no memory limit. */
+  maxRssMb?: number | null;
+  /** RUNNER_REBALANCE: move sessions to a lighter runner one at a time. */
+  rebalance?: boolean;
   limitPerChat: number;
   /** SYNC_CATCHUP_MAX_PER_CHAT: most missed messages a catch-up fetches per chat. */
   catchUpMaxPerChat?: number;
@@ -102,7 +107,8 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
     host: hostname(),
     leaseMs: settings.leaseMs,
     maxSessions: settings.maxSessions,
-  });
+    maxRssMb: settings.maxRssMb ?? null,
+  }, processTreeRssMb);
   const orphanDeps = { store, queues, ledger, reporter, logger: log, limitPerChat: settings.limitPerChat };
   ownership = new SessionOwnership({
     redis,
@@ -116,6 +122,7 @@ export function createRunner(conn: RunnerConnections, settings: RunnerSettings):
     leaseMs: settings.leaseMs,
     maxSessions: settings.maxSessions,
     startConcurrency: settings.restoreConcurrency ?? 1,
+    rebalance: settings.rebalance ?? false,
     // Redis may have come back empty: an open sync without progress is closed and run again.
     onOwned: async (sessionId) => {
       await closeOrphanSync(orphanDeps, sessionId, sessions.isReady(sessionId));

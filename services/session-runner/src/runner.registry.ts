@@ -4,19 +4,31 @@ import type { Redis } from '@wa-sync/shared/runtime';
 /** Entries this many leases old are removed by whichever runner heartbeats next. */
 const PRUNE_AFTER_LEASES = 4;
 
+type Self = Omit<RunnerInfo, 'sessions' | 'heartbeatAt' | 'rssMb'>;
+
 /** This runner's entry in the registry: written on every heartbeat, removed on shutdown. */
 export class RunnerRegistry {
   constructor(
     private readonly redis: Redis,
-    private readonly self: Omit<RunnerInfo, 'sessions' | 'heartbeatAt'>,
+    private readonly self: Self,
+    /** The runner's memory in MiB, children included (sampled at each heartbeat). */
+    private readonly sampleRssMb: () => number = () => process.memoryUsage().rss / 2 ** 20,
   ) {}
 
   get id(): string {
     return this.self.id;
   }
 
+  get limits(): Pick<RunnerInfo, 'maxSessions' | 'maxRssMb'> {
+    return { maxSessions: this.self.maxSessions, maxRssMb: this.self.maxRssMb ?? null };
+  }
+
+  /** The last sampled memory (MiB), for the claim's room check between heartbeats. */
+  rssMb = 0;
+
   async heartbeat(sessions: string[]): Promise<void> {
-    const info: RunnerInfo = { ...this.self, sessions: [...sessions].sort(), heartbeatAt: new Date().toISOString() };
+    this.rssMb = Math.round(this.sampleRssMb());
+    const info: RunnerInfo = { ...this.self, sessions: [...sessions].sort(), heartbeatAt: new Date().toISOString(), rssMb: this.rssMb };
     await this.redis.hset(RunnerKeys.registry, this.self.id, JSON.stringify(info));
   }
 

@@ -65,6 +65,21 @@ export async function releaseSession(ctx: SessionContext, sessionId: string): Pr
 }
 
 /**
+ * Hands one session to another runner the way SIGTERM hands them all: active jobs finish, the
+ * client stops, what it received is stored; the stored status stays, so the next owner restores it
+ * without a QR.
+ */
+export async function handOverSession(ctx: SessionContext, sessionId: string): Promise<void> {
+  const session = ctx.live.get(sessionId);
+  if (!session) return;
+  ctx.live.delete(sessionId);
+  clearTimeout(session.retryTimer);
+  await session.worker.close().catch((err) => ctx.deps.logger.warn({ sessionId, err }, 'worker close failed'));
+  await session.client.stop({ logout: false }).catch((err) => ctx.deps.logger.warn({ sessionId, err }, 'client stop failed'));
+  await session.liveWrites.drained();
+}
+
+/**
  * On boot: every session that was running, and every session whose engine kept its auth unless
  * it was stopped on purpose. Those come back `ready` without a QR and sync again.
  */

@@ -5,7 +5,7 @@ import type { PairingCodeResult } from '@wa-sync/shared/contracts';
 import { NotLinkingError, type WhatsAppClient } from './engine/engine.interface';
 import { RECONNECT_DEFAULTS } from './reconnect.policy';
 import { clientFor, type SessionContext, type SessionManagerDeps } from './session.context';
-import { closeAllSessions, releaseSession, restoreSessions, startSession, stopSession } from './session.lifecycle';
+import { closeAllSessions, handOverSession, releaseSession, restoreSessions, startSession, stopSession } from './session.lifecycle';
 
 export type { SessionManagerDeps } from './session.context';
 
@@ -36,6 +36,11 @@ export class SessionManager {
   /** Gives the session up without touching its stored status (another runner takes it over). */
   release(sessionId: string): Promise<void> {
     return releaseSession(this.ctx, sessionId);
+  }
+
+  /** One session, the SIGTERM way (active jobs finish first): for rebalancing. */
+  handOver(sessionId: string): Promise<void> {
+    return handOverSession(this.ctx, sessionId);
   }
 
   start(sessionId: string): Promise<void> {
