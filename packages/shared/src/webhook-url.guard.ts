@@ -130,8 +130,18 @@ export function webhookUrlRefusal(raw: string, policy: WebhookUrlPolicy): string
 
 export type LookupAll = (hostname: string) => Promise<LookupAddress[]>;
 
+/** A create request does not wait longer than this for DNS; an unanswered name is judged at send time. */
+const LOOKUP_TIMEOUT_MS = 3_000;
+
 const systemLookup: LookupAll = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no DNS answer for ${hostname} within ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS);
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(addresses);
+    });
+  });
 
 /**
  * The full check: the URL, then every address its host resolves to. Resolves to the reason it is
