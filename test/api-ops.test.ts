@@ -86,7 +86,11 @@ describe('auth', () => {
   it('leaves /healthz and /readyz open', async () => {
     const health = await app.inject({ url: '/healthz' });
     expect(health.json()).toEqual({ status: 'ok' });
-    const ready = await app.inject({ url: '/readyz' });
+    // Without the key: ready or not, and each dependency's ok/down; nothing more (issue 23).
+    const open = await app.inject({ url: '/readyz' });
+    expect(open.statusCode).toBe(200);
+    expect(open.json()).toEqual({ ready: true, status: 'ok', checks: { redis: 'ok', store: 'ok', broker: 'unknown' } });
+    const ready = await app.inject({ url: '/readyz', headers: AUTH });
     expect(ready.statusCode).toBe(200);
     conforms(Readiness, ready.json());
     expect(ready.json()).toEqual({
@@ -346,10 +350,14 @@ describe('readiness without Redis', () => {
     await redisServer.stop();
     // ioredis notices the closed socket on its own; the probe never waits for it.
     const ready = await waitFor('/readyz to turn 503', async () => {
-      const res = await app.inject({ url: '/readyz' });
+      const res = await app.inject({ url: '/readyz', headers: AUTH });
       return res.statusCode === 200 ? null : res;
     }, 10_000);
     expect(ready.statusCode).toBe(503);
+    // Without the key: which dependency is down, never why.
+    const open = await app.inject({ url: '/readyz' });
+    expect(open.statusCode).toBe(503);
+    expect(open.json()).toEqual({ ready: false, status: 'unavailable', checks: { redis: 'down', store: 'ok', broker: 'unknown' } });
     const body = Readiness.parse(ready.json());
     expect(body.status).toBe('unavailable');
     expect(body.ready).toBe(false);

@@ -2,6 +2,7 @@ import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import { SessionTokens } from './auth/session-token.service';
 import type { Store } from '@wa-sync/shared/store';
 import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncLedger, WebhookSecretCipher, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
+import type { NamedKey } from './auth/operator-key.registry';
 
 /** Everything the routes need, built once in main.ts (or by a test). */
 export interface ApiDeps {
@@ -19,8 +20,14 @@ export interface ApiDeps {
   logger: Logger;
   /** Default `limitPerChat` of a manual sync. */
   limitPerChat: number;
-  /** When set, every route but /healthz and /readyz requires it. */
+  /** The operator key (API_KEY, named `default`); with `apiKeys`, auth is on when either is set. */
   apiKey?: string;
+  /** More operator keys (API_KEYS=name:key,…), all accepted: rotation without downtime. */
+  apiKeys?: NamedKey[];
+  /** A client address may hold at most this many connections that have not authenticated yet (auth on only; default 256). */
+  maxPendingConnectionsPerIp?: number;
+  /** A request must arrive whole within this long, or its connection is closed (default 10000). */
+  requestTimeoutMs?: number;
   /** A dedicated subscriber connection: session events reach the sockets and the metrics through it. */
   subscriber?: Redis;
   /** Bull Board cannot change jobs or queues (default true). */

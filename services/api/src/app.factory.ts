@@ -8,11 +8,15 @@ import type { ApiDeps } from './api.deps';
 import type { ApiApp, RouteInfo } from './app.types';
 import { installErrorHandlers, sendError } from './error.handler';
 import { DOCS_PATH, registerOpenApi, useZodValidation } from './openapi/openapi.registry';
-import { installAuth } from './ops/auth.hook';
+import { installAccess } from './auth/access.hook';
+import { StreamAccessWatch } from './auth/stream-access.watch';
+import { OperatorKeys } from './auth/operator-key.registry';
 import { installCors } from './ops/cors.plugin';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board.plugin';
 import { ApiMetrics } from './ops/metrics.registry';
 import { QueueDirectory } from './ops/queue.directory';
+import { capPendingConnections, serverTimeouts } from './ops/connection.guard';
+import { installJsonBodyParser } from './ops/json-body.parser';
 import { installRateLimit } from './ops/rate-limit.plugin';
 import { chatRoutes } from './routes/chat.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -65,6 +69,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     },
     trustProxy: deps.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // A connection that has not sent a whole request within 10 s is closed; idle keep-alives after 5 s.
+    ...serverTimeouts(deps.requestTimeoutMs),
     // Chat ids up to 256 characters are valid in paths, percent-encoded UTF-8 included (up to 12
     // characters each); the route's schema answers a 400 for a longer id.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
@@ -93,19 +99,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     }
   });
 
-  // An empty body on a POST is an empty object, not a 400 (sync-chats takes an optional body).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, {});
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      const err = new Error('body is not valid JSON') as Error & { statusCode: number; code: string };
-      err.statusCode = 400;
-      err.code = 'BAD_JSON';
-      done(err, undefined);
-    }
-  });
+  installJsonBodyParser(app);
   installErrorHandlers(app);
   useZodValidation(app);
   // Before any route: the UIs' relaxed CSP is attached to their routes as they are added.
@@ -115,7 +109,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, ledger: deps.ledger, logger: deps.logger, timeoutMs: healthTimeoutMs });
   // What every route plugin reads from its instance, instead of arguments passed by hand.
   app.decorate('deps', deps).decorate('socketHub', hub).decorate('sseHub', sse).decorate('liveFeed', feed);
-  app.decorate('metrics', metrics).decorate('routeTable', routes);
+  const streamAccess = new StreamAccessWatch(deps.store, deps.logger);
+  app.decorate('metrics', metrics).decorate('routeTable', routes).decorate('streamAccess', streamAccess);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -123,6 +118,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.addHook('onClose', () => directory.close());
+  app.addHook('onClose', async () => streamAccess.stop());
 
   // Before auth: its onRequest hook marks upgrade requests, so a refused one's socket is destroyed.
   await app.register(websocket, {
@@ -136,8 +132,16 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   });
   // Before auth: a CORS preflight carries no key; a foreign Origin is refused before the key is checked.
   await installCors(app, deps.corsOrigins ?? [], '/ws');
-  installAuth(app, deps.apiKey, [BOARD_PATH, DOCS_PATH], isDashboardRoute);
-  await installRateLimit(app, deps.redis, deps.apiKey);
+  const keys = new OperatorKeys(deps.apiKey, deps.apiKeys);
+  installAccess(app, {
+    keys,
+    tokens: deps.tokens,
+    uiPrefixes: [BOARD_PATH, DOCS_PATH],
+    defaultAccess: (url) => (isDashboardRoute(url) ? 'public' : underAny(url, [BOARD_PATH, DOCS_PATH]) ? 'operator' : undefined),
+  });
+  // Behind a proxy every client has the proxy's address: the cap would throttle all of them together.
+  if (keys.enabled && !deps.trustProxy) capPendingConnections(app, deps.maxPendingConnectionsPerIp ?? 256);
+  await installRateLimit(app, deps.redis);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });
   await registerBullBoard(app, directory, deps.bullBoardReadOnly ?? true);
   await app.register(healthRoutes);
@@ -165,6 +169,10 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     });
   }
   return app;
+}
+
+function underAny(url: string, prefixes: string[]): boolean {
+  return prefixes.some((p) => url === p || url.startsWith(`${p}/`));
 }
 
 function requestSerializer(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {

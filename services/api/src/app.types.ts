@@ -2,7 +2,7 @@ import type { Session } from '@wa-sync/shared/contracts';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiDeps } from './api.deps';
-import type { TokenScope } from './auth/session-token.service';
+import type { StreamAccessWatch } from './auth/stream-access.watch';
 import type { ApiMetrics } from './ops/metrics.registry';
 import type { SseHub } from './sse/sse.hub';
 import type { LiveFeed } from './stream/live.feed';
@@ -29,15 +29,10 @@ declare module 'fastify' {
     /** The events channel as this process's sockets and streams get it. */
     liveFeed: LiveFeed;
     metrics: ApiMetrics;
+    /** Open streams opened by session tokens, closed when their token expires or is revoked. */
+    streamAccess: StreamAccessWatch;
     /** Every route registered (HEAD twins excluded), for the test that checks the OpenAPI document. */
     routeTable: RouteInfo[];
-  }
-  interface FastifyContextConfig {
-    /**
-     * Who may call the route: `operator` (the operator key only), a session token scope (that
-     * scope on the route's own session, or the key), `public` (no credential).
-     */
-    access?: 'operator' | 'public' | TokenScope;
   }
   interface FastifyRequest {
     /** The session of a route under the session scope (see session-scope.plugin), loaded by its preHandler. */

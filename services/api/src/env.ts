@@ -1,11 +1,12 @@
 import { BaseEnv, booleanString, loadEnv, WebhookPolicyEnv, WebhookSecretKeyEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
+import { parseApiKeys } from './auth/operator-key.registry';
 import { parseOrigins } from './ops/cors.plugin';
 
 export const ApiEnv = BaseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** When set, required as `Authorization: Bearer <key>` (HTTP) or `?token=` (WS). */
+  /** The operator key: `Authorization: Bearer <key>` (HTTP) or `?token=` (WS, SSE, media). */
   API_KEY: z.string().min(1).optional(),
   /**
    * Signs session tokens (HS256). Unset: a secret is generated once and kept in the store, so
@@ -13,6 +14,20 @@ export const ApiEnv = BaseEnv.extend({
    * token minted before is then refused).
    */
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** More operator keys, `name:key,…`, all accepted (rotation without downtime); logs show the name. */
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseApiKeys(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Connections per client address that have not authenticated yet (auth on); more are closed at once. */
+  MAX_PENDING_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(256),
   /** Bull Board only shows queues and jobs unless this is `false` (then it can retry, clean, pause…). */
   BULL_BOARD_READ_ONLY: booleanString.default(true),
   /** How often Bull Board and /metrics look for per-session queues that appeared or went away. */

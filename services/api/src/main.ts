@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     limitPerChat: env.SYNC_LIMIT_PER_CHAT,
     eventLogMaxLen: env.EVENT_LOG_MAXLEN,
     apiKey: env.API_KEY,
+    apiKeys: env.API_KEYS,
+    maxPendingConnectionsPerIp: env.MAX_PENDING_CONNECTIONS_PER_IP,
     bullBoardReadOnly: env.BULL_BOARD_READ_ONLY,
     queueRefreshMs: env.QUEUE_REFRESH_MS,
     rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
 
   await app.listen({ port: env.PORT, host: env.HOST });
   logger.info(
-    { url: `http://${env.HOST}:${env.PORT}`, store: describeStoreUrl(env.STORE_URL), auth: env.API_KEY ? 'api key' : 'open' },
+    { url: `http://${env.HOST}:${env.PORT}`, store: describeStoreUrl(env.STORE_URL), auth: env.API_KEY || env.API_KEYS.length ? `${(env.API_KEY ? 1 : 0) + env.API_KEYS.length} operator key(s)` : 'open' },
     'api listening',
   );
 }

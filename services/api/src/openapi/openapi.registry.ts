@@ -16,7 +16,8 @@ export const DOCS_PATH = '/docs';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Bad input: the message names the field',
-  401: 'Missing or wrong API key (when API_KEY is set)',
+  401: 'Missing or wrong API key or session token (`unauthorized`), or an expired (`token_expired`) or revoked (`token_revoked`) token',
+  403: 'A session token that does not reach this route (`forbidden`): another session, a missing scope, or an operator-only route',
   404: 'Not found',
   409: 'Conflict with the current state',
   429: 'Rate limited; retry after the `Retry-After` header (seconds)',
@@ -80,7 +81,7 @@ export function routeSchema<P extends Part = undefined, Q extends Part = undefin
     if ('empty' in r) response[status] = { type: 'null', description: r.description };
     else response[status] = 'schema' in r ? { description: r.description, ...jsonSchema(r.schema, 'output') } : r;
   }
-  const errors = new Set([...(doc.errors ?? []), ...(doc.public ? [] : [401]), 500]);
+  const errors = new Set([...(doc.errors ?? []), ...(doc.public ? [] : [401, 403]), 500]);
   for (const status of [...errors].sort((a, b) => a - b)) {
     response[status] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', ...jsonSchema(ErrorBody, 'output') };
   }
@@ -141,7 +142,9 @@ function extraPaths(boardPath: string): Record<string, unknown> {
           '`message:edit`, `message:revoke`, `session_ready`, `left`, `error` (`unknown-event`, `bad_frame`, `bad_request`). ' +
           'Logged events carry their log `id`; `since: <id>` replays what came after it, then goes live (`joined.resumed`). ' +
           'Frames over 64 KiB close the socket (1009); pings every 30 s; a browser Origin outside CORS_ORIGINS is refused (403). ' +
-          'With API_KEY set, the key goes in `Authorization: Bearer` or `?token=`; without it the upgrade is refused with a 401.',
+          'With API_KEY/API_KEYS set, the key or a session token goes in `Authorization: Bearer` or `?token=`; without one the upgrade is ' +
+          'refused with a 401. `join-session` needs the `stream` scope of that session (else `error {code: "forbidden"}`); a socket ' +
+          'whose token expires or is revoked is closed with code 4401.',
         parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string' }, description: 'The API key (browsers cannot set headers on a WebSocket)' }],
         responses: { 101: { description: 'Switching protocols' }, 401: error401, 403: { description: 'Origin not allowed (CORS_ORIGINS)', content: error401.content } },
         security: [{ bearerAuth: [] }, { tokenQuery: [] }],
@@ -185,9 +188,9 @@ export async function registerOpenApi(app: FastifyInstance, options: { boardPath
       servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start on this machine' }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEY, when it is set' },
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An operator key (API_KEY, API_KEYS), or a session token (POST …/tokens) on its own session' },
           basicAuth: { type: 'http', scheme: 'basic', description: 'API_KEY as the password (browser UIs only)' },
-          tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'API_KEY (WebSocket and the SSE events stream only)' },
+          tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The key or a session token (WebSocket, the SSE events stream and the media route only)' },
         },
       },
       // Hand-written OpenAPI path items; openapi-types (not a direct dependency) would only restate them.

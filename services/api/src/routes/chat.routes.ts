@@ -12,6 +12,7 @@ export const chatRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id/chats',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags,
         operationId: 'listChats',
@@ -31,6 +32,7 @@ export const chatRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id/chats/:chatId/messages',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags,
         operationId: 'listMessages',

@@ -8,16 +8,18 @@ import {
   withTimeout,
 } from '@wa-sync/shared/runtime';
 import type { InspectQueue } from '@wa-sync/shared/contracts';
+import { z } from 'zod';
 import type { ApiDeps } from '../api.deps';
 import type { ApiPlugin } from '../app.types';
 import { routeSchema } from '../openapi/openapi.registry';
-import { type DeliveryHealth, Healthy, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
+import { type DeliveryHealth, Healthy, PublicReadiness, type Readiness, Readiness as ReadinessSchema } from './health.schemas';
 
 const tags = ['ops'];
 
 /**
  * `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer), plus the
- * state of downstream delivery (RabbitMQ, backlog), which does not decide readiness. No key needed.
+ * state of downstream delivery (RabbitMQ, backlog), which does not decide readiness. No key needed;
+ * without the operator key (auth on), /readyz shows only ready and each dependency's ok/down.
  */
 export const healthRoutes: ApiPlugin = async (app) => {
   const { deps } = app;
@@ -35,6 +37,7 @@ export const healthRoutes: ApiPlugin = async (app) => {
     '/healthz',
     {
       logLevel: 'warn',
+      config: { access: 'public' },
       schema: routeSchema({ tags, operationId: 'getLiveness', summary: 'Liveness: the process is up', public: true, responses: { 200: { description: 'Up', schema: Healthy } } }),
     },
     async () => ({ status: 'ok' as const }),
@@ -44,18 +47,19 @@ export const healthRoutes: ApiPlugin = async (app) => {
     '/readyz',
     {
       logLevel: 'warn',
+      config: { access: 'public' },
       schema: routeSchema({
         tags,
         operationId: 'getReadiness',
         summary: 'Readiness: Redis answers PING and the store answers ping()',
         public: true,
         responses: {
-          200: { description: 'Ready', schema: ReadinessSchema },
-          503: { description: 'Not ready; `checks` names the dependency that failed', schema: ReadinessSchema },
+          200: { description: 'Ready (details with the operator key only)', schema: z.union([ReadinessSchema, PublicReadiness]) },
+          503: { description: 'Not ready; `checks` names the dependency that failed', schema: z.union([ReadinessSchema, PublicReadiness]) },
         },
       }),
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const [redis, store] = await Promise.all([
         check(() => pingRedis(deps), timeoutMs, 'redis'),
         check(() => deps.store.ping(), timeoutMs, 'store'),
@@ -67,10 +71,21 @@ export const healthRoutes: ApiPlugin = async (app) => {
           : [{ broker: 'unknown: Redis is down', workers: [], backlog: null }, []];
       const broker = delivery.broker === 'up' ? 'ok' : delivery.broker;
       const body: Readiness = { ready: ok, status: ok ? 'ok' : 'unavailable', checks: { redis, store, broker }, delivery, processes };
-      return reply.status(ok ? 200 : 503).send(body);
+      return reply.status(ok ? 200 : 503).send(req.principal?.kind === 'operator' ? body : publicReadiness(body));
     },
   );
 };
+
+function publicState(state: string): string {
+  if (state === 'ok' || state === 'off') return state;
+  return state.startsWith('unknown') ? 'unknown' : 'down';
+}
+
+/** What anyone may see: ready or not, and each dependency `ok` or `down`, without reasons, ids or hosts. */
+function publicReadiness(body: Readiness): PublicReadiness {
+  const checks = Object.fromEntries(Object.entries(body.checks).map(([name, state]) => [name, publicState(state)]));
+  return { ready: body.ready, status: body.status, checks: checks as PublicReadiness['checks'] };
+}
 
 async function processHealth(deps: ApiDeps, timeoutMs: number): Promise<Readiness['processes']> {
   try {

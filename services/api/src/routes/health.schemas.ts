@@ -28,6 +28,7 @@ export const ProcessHealthReport = z.object({
   ageS: z.number(),
 });
 
+/** What the operator sees (any caller when auth is off). */
 export const Readiness = z.object({
   /** The API's own Redis and store answer: traffic may come. */
   ready: z.boolean(),
@@ -38,5 +39,15 @@ export const Readiness = z.object({
   /** The other processes, as they report themselves through Redis (empty while Redis is down). */
   processes: z.array(ProcessHealthReport),
 });
+
+/** Without the operator key (auth on): ready or not and each dependency's `ok`/`down`; no reasons, worker ids or hosts. */
+/** A check's state without its reason: `down: …` is `down`, `unknown: …` is `unknown`. */
+const PublicCheck = z.enum(['ok', 'down', 'off', 'unknown']);
+export const PublicReadiness = z.object({
+  ready: z.boolean(),
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.object({ redis: PublicCheck, store: PublicCheck, broker: PublicCheck }),
+});
+export type PublicReadiness = z.infer<typeof PublicReadiness>;
 export type DeliveryHealth = z.infer<typeof DeliveryHealth>;
 export type Readiness = z.infer<typeof Readiness>;

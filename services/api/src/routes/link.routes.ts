@@ -24,6 +24,7 @@ export const linkRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id/qr',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags,
         summary: 'The current QR: a PNG when the client accepts image/png, else JSON',
@@ -58,6 +59,7 @@ export const linkRoutes: ApiPlugin = async (app) => {
   app.post(
     '/whatsapp-web/session/:id/pairing-code',
     {
+      config: { access: 'control' },
       schema: routeSchema({
         tags,
         summary: 'Link by phone number: a code to type on the phone instead of scanning the QR',

@@ -7,6 +7,7 @@ export const metricsRoutes: ApiPlugin = async (app) => {
     '/metrics',
     {
       logLevel: 'warn',
+      config: { access: 'operator' },
       schema: routeSchema({
         tags: ['ops'],
         operationId: 'getMetrics',

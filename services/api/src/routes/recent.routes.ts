@@ -9,6 +9,7 @@ export const recentRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id/messages/recent',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags: ['chats'],
         summary: 'Recent history: per chat active in the last `days`, its last `limit` messages (seed 000 shape)',

@@ -20,7 +20,7 @@ export async function requireSession(store: Store, sessionId: string): Promise<S
  */
 export function sessionScope(...plugins: ApiPlugin[]): ApiPlugin {
   return async (scope) => {
-    scope.decorateRequest('session', null as unknown as Session);
+    scope.decorateRequest('session', null as never);
     scope.addHook('onRoute', (route) => {
       if (route.url !== SESSION_PREFIX && !route.url.startsWith(`${SESSION_PREFIX}/`)) {
         throw new Error(`${route.method} ${route.url} is in the session scope but not under ${SESSION_PREFIX}`);

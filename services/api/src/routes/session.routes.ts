@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import {
   JobProducer,
   listRunners,
@@ -38,6 +39,13 @@ export function sessionView(session: Session, runnerId: string | null = null): S
 
 const tags = ['sessions'];
 
+/** For a token: creating a session, or a body with `webhooks`, is the operator's. */
+async function createsOrSetsWebhooks(req: FastifyRequest): Promise<boolean> {
+  const body = req.body as { webhooks?: unknown } | undefined;
+  if (body && typeof body === 'object' && body.webhooks !== undefined) return true;
+  return !(await req.server.deps.store.getSession((req.params as { id: string }).id));
+}
+
 /** Creating sessions and the lists: no existing session needed. */
 export const sessionRoutes: ApiPlugin = async (app) => {
   const { deps } = app;
@@ -45,7 +53,8 @@ export const sessionRoutes: ApiPlugin = async (app) => {
   app.post(
     '/whatsapp-web/session/:id',
     {
-      config: { rateLimit },
+      // A token may start its own session again, not create one or set webhooks.
+      config: { rateLimit, access: 'control', operatorWhen: createsOrSetsWebhooks },
       schema: routeSchema({
         tags,
         operationId: 'startSession',
@@ -82,6 +91,7 @@ export const sessionRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/sessions',
     {
+      config: { access: 'operator' },
       schema: routeSchema({
         tags,
         operationId: 'listSessions',
@@ -100,6 +110,7 @@ export const sessionRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/runners',
     {
+      config: { access: 'operator' },
       schema: routeSchema({
         tags,
         summary: 'Session runners alive (heartbeat within two leases) and the sessions each owns',
@@ -121,6 +132,7 @@ export const sessionViewRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags,
         operationId: 'getSession',
@@ -139,6 +151,8 @@ export const sessionViewRoutes: ApiPlugin = async (app) => {
   app.delete(
     '/whatsapp-web/session/:id',
     {
+      // A token may stop its session, not log it out.
+      config: { access: 'control', operatorWhen: (req) => DeleteSessionQuery.safeParse(req.query).data?.logout === true },
       schema: routeSchema({
         tags,
         operationId: 'stopSession',

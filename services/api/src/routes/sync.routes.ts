@@ -14,7 +14,7 @@ export const syncRoutes: ApiPlugin = async (app) => {
   app.post(
     '/whatsapp-web/session/:id/sync-chats',
     {
-      config: { rateLimit },
+      config: { rateLimit, access: 'control' },
       schema: routeSchema({
         tags,
         operationId: 'syncChats',
@@ -51,6 +51,7 @@ export const syncRoutes: ApiPlugin = async (app) => {
   app.get(
     '/whatsapp-web/session/:id/sync',
     {
+      config: { access: 'read' },
       schema: routeSchema({
         tags,
         operationId: 'getSync',

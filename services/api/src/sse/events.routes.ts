@@ -48,6 +48,7 @@ export const eventsRoutes: ApiPlugin = async (app) => {
     {
       // A HEAD would open a stream that never ends and sends nothing.
       exposeHeadRoute: false,
+      config: { access: 'stream', queryToken: true },
       schema: EVENTS_SCHEMA,
     },
     async (req, reply) => {
@@ -69,8 +70,17 @@ export const eventsRoutes: ApiPlugin = async (app) => {
       res.flushHeaders();
       // Subscribe first: every event logged from here on is held back until the stream is live.
       const client = hub.add(sessionId, res);
-      req.raw.on('close', () => hub.remove(client));
-      res.on('error', () => hub.remove(client));
+      // A token's stream ends within seconds of the token's expiry or revocation.
+      const untrack = app.streamAccess.track(client, req.principal, () => {
+        hub.remove(client);
+        res.end();
+      });
+      const gone = () => {
+        untrack();
+        hub.remove(client);
+      };
+      req.raw.on('close', gone);
+      res.on('error', gone);
 
       const writer = new SseWriter(client);
       await writer.push(`retry: ${RETRY_MS}\n\n`);

@@ -21,7 +21,7 @@ export const dashboardRoutes: ApiPlugin = async (app) => {
   const dir = app.deps.dashboardDir ?? DASHBOARD_DIR;
   if (!existsSync(join(dir, 'index.html'))) {
     app.log.warn({ dir }, 'dashboard not built: run `npm run build` to serve it at /');
-    app.get('/', { schema: { hide: true } }, (_req, reply) =>
+    app.get('/', { schema: { hide: true }, config: { access: 'public' } }, (_req, reply) =>
       sendError(reply, 404, 'dashboard_not_built', 'the dashboard is not built: run `npm run build`'),
     );
     return;

@@ -2,6 +2,7 @@ import { ClientEvents, ClientFrame, Keys, isClientEventName } from '@wa-sync/sha
 import type { WebSocket } from 'ws';
 import type { ApiDeps } from '../api.deps';
 import type { ApiPlugin } from '../app.types';
+import { mayStream, OPEN, type Principal } from '../auth/access.policy';
 import type { LiveFeed } from '../stream/live.feed';
 import { currentSync } from '../sync-snapshot.reader';
 import type { SocketHub } from './socket.hub';
@@ -9,6 +10,8 @@ import type { SocketHub } from './socket.hub';
 /** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
 export const WS_MAX_PAYLOAD = 64 * 1024;
 export const WS_PING_INTERVAL_MS = 30_000;
+/** Close code of a socket whose token expired or was revoked (DESIGN "Access for end users"). */
+export const WS_CLOSE_TOKEN = 4401;
 
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
 export const wsRoutes: ApiPlugin = async (app) => {
@@ -21,16 +24,28 @@ export const wsRoutes: ApiPlugin = async (app) => {
     url: '/ws',
     // Documented by hand in openapi.ts.
     schema: { hide: true },
+    // Any valid token may open the socket; `join-session` checks the `stream` scope of its session.
+    config: { access: 'socket', queryToken: true },
     // A plain GET (no upgrade) gets an error in the usual shape instead of an empty 404.
     handler: (_req, reply) =>
       reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'GET /ws is a WebSocket: send Upgrade: websocket' } }),
-    wsHandler: (socket: WebSocket) => {
+    wsHandler: (socket: WebSocket, req) => {
+    const principal = req.principal ?? OPEN;
     hub.add(socket);
-    socket.on('close', () => hub.remove(socket));
+    // A token's socket closes (4401) within seconds of the token's expiry or revocation.
+    const untrack = app.streamAccess.track(socket, principal, (reason) => {
+      hub.remove(socket);
+      socket.close(WS_CLOSE_TOKEN, reason);
+      setTimeout(() => socket.terminate(), 1_000).unref();
+    });
+    socket.on('close', () => {
+      untrack();
+      hub.remove(socket);
+    });
     // An oversized frame (1009) or a protocol error: ws closes the socket; only log it.
     socket.on('error', (err) => deps.logger.info({ err: err.message }, 'websocket closed on a bad frame'));
     socket.on('message', (raw) => {
-      handleFrame(socket, raw.toString(), deps, hub, feed).catch((err) => {
+      handleFrame(socket, principal, raw.toString(), deps, hub, feed).catch((err) => {
         deps.logger.error({ err }, 'websocket frame failed');
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
@@ -39,7 +54,7 @@ export const wsRoutes: ApiPlugin = async (app) => {
   });
 };
 
-async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
+async function handleFrame(socket: WebSocket, principal: Principal, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -64,6 +79,10 @@ async function handleFrame(socket: WebSocket, raw: string, deps: ApiDeps, hub: S
   if (event === 'leave-session') {
     hub.leave(socket, sessionId);
     return hub.send(socket, 'left', { sessionId });
+  }
+  // The `stream` scope of that session (any session with the operator key); the socket stays open.
+  if (!mayStream(principal, sessionId)) {
+    return hub.send(socket, 'error', { code: 'forbidden', message: `this token cannot join session ${sessionId}` });
   }
   const { since } = data.data as ClientEvents['join-session'];
   // Join first (holding live events back when resuming), then read: events published in
