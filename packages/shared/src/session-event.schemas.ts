@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MediaDescriptor, Message, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
+import { MediaDescriptor, Message, Reaction, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
 
 /**
  * Session events: one zod schema per event type. The runner, the workers and the Lua progress
@@ -22,6 +22,8 @@ export const SessionEventSchemas = {
   'message:revoke': z.object({ ...sessionRef, chatId: z.string(), id: z.string() }),
   /** A message's file reached a final status (stored, skipped, expired, failed). */
   'message:media': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), media: MediaDescriptor }),
+  /** A reaction was set, changed or removed: the message's reactions after it. */
+  'message:reaction': z.object({ ...sessionRef, chatId: z.string(), id: z.string(), reactions: z.array(Reaction) }),
   /** Once per finished sync, after its data is stored (downstream delivery reads it too). */
   session_ready: z.object({
     ...sessionRef,

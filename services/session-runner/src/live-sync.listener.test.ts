@@ -47,3 +47,34 @@ it('stores a message, its edit and its ack received during a long lock, in order
   expect(events).toEqual(['message:new', 'message:edit', 'message:status']);
   await queues.close();
 });
+
+it('stores and announces a live reaction, replaces it, removes it, and stays quiet about a no-op', async () => {
+  const { store } = busy;
+  const logger = createLogger('test', 'silent');
+  const log = new EventLog(suite.redis);
+  const reporter = new SessionStatusReporter(store, suite.redis, log, logger);
+  const session = 'live-react';
+  const account = new SimulatedAccount({ seed: 6, chats: 1, messagesPerChat: 1 });
+  const [chat] = account.listChats();
+  const [message] = account.latestMessages(chat.id, 1);
+  await store.upsertMessages(session, chat.id, [{ ...message, reactions: undefined }]);
+  const client = Object.assign(new EventEmitter(), { sessionId: session }) as unknown as WhatsAppClient & EventEmitter;
+  const writes = new LiveWriteQueue(logger);
+  attachLiveSync(client, { store, reporter }, writes);
+
+  const at = (s: number) => new Date(Date.parse(message.timestamp) + s * 1000).toISOString();
+  const react = (senderId: string, emoji: string, s: number) => client.emit('message_reaction', { chatId: chat.id, id: message.id, senderId, emoji, timestamp: at(s) });
+  react('1@c.us', '👍', 1);
+  react('2@c.us', '❤️', 2);
+  react('1@c.us', '😂', 3); // one reaction per sender: replaces 👍
+  react('2@c.us', '', 4); // removed
+  react('3@c.us', '', 5); // nothing to remove: not announced
+  await writes.drained();
+
+  expect((await store.getMessage(session, chat.id, message.id))!.reactions).toEqual([{ emoji: '😂', senderId: '1@c.us', timestamp: at(3) }]);
+  const events = (await log.readAfter(session, '0-0')).events;
+  expect(events.map((e) => [e.event, (e.data as { reactions: unknown[] }).reactions.length])).toEqual([
+    ['message:reaction', 1], ['message:reaction', 2], ['message:reaction', 2], ['message:reaction', 1],
+  ]);
+  expect(events[3].data).toEqual({ sessionId: session, chatId: chat.id, id: message.id, reactions: [{ emoji: '😂', senderId: '1@c.us', timestamp: at(3) }] });
+});

@@ -1,3 +1,4 @@
+import type { Reaction } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import { addMediaJobs, type Logger, type SessionQueues } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
@@ -5,7 +6,7 @@ import type { LiveWriteQueue } from './live-write.queue';
 import type { SessionStatusReporter } from './session-status.reporter';
 
 /**
- * After `ready`, new messages, delivery updates, edits and deletes for everyone are written straight
+ * After `ready`, new messages, delivery updates, edits, deletes for everyone and reactions are written straight
  * to the store (one small idempotent write each, like the bulk sync) and announced to joined
  * clients. An update the store did not take (unknown message, ack not higher, older edit, already
  * deleted) is not announced: clients only hear about what changed.
@@ -48,6 +49,14 @@ export function attachLiveSync(
       announce: () => deps.reporter.announce(sessionId, 'message:edit', { sessionId, chatId, id, body, editedAt }),
     }),
   );
+  // The store answers the reactions after the change, or null when nothing changed (not announced).
+  client.on('message_reaction', ({ chatId, id, senderId, emoji, timestamp }) => {
+    let reactions: Reaction[] | null = null;
+    writes.push('reaction', {
+      store: async () => (reactions = await deps.store.setReaction(sessionId, chatId, id, { senderId, emoji, timestamp })) !== null,
+      announce: () => deps.reporter.announce(sessionId, 'message:reaction', { sessionId, chatId, id, reactions: reactions ?? [] }),
+    });
+  });
   client.on('message_revoke_everyone', ({ chatId, id }) =>
     writes.push('delete', {
       store: () => deps.store.revokeMessage(sessionId, chatId, id),

@@ -8,7 +8,7 @@ import {
   SyncJobId,
   type SyncStartJob,
 } from '@wa-sync/shared/contracts';
-import type { ChatSyncState, Store } from '@wa-sync/shared/store';
+import { type ChatSyncState, type Store, StoreBusyError } from '@wa-sync/shared/store';
 import type { Logger, SyncLedger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import type { GraphFlow } from './graph.writer';
@@ -73,6 +73,7 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
   }
 
   await deps.store.upsertChats(sessionId, chats);
+  await saveContacts(client, sessionId, deps, log);
   await deps.store.startSyncRun({ syncId, sessionId, reason: data.reason, nChats: planned.length, kind });
   await deps.ledger.begin(sessionId, syncId, planned.length, kind);
 
@@ -80,6 +81,21 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
   await addSyncGraph(deps.flow, sessionId, syncId, planned);
   log.info({ kind, nChats: chatIds.length, listed: chats.length, skipped: selected.length - chatIds.length, reason: data.reason }, 'sync started');
   return { nChats: chatIds.length };
+}
+
+/**
+ * The account's contacts, before the fetches (whatsapp-web.js names senders from them). A failure
+ * is logged, not fatal: names then fall back to pushnames, and the next sync tries again.
+ */
+async function saveContacts(client: WhatsAppClient, sessionId: string, deps: SyncStartDeps, log: Logger): Promise<void> {
+  try {
+    const contacts = await client.getContacts();
+    await deps.store.upsertContacts(sessionId, contacts);
+    log.debug({ contacts: contacts.length }, 'contacts saved');
+  } catch (err) {
+    if (err instanceof StoreBusyError) throw err;
+    log.warn({ err: (err as Error).message }, 'contacts not saved');
+  }
 }
 
 /**

@@ -25,6 +25,7 @@ export type MessageBound = { t: number; id: string } | { t: number; id: null };
 // Tags keep a chat cursor from being accepted as a message cursor and leave room for a v2.
 const CHAT_TAG = 'c1';
 const MESSAGE_TAG = 'm1';
+const CONTACT_TAG = 'k1';
 // Ids are short; anything near this is not ours.
 const MAX_CURSOR_LENGTH = 4096;
 
@@ -34,6 +35,17 @@ export function encodeChatCursor(key: ChatKey): string {
 
 export function encodeMessageCursor(key: MessageKey): string {
   return encode([MESSAGE_TAG, key.t, key.id]);
+}
+
+/** Contacts are paged by id alone. */
+export function encodeContactCursor(id: string): string {
+  return encode([CONTACT_TAG, 0, id]);
+}
+
+export function decodeContactCursor(cursor: string): string {
+  const [, zero, id] = decode(cursor, CONTACT_TAG);
+  if (zero !== 0 || typeof id !== 'string' || id === '') throw new InvalidCursorError(quote(cursor));
+  return id;
 }
 
 export function decodeChatCursor(cursor: string): ChatKey {

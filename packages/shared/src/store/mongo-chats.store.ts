@@ -17,7 +17,7 @@ export class MongoChats implements ChatStore {
           filter: { sessionId, id: c.id },
           // messageCount is ours; lastMessageAt only moves forward ($max on insert just sets it).
           update: {
-            $set: { name: c.name, isGroup: c.isGroup, unreadCount: c.unreadCount },
+            $set: { name: c.name, isGroup: c.isGroup, unreadCount: c.unreadCount, ...(c.participants ? { participants: c.participants } : {}) },
             ...(last
               ? { $max: { lastMessageAt: last }, $setOnInsert: { messageCount: 0 } }
               : { $setOnInsert: { messageCount: 0, lastMessageAt: null } }),
@@ -42,7 +42,7 @@ export class MongoChats implements ChatStore {
       }
     }
     const docs = await this.c.chats
-      .find(filter)
+      .find(filter, { projection: { participants: 0 } })
       .sort({ lastMessageAt: -1, id: 1 })
       .limit(query.limit + 1)
       .toArray();

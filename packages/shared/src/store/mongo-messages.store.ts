@@ -3,7 +3,7 @@ import { isGroupChatId, type Message, type Page } from '../domain.schemas';
 import { assertLimit, encodeMessageCursor, parseMessageBound, toEpochMs, toPage } from './cursor.codec';
 import { bulkUpsert, retryOnDuplicate, toMessage, type MessageDoc, type MongoCollections } from './mongo.schema';
 import type { ChatHistory, MessagePageQuery, MessageStore, RecentHistoryQuery, UpsertResult } from './store.interface';
-import { checkBatch, compareIds } from './store.input';
+import { checkBatch, compareIds, messageExtra, type MessageExtra } from './store.input';
 
 // recentHistory reads one index range per active chat; this many at a time.
 const HISTORY_CONCURRENCY = 8;
@@ -15,6 +15,10 @@ export class MongoMessages implements MessageStore {
   async upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult> {
     const ts = checkBatch(chatId, messages);
     if (messages.length === 0) return { inserted: 0, existing: 0 };
+    const extras = messages.map((m) => {
+      const json = messageExtra(m);
+      return json === null ? null : (JSON.parse(json) as MessageExtra);
+    });
     const ops: AnyBulkWriteOperation<MessageDoc>[] = messages.map((m, i) => ({
       updateOne: {
         filter: { sessionId, chatId, id: m.id },
@@ -29,6 +33,8 @@ export class MongoMessages implements MessageStore {
             editedAt: m.editedAt ? new Date(toEpochMs(m.editedAt, `message ${m.id} editedAt`)) : null,
             revoked: Boolean(m.revoked),
             ...(m.media ? { media: m.media } : {}),
+            ...(extras[i] ? { extra: extras[i] } : {}),
+            ...(m.reactions ? { reactions: m.reactions } : {}),
           },
           $max: { ack: m.ack },
         },
@@ -43,6 +49,15 @@ export class MongoMessages implements MessageStore {
         withMedia.map((m) => ({ updateOne: { filter: { sessionId, chatId, id: m.id, media: null }, update: { $set: { media: m.media } } } })),
         { ordered: false },
       );
+    }
+    // Conversation fields and reactions of messages stored before they existed: filled once.
+    if (inserted < messages.length) {
+      const fills: AnyBulkWriteOperation<MessageDoc>[] = [];
+      messages.forEach((m, i) => {
+        if (extras[i]) fills.push({ updateOne: { filter: { sessionId, chatId, id: m.id, extra: null }, update: { $set: { extra: extras[i] } } } });
+        if (m.reactions) fills.push({ updateOne: { filter: { sessionId, chatId, id: m.id, reactions: null }, update: { $set: { reactions: m.reactions } } } });
+      });
+      if (fills.length > 0) await this.c.messages.bulkWrite(fills, { ordered: false });
     }
     // Edits and deletes carried by the batch, applied with the same rules as the live events.
     for (const m of messages) {

@@ -6,7 +6,8 @@ import {
   type Document,
   type IndexDescription,
 } from 'mongodb';
-import type { Chat, MediaDescriptor, Message, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, Contact, GroupParticipant, MediaDescriptor, Message, Reaction, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { MessageExtra } from './store.input';
 import type { SessionWebhook } from '../webhook.schemas';
 
 /** Documents as stored: times are BSON Dates, ids are the natural keys (`_id` is the driver's ObjectId). */
@@ -31,6 +32,8 @@ export interface ChatDoc {
   /** Always present; null for a chat with no message (null sorts after every Date in a descending sort). */
   lastMessageAt: Date | null;
   messageCount: number;
+  /** Group members; absent until a chat list brings them. */
+  participants?: GroupParticipant[];
 }
 
 export interface MessageDoc {
@@ -48,6 +51,14 @@ export interface MessageDoc {
   revoked?: boolean;
   /** Absent for a message without media. */
   media?: MediaDescriptor | null;
+  /** The conversation fields it came with (senderName, quoted, …); absent until a fetch brings them. */
+  extra?: MessageExtra | null;
+  /** Absent until known; then changed by live reactions only. */
+  reactions?: Reaction[] | null;
+}
+
+export interface ContactDoc extends Contact {
+  sessionId: string;
 }
 
 export interface SyncRunDoc {
@@ -69,10 +80,13 @@ export interface MongoCollections {
   chats: Collection<ChatDoc>;
   messages: Collection<MessageDoc>;
   syncRuns: Collection<SyncRunDoc>;
+  contacts: Collection<ContactDoc>;
 }
 
 /** Named, so that `init()` on every start is a no-op and a changed definition fails loudly. */
-export const INDEXES: Record<'sessions' | 'chats' | 'messages' | 'sync_runs', IndexDescription[]> = {
+export const INDEXES: Record<'sessions' | 'chats' | 'messages' | 'sync_runs' | 'contacts', IndexDescription[]> = {
+  // listContacts pages by id.
+  contacts: [{ name: 'contact_key', key: { sessionId: 1, id: 1 }, unique: true }],
   sessions: [{ name: 'session_key', key: { sessionId: 1 }, unique: true }],
   chats: [
     { name: 'chat_key', key: { sessionId: 1, id: 1 }, unique: true },
@@ -155,6 +169,7 @@ export function toChat(doc: ChatDoc): Chat {
     unreadCount: doc.unreadCount,
     lastMessageAt: doc.lastMessageAt ? doc.lastMessageAt.toISOString() : null,
     messageCount: doc.messageCount,
+    ...(doc.participants ? { participants: doc.participants } : {}),
   };
 }
 
@@ -172,6 +187,8 @@ export function toMessage(doc: MessageDoc): Message {
     ...(doc.editedAt ? { editedAt: doc.editedAt.toISOString() } : {}),
     ...(doc.revoked ? { revoked: true } : {}),
     ...(doc.media ? { media: doc.media } : {}),
+    ...(doc.extra ?? {}),
+    ...(doc.reactions ? { reactions: doc.reactions } : {}),
   };
 }
 

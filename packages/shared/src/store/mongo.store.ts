@@ -1,13 +1,14 @@
 import { MongoClient, type Db } from 'mongodb';
-import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
+import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { MongoAccess } from './mongo-access.store';
 import { MongoChats } from './mongo-chats.store';
+import { MongoConversations } from './mongo-conversations.store';
 import { MongoMedia } from './mongo-media.store';
 import { MongoMessages } from './mongo-messages.store';
 import { INDEXES, dbNameFromUrl, type MongoCollections } from './mongo.schema';
 import { MongoSessions } from './mongo-sessions.store';
 import { MongoSyncRuns } from './mongo-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export interface MongoStoreOptions {
@@ -33,6 +34,7 @@ export class MongoStore implements Store {
   private readonly syncRuns: MongoSyncRuns;
   private readonly media: MongoMedia;
   private readonly access: MongoAccess;
+  private readonly conversations: MongoConversations;
 
   constructor(url: string, options: MongoStoreOptions = {}) {
     // Driver defaults on purpose: a connection pool per client, retryable reads and writes on.
@@ -43,6 +45,7 @@ export class MongoStore implements Store {
       chats: this.db.collection('chats'),
       messages: this.db.collection('messages'),
       syncRuns: this.db.collection('sync_runs'),
+      contacts: this.db.collection('contacts'),
     };
     this.sessions = new MongoSessions(this.c);
     this.chats = new MongoChats(this.c);
@@ -50,6 +53,7 @@ export class MongoStore implements Store {
     this.syncRuns = new MongoSyncRuns(this.c);
     this.media = new MongoMedia(this.c);
     this.access = new MongoAccess(this.db);
+    this.conversations = new MongoConversations(this.c);
   }
 
   async init(): Promise<void> {
@@ -59,6 +63,7 @@ export class MongoStore implements Store {
       this.c.chats.createIndexes(INDEXES.chats),
       this.c.messages.createIndexes(INDEXES.messages),
       this.c.syncRuns.createIndexes(INDEXES.sync_runs),
+      this.c.contacts.createIndexes(INDEXES.contacts),
     ]);
   }
 
@@ -160,5 +165,15 @@ export class MongoStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
+
+  upsertContacts(sessionId: string, contacts: Contact[]) {
+    return this.conversations.upsertContacts(sessionId, contacts);
+  }
+  listContacts(sessionId: string, query: ChatPageQuery) {
+    return this.conversations.listContacts(sessionId, query);
+  }
+  setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
+    return this.conversations.setReaction(sessionId, chatId, messageId, change);
   }
 }

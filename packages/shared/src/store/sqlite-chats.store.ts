@@ -19,6 +19,7 @@ export class SqliteChats implements ChatStore {
       isGroup: c.isGroup ? 1 : 0,
       unreadCount: c.unreadCount,
       lastMessageAt: c.lastMessageAt === null ? null : toEpochMs(c.lastMessageAt, `chat ${c.id} lastMessageAt`),
+      participants: c.participants ? JSON.stringify(c.participants) : null,
     }));
     const { db, s } = this.c;
     await this.c.write(() => db.transaction(() => rows.forEach((row) => s.upsertChat.run(row))).immediate());

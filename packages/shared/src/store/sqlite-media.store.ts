@@ -2,7 +2,7 @@ import type { MediaDescriptor, Message } from '../domain.schemas';
 import { MEDIA_STATUSES } from '../domain.schemas';
 import type { SqliteConnection } from './sqlite.connection';
 import { toMessage } from './sqlite.rows';
-import type { MessageRow, Stmt } from './sqlite.statements';
+import { MESSAGE_COLUMNS, type MessageRow, type Stmt } from './sqlite.statements';
 import type { MediaCounts, MediaRef, MediaStore } from './store.interface';
 
 const STATUS = `json_extract(media, '$.status')`;
@@ -10,7 +10,7 @@ const STATUS = `json_extract(media, '$.status')`;
 function prepare(c: SqliteConnection) {
   const p = <Row = unknown>(sql: string): Stmt<Row> => c.db.prepare<[Record<string, unknown>], Row>(sql);
   return {
-    getMessage: p<MessageRow>(`SELECT id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media
+    getMessage: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS}
       FROM messages WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id`),
     // `stored` is final; anything else may move (pending → failed → stored on a later retry).
     setMedia: p(`UPDATE messages SET media = @media WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id

@@ -4,7 +4,7 @@ import { isBusy, type SqliteConnection } from './sqlite.connection';
 import { toMessage } from './sqlite.rows';
 import type { MessageRow, Statements } from './sqlite.statements';
 import { StoreBusyError, type ChatHistory, type MessagePageQuery, type MessageStore, type RecentHistoryQuery, type UpsertResult } from './store.interface';
-import { checkBatch, compareIds, wellFormed } from './store.input';
+import { checkBatch, compareIds, messageExtra, wellFormed } from './store.input';
 
 /** A batch waiting for the next group commit, and its caller. */
 interface PendingBatch {
@@ -30,6 +30,8 @@ function upsertBatch(s: Statements, sessionId: string, chatId: string, messages:
     const m = messages[i];
     if (ts[i] > newest) newest = ts[i];
     const editedAt = m.editedAt ? toEpochMs(m.editedAt, `message ${m.id} editedAt`) : null;
+    const extra = messageExtra(m);
+    const reactions = m.reactions ? JSON.stringify(m.reactions) : null;
     const { changes } = s.insertMessage.run(
       sessionId,
       chatId,
@@ -44,6 +46,8 @@ function upsertBatch(s: Statements, sessionId: string, chatId: string, messages:
       editedAt,
       m.revoked ? 1 : 0,
       m.media ? JSON.stringify(m.media) : null,
+      extra,
+      reactions,
     );
     if (changes === 1) {
       inserted += 1;
@@ -52,6 +56,7 @@ function upsertBatch(s: Statements, sessionId: string, chatId: string, messages:
     const row = { sessionId, chatId, id: m.id, ack: m.ack };
     s.raiseAck.run(row);
     if (m.media) s.fillMedia.run({ sessionId, chatId, id: m.id, media: JSON.stringify(m.media) });
+    if (extra !== null || reactions !== null) s.fillExtra.run({ sessionId, chatId, id: m.id, extra, reactions });
     if (m.revoked) s.revokeMessage.run(row);
     else if (editedAt !== null) s.editMessage.run({ sessionId, chatId, id: m.id, body: wellFormed(m.body), editedAt });
   }

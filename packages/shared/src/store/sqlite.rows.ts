@@ -1,4 +1,5 @@
-import type { Chat, MediaDescriptor, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, GroupParticipant, MediaDescriptor, Message, Reaction, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { MessageExtra } from './store.input';
 import { toIso, toIsoOrNull } from './cursor.codec';
 import type { ChatRow, MessageRow, SyncRunRow } from './sqlite.statements';
 
@@ -11,6 +12,7 @@ export function toChat(row: ChatRow): Chat {
     unreadCount: row.unread_count,
     lastMessageAt: toIsoOrNull(row.last_message_at),
     messageCount: row.message_count,
+    ...(row.participants ? { participants: JSON.parse(row.participants) as GroupParticipant[] } : {}),
   };
 }
 
@@ -29,6 +31,8 @@ export function toMessage(row: MessageRow): Message {
     ...(row.edited_at !== null ? { editedAt: toIso(row.edited_at) } : {}),
     ...(row.revoked === 1 ? { revoked: true } : {}),
     ...(row.media !== null ? { media: JSON.parse(row.media) as MediaDescriptor } : {}),
+    ...(row.extra !== null ? (JSON.parse(row.extra) as MessageExtra) : {}),
+    ...(row.reactions !== null ? { reactions: JSON.parse(row.reactions) as Reaction[] } : {}),
   };
 }
 

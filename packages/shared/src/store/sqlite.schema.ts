@@ -78,6 +78,21 @@ const MIGRATIONS: string[] = [
   // v5, session tokens: secrets generated once and shared by every process; revocation epochs.
   `CREATE TABLE IF NOT EXISTS store_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE IF NOT EXISTS token_epochs (session_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL);`,
+  // v6, full conversations: a message's other fields (JSON: senderName, quoted, mentions, …) and
+  // its reactions (JSON array), NULL until a fetch brings them; group members; the contacts.
+  `ALTER TABLE messages ADD COLUMN extra TEXT;
+   ALTER TABLE messages ADD COLUMN reactions TEXT;
+   ALTER TABLE chats ADD COLUMN participants TEXT;
+   CREATE TABLE IF NOT EXISTS contacts (
+     session_id    TEXT NOT NULL,
+     id            TEXT NOT NULL,
+     name          TEXT,
+     pushname      TEXT,
+     number        TEXT,
+     is_business   INTEGER NOT NULL,
+     is_my_contact INTEGER NOT NULL,
+     PRIMARY KEY (session_id, id)
+   );`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

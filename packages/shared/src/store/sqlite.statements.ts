@@ -17,6 +17,8 @@ export interface ChatRow {
   unread_count: number;
   last_message_at: number | null;
   message_count: number;
+  /** JSON GroupParticipant[], read by getChat only. */
+  participants?: string | null;
 }
 
 export interface MessageRow {
@@ -33,6 +35,10 @@ export interface MessageRow {
   revoked: number;
   /** JSON MediaDescriptor; null for a message without media. */
   media: string | null;
+  /** JSON of the conversation fields it came with (store.input messageExtra); null when none. */
+  extra: string | null;
+  /** JSON Reaction[]; null when never known. */
+  reactions: string | null;
 }
 
 export interface SyncRunRow {
@@ -48,7 +54,7 @@ export interface SyncRunRow {
 }
 
 const CHAT_COLUMNS = 'id, name, is_group, unread_count, last_message_at, message_count';
-const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media';
+export const MESSAGE_COLUMNS = 'id, chat_id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media, extra, reactions';
 const CHAT_ORDER = 'ORDER BY last_message_at DESC, id ASC LIMIT @limit';
 const MESSAGE_ORDER = 'ORDER BY ts DESC, id DESC LIMIT @limit';
 // MAX() of two values where NULL means "unknown", not "smallest": scalar MAX() returns NULL on any NULL.
@@ -62,16 +68,16 @@ export interface Stmt<Row = unknown> {
 }
 
 /** insertMessage's positional parameters, in column order. */
-export type InsertMessageParams = [string, string, string, number, string | null, string, string, number, number, number, number | null, number, string | null];
+export type InsertMessageParams = [string, string, string, number, string | null, string, string, number, number, number, number | null, number, string | null, string | null, string | null];
 
 /** Immutable fields are written once: a known id is left alone here and only its ack moves. */
 function prepareInsertMessage(db: Database.Database): { run(...params: InsertMessageParams): { changes: number } } {
   // Positional parameters: the per-message hot path, where a named-parameter object costs as much
   // as the SQL itself (docs/benchmarks.md). Order: session, chat, id, fromMe, author, body, type,
-  // ts, ack, hasMedia, editedAt, revoked, media.
+  // ts, ack, hasMedia, editedAt, revoked, media, extra, reactions.
   return db.prepare<InsertMessageParams>(
-    `INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO messages (session_id, chat_id, id, from_me, author, body, type, ts, ack, has_media, edited_at, revoked, media, extra, reactions)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (session_id, chat_id, id) DO NOTHING`);
 }
 
@@ -96,10 +102,10 @@ export function prepareStatements(db: Database.Database) {
     getSessionWebhooks: p<{ webhooks: string | null }>('SELECT webhooks FROM sessions WHERE session_id = @sessionId'),
 
     // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward).
-    upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
-      VALUES (@sessionId, @id, @name, @isGroup, @unreadCount, @lastMessageAt, 0)
+    upsertChat: p(`INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count, participants)
+      VALUES (@sessionId, @id, @name, @isGroup, @unreadCount, @lastMessageAt, 0, @participants)
       ON CONFLICT (session_id, id) DO UPDATE SET name = excluded.name, is_group = excluded.is_group,
-        unread_count = excluded.unread_count,
+        unread_count = excluded.unread_count, participants = COALESCE(excluded.participants, chats.participants),
         last_message_at = ${maxNullable('chats.last_message_at', 'excluded.last_message_at')}`),
     // After a message batch on a known chat: count what it inserted (the count stays exact: every
     // message row is inserted by a batch that ends here), move lastMessageAt forward. No recount:
@@ -116,7 +122,7 @@ export function prepareStatements(db: Database.Database) {
         (SELECT COUNT(*) FROM messages WHERE session_id = @sessionId AND chat_id = @chatId))
       ON CONFLICT (session_id, id) DO UPDATE SET message_count = excluded.message_count,
         last_message_at = ${maxNullable('chats.last_message_at', 'excluded.last_message_at')}`),
-    getChat: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId AND id = @chatId`),
+    getChat: p<ChatRow>(`SELECT ${CHAT_COLUMNS}, participants FROM chats WHERE session_id = @sessionId AND id = @chatId`),
     listChats: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId ${CHAT_ORDER}`),
     listChatsAfter: p<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = @sessionId
       AND (last_message_at < @t OR (last_message_at = @t AND id > @id) OR last_message_at IS NULL) ${CHAT_ORDER}`),
@@ -141,6 +147,10 @@ export function prepareStatements(db: Database.Database) {
     // A message stored before its media was known gets the descriptor once; the media job owns it after.
     fillMedia: p(`UPDATE messages SET media = @media
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND media IS NULL`),
+    // Conversation fields and reactions of a message stored without them (before they existed): once.
+    fillExtra: p(`UPDATE messages SET extra = COALESCE(extra, @extra), reactions = COALESCE(reactions, @reactions)
+      WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id
+        AND ((extra IS NULL AND @extra IS NOT NULL) OR (reactions IS NULL AND @reactions IS NOT NULL))`),
     raiseAck: p(`UPDATE messages SET ack = @ack
       WHERE session_id = @sessionId AND chat_id = @chatId AND id = @id AND ack < @ack`),
     listMessages: p<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages

@@ -177,3 +177,33 @@ describe('createStore / describeStoreUrl', () => {
     expect(describeStoreUrl('sqlite:./data/wa-sync.db')).toBe('sqlite:./data/wa-sync.db');
   });
 });
+
+describe('SqliteStore migration to full conversations (v6)', () => {
+  it('keeps messages stored before it: readable at once, their new fields absent until a fetch brings them', async () => {
+    const file = join(dir, 'v5', 'store.db');
+    const s = uniqueSessionId('v4');
+    const [m] = messages('1@c.us', 0, 1);
+    const before = new SqliteStore(file);
+    await before.init();
+    await before.upsertMessages(s, '1@c.us', [m]);
+    await before.close();
+    // Back to what a v5 build left on disk.
+    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file);
+    db.exec(`ALTER TABLE messages DROP COLUMN extra; ALTER TABLE messages DROP COLUMN reactions;
+      ALTER TABLE chats DROP COLUMN participants; DROP TABLE contacts; PRAGMA user_version = 5;`);
+    db.close();
+
+    const after = new SqliteStore(file);
+    await after.init();
+    try {
+      expect(await after.getMessage(s, '1@c.us', m.id)).toEqual(m);
+      const full = { ...m, senderName: 'Ana', reactions: [{ emoji: '👍', senderId: '2@c.us', timestamp: m.timestamp }] };
+      await after.upsertMessages(s, '1@c.us', [full]);
+      expect(await after.getMessage(s, '1@c.us', m.id)).toEqual(full);
+      expect((await after.listContacts(s, { limit: 5 })).items).toEqual([]);
+    } finally {
+      await after.close();
+    }
+  });
+});

@@ -1,12 +1,13 @@
-import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
+import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { SqliteAccess } from './sqlite-access.store';
 import { SqliteChats } from './sqlite-chats.store';
 import { SqliteConnection, type SqliteStoreOptions, isBusy } from './sqlite.connection';
+import { SqliteConversations } from './sqlite-conversations.store';
 import { SqliteMedia } from './sqlite-media.store';
 import { SqliteMessages } from './sqlite-messages.store';
 import { SqliteSessions } from './sqlite-sessions.store';
 import { SqliteSyncRuns } from './sqlite-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export type { SqliteStoreOptions } from './sqlite.connection';
@@ -26,6 +27,7 @@ export class SqliteStore implements Store {
   private readonly syncRuns: SqliteSyncRuns;
   private readonly media: SqliteMedia;
   private readonly access: SqliteAccess;
+  private readonly conversations: SqliteConversations;
 
   /** `path` is a file (its directory is created) or `:memory:`. */
   constructor(
@@ -39,6 +41,7 @@ export class SqliteStore implements Store {
     this.syncRuns = new SqliteSyncRuns(this.conn);
     this.media = new SqliteMedia(this.conn);
     this.access = new SqliteAccess(this.conn);
+    this.conversations = new SqliteConversations(this.conn);
   }
 
   async init(): Promise<void> {
@@ -46,6 +49,8 @@ export class SqliteStore implements Store {
     this.messages.prepare();
     this.media.prepare();
     this.access.prepare();
+  }
+    this.conversations.prepare();
   }
 
   async close(): Promise<void> {
@@ -153,5 +158,14 @@ export class SqliteStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+
+  upsertContacts(sessionId: string, contacts: Contact[]) {
+    return this.conversations.upsertContacts(sessionId, contacts);
+  }
+  listContacts(sessionId: string, query: ChatPageQuery) {
+    return this.conversations.listContacts(sessionId, query);
+  }
+  setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
+    return this.conversations.setReaction(sessionId, chatId, messageId, change);
   }
 }

@@ -15,6 +15,7 @@ import {
 } from './store-fixtures.contract';
 import { describeMessageContract } from './store-messages.contract';
 import { describeMediaContract } from './store-media.contract';
+import { describeConversationContract } from './store-conversations.contract';
 
 /**
  * The behaviour every Store must have. `makeStore` returns an initialised store; it is called once
@@ -45,6 +46,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeMessageContract(get);
     describeMediaContract(get);
     describeAccessContract(get);
+    describeConversationContract(get);
     describeSyncRunContract(get);
     describeContinuousContract(get);
     describeOddInputContract(get);

@@ -1,4 +1,5 @@
-import type { Message } from '../domain.schemas';
+import type { Message, Reaction } from '../domain.schemas';
+import type { ReactionChange } from './store.interface';
 import { toEpochMs } from './cursor.codec';
 import { StoredSessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
@@ -42,4 +43,32 @@ export function parseWebhooks(raw: string): SessionWebhook[] {
   } catch {
     return [];
   }
+}
+
+/** The conversation fields a message keeps beside its columns (DESIGN "Full conversations"). */
+const EXTRA_KEYS = ['senderName', 'quoted', 'mentions', 'isForwarded', 'location', 'vcards', 'poll'] as const;
+export type MessageExtra = Partial<Pick<Message, (typeof EXTRA_KEYS)[number]>>;
+
+/** The message's conversation fields as one JSON object; null when it carries none (absent stays absent). */
+export function messageExtra(m: Message): string | null {
+  let out: Record<string, unknown> | null = null;
+  for (const key of EXTRA_KEYS) {
+    const v = m[key];
+    if (v !== undefined) (out ??= {})[key] = v;
+  }
+  // JSON.stringify escapes lone surrogates, so the text is valid UTF-8 for any store.
+  return out ? JSON.stringify(out) : null;
+}
+
+/**
+ * One sender's reaction replaced or removed in a list; null when the list would not change.
+ * WhatsApp keeps one reaction per sender.
+ */
+export function applyReaction(current: readonly Reaction[], change: ReactionChange): Reaction[] | null {
+  const mine = current.find((r) => r.senderId === change.senderId);
+  if (!change.emoji && !mine) return null;
+  if (change.emoji && mine && mine.emoji === change.emoji) return null;
+  const next = current.filter((r) => r.senderId !== change.senderId);
+  if (change.emoji) next.push({ emoji: change.emoji, senderId: change.senderId, timestamp: change.timestamp });
+  return next;
 }

@@ -1,4 +1,4 @@
-import type { Chat, ChatInput, MediaDescriptor, MediaStatus, Message, Page, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, ChatInput, Contact, MediaDescriptor, MediaStatus, Message, Page, Reaction, Session, SessionStatus, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export interface ChatPageQuery {
@@ -113,10 +113,11 @@ export interface SessionStore {
 
 /** Chats' metadata and what a catch-up compares with the phone. */
 export interface ChatStore {
-  /** Upserts chat metadata; keeps messageCount. */
+  /** Upserts chat metadata; keeps messageCount; `participants`, when given, replace the stored ones. */
   upsertChats(sessionId: string, chats: ChatInput[]): Promise<void>;
   /** Newest activity first (lastMessageAt desc, nulls last, then id). */
   listChats(sessionId: string, query: ChatPageQuery): Promise<Page<Chat>>;
+  /** One chat, a group with its `participants` when known (lists leave them out). */
   getChat(sessionId: string, chatId: string): Promise<Chat | null>;
   /**
    * Every stored chat of the session with its newest stored message time (for a catch-up);
@@ -131,6 +132,9 @@ export interface MessageStore {
    * Upserts one chat's batch in one transaction: immutable fields are written once, `ack` only
    * moves up, a message with a newer `editedAt` replaces the text, `revoked` is final (a batch
    * fetched before an edit or delete never undoes it). Updates the chat's messageCount and lastMessageAt.
+   * The conversation fields (senderName, quoted, mentions, …) fill a message stored without them
+   * (before they existed) and are kept after; `reactions` likewise, then only `setReaction` changes
+   * them, so a re-fetch never drops a live reaction.
    */
   upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult>;
   /** Newest first (timestamp desc, then id desc). */
@@ -185,6 +189,31 @@ export interface MediaStore {
   pendingMedia(sessionId: string, limit: number): Promise<MediaRef[]>;
 }
 
+/** One sender's reaction on a message: `emoji` '' removes it (WhatsApp keeps one per sender). */
+export interface ReactionChange {
+  senderId: string;
+  emoji: string;
+  /** ISO-8601. */
+  timestamp: string;
+}
+
+/**
+ * Contacts and reactions (DESIGN "Full conversations"). Group members come with the chats
+ * (`ChatInput.participants`, answered by `getChat`); the other message fields with the messages.
+ */
+export interface ConversationStore {
+  /** Upserts the session's contacts by id: what the phone says last wins. */
+  upsertContacts(sessionId: string, contacts: Contact[]): Promise<void>;
+  /** The session's contacts by id (byte order), paged like the chats. */
+  listContacts(sessionId: string, query: ChatPageQuery): Promise<Page<Contact>>;
+  /**
+   * Live reaction: replaces the sender's reaction on a stored message, or removes it (`emoji` '').
+   * Resolves to the message's reactions after the change; null when nothing changed (unknown
+   * message, a removal of no reaction, the same reaction again).
+   */
+  setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange): Promise<Reaction[] | null>;
+}
+
 /**
  * What session tokens need to outlive every API process (and Redis): a signing secret all
  * processes agree on, and a revocation epoch per session.
@@ -206,7 +235,7 @@ export interface AccessStore {
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  * Each implementation is split the same way: one part per interface above, one class composing them.
  */
-export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore {
+export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore, ConversationStore {
   readonly kind: 'sqlite' | 'mongodb' | 'postgres';
   /** Creates tables/collections and indexes; safe to call on every start. */
   init(): Promise<void>;
