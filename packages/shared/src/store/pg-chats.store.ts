@@ -2,7 +2,7 @@ import type { Chat, ChatInput, Page } from '../domain.schemas';
 import { assertLimit, decodeChatCursor, encodeChatCursor, toEpochMs, toIsoOrNull, toPage } from './cursor.codec';
 import type { PgConnection } from './pg.connection';
 import { CHAT_COLUMNS, toChat, type ChatRow } from './pg.rows';
-import { encodeText } from './pg.text';
+import { encodeText, toJsonb } from './pg.text';
 import type { ChatPageQuery, ChatStore, ChatSyncState } from './store.interface';
 
 const CHAT_ORDER = 'ORDER BY last_message_at DESC NULLS LAST, id ASC LIMIT $2';
@@ -26,12 +26,14 @@ export class PgChats implements ChatStore {
     // Metadata from the engine wins, except messageCount (ours) and lastMessageAt (only forward;
     // GREATEST ignores NULL).
     await this.c.query(
-      `INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count)
-       SELECT $1, t.id, t.name, t.is_group, t.unread_count, t.last_message_at, 0
-       FROM unnest($2::text[], $3::text[], $4::bool[], $5::int4[], $6::int8[]) AS t(id, name, is_group, unread_count, last_message_at)
+      `INSERT INTO chats (session_id, id, name, is_group, unread_count, last_message_at, message_count, participants)
+       SELECT $1, t.id, t.name, t.is_group, t.unread_count, t.last_message_at, 0, t.participants
+       FROM unnest($2::text[], $3::text[], $4::bool[], $5::int4[], $6::int8[], $7::jsonb[]) AS t(id, name, is_group, unread_count, last_message_at, participants)
        ON CONFLICT (session_id, id) DO UPDATE SET name = excluded.name, is_group = excluded.is_group,
-         unread_count = excluded.unread_count, last_message_at = GREATEST(chats.last_message_at, excluded.last_message_at)`,
-      [sessionId, list.map((c) => c.id), list.map((c) => encodeText(c.name)), list.map((c) => c.isGroup), list.map((c) => c.unreadCount), last],
+         unread_count = excluded.unread_count, last_message_at = GREATEST(chats.last_message_at, excluded.last_message_at),
+         participants = COALESCE(excluded.participants, chats.participants)`,
+      [sessionId, list.map((c) => c.id), list.map((c) => encodeText(c.name)), list.map((c) => c.isGroup), list.map((c) => c.unreadCount), last,
+        list.map((c) => toJsonb(c.participants))],
     );
   }
 
@@ -54,7 +56,7 @@ export class PgChats implements ChatStore {
   }
 
   async getChat(sessionId: string, chatId: string): Promise<Chat | null> {
-    const { rows } = await this.c.query<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats WHERE session_id = $1 AND id = $2`, [sessionId, chatId]);
+    const { rows } = await this.c.query<ChatRow>(`SELECT ${CHAT_COLUMNS}, participants FROM chats WHERE session_id = $1 AND id = $2`, [sessionId, chatId]);
     return rows.length ? toChat(rows[0]) : null;
   }
 

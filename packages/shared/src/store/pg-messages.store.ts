@@ -35,8 +35,12 @@ WITH input AS (
     edited_at = CASE WHEN NOT (m.revoked OR excluded.revoked) AND excluded.edited_at > COALESCE(m.edited_at, excluded.edited_at - 1)
       THEN excluded.edited_at ELSE m.edited_at END,
     -- A message stored before its media was known gets the descriptor once; the media job owns it after.
-    media = COALESCE(m.media, excluded.media)
+    media = COALESCE(m.media, excluded.media),
+    -- The other fields fill what a message stored before them lacks, key by key, and are kept
+    -- after (the stored keys win): a re-fetch never drops a live reaction.
+    extra = CASE WHEN excluded.extra IS NULL THEN m.extra WHEN m.extra IS NULL THEN excluded.extra ELSE excluded.extra || m.extra END
   WHERE excluded.ack > m.ack OR (excluded.revoked AND NOT m.revoked) OR (m.media IS NULL AND excluded.media IS NOT NULL)
+    OR (excluded.extra IS NOT NULL AND (m.extra IS NULL OR NOT m.extra ?& ARRAY(SELECT jsonb_object_keys(excluded.extra))))
     OR (NOT m.revoked AND excluded.edited_at > COALESCE(m.edited_at, excluded.edited_at - 1))
   RETURNING xmax = 0 AS fresh
 ), n AS (

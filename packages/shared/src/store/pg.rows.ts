@@ -1,4 +1,4 @@
-import type { Chat, MediaDescriptor, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
+import type { Chat, GroupParticipant, MediaDescriptor, Message, SyncKind, SyncReason, SyncRun } from '../domain.schemas';
 import { toIso, toIsoOrNull } from './cursor.codec';
 import { decodeText } from './pg.text';
 
@@ -10,6 +10,8 @@ export interface ChatRow {
   unread_count: number;
   last_message_at: number | null;
   message_count: number;
+  /** Read by getChat only. */
+  participants?: GroupParticipant[] | null;
 }
 
 export interface MessageRow {
@@ -52,6 +54,7 @@ export function toChat(row: ChatRow): Chat {
     unreadCount: row.unread_count,
     lastMessageAt: toIsoOrNull(row.last_message_at),
     messageCount: row.message_count,
+    ...(row.participants ? { participants: row.participants } : {}),
   };
 }
 

@@ -80,7 +80,22 @@ CREATE TABLE token_epochs (session_id text COLLATE "C" PRIMARY KEY, epoch intege
  * Migrations in order: entry i brings the schema from version i to i + 1, recorded in
  * `wa_sync_migrations`. Add new ones at the end; never edit one that has shipped.
  */
-const MIGRATIONS: string[] = [SCHEMA_V1];
+const MIGRATIONS: string[] = [
+  SCHEMA_V1,
+  // v2, full conversations: group members with their chat; the contacts. (A message's other
+  // fields, reactions included, are in messages.extra since v1.)
+  `ALTER TABLE chats ADD COLUMN participants jsonb;
+   CREATE TABLE contacts (
+     session_id    text COLLATE "C" NOT NULL,
+     id            text COLLATE "C" NOT NULL,
+     name          text,
+     pushname      text,
+     number        text,
+     is_business   boolean NOT NULL,
+     is_my_contact boolean NOT NULL,
+     PRIMARY KEY (session_id, id)
+   );`,
+];
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
 // Any constant: processes starting together take turns at migrating.

@@ -1,13 +1,14 @@
-import type { ChatInput, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
+import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { PgAccess } from './pg-access.store';
 import { PgChats } from './pg-chats.store';
+import { PgConversations } from './pg-conversations.store';
 import { PgConnection, type PgStoreOptions } from './pg.connection';
 import { PgMedia } from './pg-media.store';
 import { PgMessages } from './pg-messages.store';
 import { migratePg } from './pg.schema';
 import { PgSessions } from './pg-sessions.store';
 import { PgSyncRuns } from './pg-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export type { PgStoreOptions } from './pg.connection';
@@ -28,6 +29,7 @@ export class PgStore implements Store {
   private readonly syncRuns: PgSyncRuns;
   private readonly media: PgMedia;
   private readonly access: PgAccess;
+  private readonly conversations: PgConversations;
 
   /** `url`: postgres://user[:pass]@host[:port]/db[?pool_max=N&…] (node-postgres's connection string). */
   constructor(url: string, options: PgStoreOptions = {}) {
@@ -38,6 +40,7 @@ export class PgStore implements Store {
     this.syncRuns = new PgSyncRuns(this.conn);
     this.media = new PgMedia(this.conn);
     this.access = new PgAccess(this.conn);
+    this.conversations = new PgConversations(this.conn);
   }
 
   /** Creates or upgrades the schema (wa_sync_migrations); safe on every start, from every process. */
@@ -144,5 +147,15 @@ export class PgStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
+
+  upsertContacts(sessionId: string, contacts: Contact[]) {
+    return this.conversations.upsertContacts(sessionId, contacts);
+  }
+  listContacts(sessionId: string, query: ChatPageQuery) {
+    return this.conversations.listContacts(sessionId, query);
+  }
+  setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
+    return this.conversations.setReaction(sessionId, chatId, messageId, change);
   }
 }

@@ -49,7 +49,6 @@ export class SqliteStore implements Store {
     this.messages.prepare();
     this.media.prepare();
     this.access.prepare();
-  }
     this.conversations.prepare();
   }
 
@@ -158,6 +157,7 @@ export class SqliteStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
 
   upsertContacts(sessionId: string, contacts: Contact[]) {
     return this.conversations.upsertContacts(sessionId, contacts);
