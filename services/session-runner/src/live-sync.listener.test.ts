@@ -60,7 +60,7 @@ it('stores and announces a live reaction, replaces it, removes it, and stays qui
   await store.upsertMessages(session, chat.id, [{ ...message, reactions: undefined }]);
   const client = Object.assign(new EventEmitter(), { sessionId: session }) as unknown as WhatsAppClient & EventEmitter;
   const writes = new LiveWriteQueue(logger);
-  attachLiveSync(client, { store, reporter }, writes);
+  attachLiveSync(client, { store, reporter, queues: new SessionQueues(suite.redis), logger }, writes);
 
   const at = (s: number) => new Date(Date.parse(message.timestamp) + s * 1000).toISOString();
   const react = (senderId: string, emoji: string, s: number) => client.emit('message_reaction', { chatId: chat.id, id: message.id, senderId, emoji, timestamp: at(s) });
