@@ -260,6 +260,11 @@ async function main() {
     result.seedLoopSeconds = round(r.seconds, 3);
   });
 
+  // 1b. The PostgreSQL store beside a minimal table, and the e2e sync on it (scripts/bench/postgres.js).
+  await part('postgres', ['pgStoreMsgsPerSec', 'rawPgMsgsPerSec', 'pgStoreVsRawPg', 'e2ePgMsgsPerSec'], () =>
+    require('./bench/postgres').run({ data: inproc.dataset(SIZES.chats, SIZES.messages), rounds: STORE_ROUNDS, result, extra, round, ratio, e2e: (url) => withProduct(simEnv(SIZES.chats, SIZES.messages, { STORE_URL: url }), firstSync) }),
+  );
+
   // 2. End to end on the default settings, then restarts on the same Redis and store.
   await part('e2e', ['e2eMsgsPerSec', 'e2eRatio', 'runnerRssMiB', 'workersRssMiB', 'redisPeakGrowthMiB', 'redisRetainedMiB', 'catchupIdleSeconds', 'catchupIdleFetches', 'catchupChangedFetches'], async () => {
     await withProduct(simEnv(SIZES.chats, SIZES.messages), async (product, redis) => {
@@ -407,6 +412,9 @@ function report() {
   row('  e2e ÷ store', r.e2eRatio, '', '≥ 0.8');
   row('store msgs/s', r.rawStoreMsgsPerSec, `minimal SQLite ${r.rawSqliteMsgsPerSec ?? 'null'}`);
   row('  store ÷ minimal SQLite', r.storeVsRawSqlite, '', '≥ 0.6');
+  row('PostgreSQL store msgs/s', r.pgStoreMsgsPerSec, `minimal PostgreSQL ${r.rawPgMsgsPerSec ?? 'null'}`);
+  row('  PostgreSQL store ÷ minimal PostgreSQL', r.pgStoreVsRawPg, '', '≥ 0.6');
+  row('e2e msgs/s on PostgreSQL', r.e2ePgMsgsPerSec, `on SQLite ${r.e2eMsgsPerSec ?? 'null'}`);
   row(`${SIZES.seedChats} chats @ ${LATENCY} ms, C=8 (s)`, r.concurrent50msSeconds, `seed loop ${r.seedLoopSeconds ?? 'null'} s`);
   row('  speedup C=8', r.speedup50ms, '', '≥ 7.5');
   row(`  ${SIZES.seedChats} chats @ ${LATENCY} ms, C=16 (s)`, r.concurrent50msC16Seconds, '');

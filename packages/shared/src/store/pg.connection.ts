@@ -21,7 +21,9 @@ const RERUN = new Set(['40P01', '40001']);
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === types.builtins.INT8) return (v: string) => Number(v);
-    if (oid === types.builtins.JSONB) return (v: string) => JSON.parse(v, (_k, x) => (typeof x === 'string' ? decodeText(x) : x));
+    if (oid === types.builtins.JSONB) {
+      return (v: string) => (v.includes('\uFFFF') ? JSON.parse(v, (_k, x) => (typeof x === 'string' ? decodeText(x) : x)) : JSON.parse(v));
+    }
     return types.getTypeParser(oid, format as 'text');
   },
 };

@@ -84,7 +84,7 @@ describeWithPostgres('PgStore on the PostgreSQL server', () => {
         const full: Message = {
           ...message(C, 1, { body: 'see \u0000 this \uFFFF', hasMedia: true }),
           senderName: 'Zoë',
-          quoted: { id: 'true_x_1', fromMe: true, author: null, type: 'chat', body: 'quoted \u0000 text' },
+          quoted: { id: 'true_x_1', fromMe: true, author: null, type: 'chat', body: 'quoted \u0000 text \uFFFF' },
           mentions: ['5511900000001@c.us'],
           isForwarded: true,
           reactions: [{ emoji: '👍', senderId: '5511900000002@c.us', timestamp: '2024-03-01T12:05:00.000Z' }],
@@ -97,6 +97,10 @@ describeWithPostgres('PgStore on the PostgreSQL server', () => {
         await store.upsertMessages(s, C, [full, plain]);
         const stored = (await store.listMessages(s, C, { limit: 10 })).items;
         expect(stored).toEqual([plain, full]);
+        // jsonb refuses lone surrogates: kept as U+FFFD, as in text columns.
+        const odd = message(C, 3, { senderName: 'lone \uD83D here' });
+        await store.upsertMessages(s, C, [odd]);
+        expect((await store.getMessage(s, C, odd.id))?.senderName).toBe('lone \uFFFD here');
         expect(Object.keys(stored[0]).sort()).toEqual(Object.keys(plain).sort());
       } finally {
         await store.close();

@@ -28,5 +28,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function toJsonb(value: unknown): string | null {
   if (value === null || value === undefined) return null;
+  const plain = JSON.stringify(value);
+  // JSON.stringify writes U+0000 and lone surrogates as \u escapes: without those (or U+FFFF), the
+  // text is stored as it is (a stray match, e.g. an escaped backslash, only takes the slow path).
+  if (!/\\u(0000|d[89a-f])|\uFFFF/i.test(plain)) return plain;
   return JSON.stringify(value, (_k, x: unknown) => (typeof x === 'string' ? encodeText(x.replace(LONE_SURROGATE, '\uFFFD')) : x));
 }
