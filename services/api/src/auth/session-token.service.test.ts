@@ -62,7 +62,7 @@ describe('session tokens', () => {
     expect(seconds).toBeGreaterThan(100);
     expect(seconds).toBeLessThanOrEqual(120);
     const verified = await tokens().verify(minted.token);
-    expect(verified).toEqual({ sessionId: 's1', scopes: ['read', 'stream'], exp: Date.parse(minted.expiresAt) / 1000, jti: expect.any(String) });
+    expect(verified).toEqual({ sessionId: 's1', scopes: ['read', 'stream'], exp: Date.parse(minted.expiresAt) / 1000, jti: expect.any(String), epoch: 0 });
     // Default: read + stream for an hour.
     const dflt = await tokens().mint('s1');
     expect(dflt.scopes).toEqual(['read', 'stream']);
@@ -107,13 +107,15 @@ describe('session tokens', () => {
   it('revoking a session refuses its older tokens as token_revoked, leaves other sessions alone, and new tokens work', async () => {
     const old = await tokens().mint('rev', ['read'], 600);
     const elsewhere = await tokens().mint('rev-other', ['read'], 600);
+    expect((await tokens().verify(old.token)).epoch).toBe(0);
     expect(await tokens().revokeAll('rev')).toBe(1);
+    expect(await tokens().currentEpoch('rev')).toBe(1);
     expect(await refusal(tokens(), old.token)).toBe('token_revoked');
     // On another process (another store handle) at once.
     expect(await refusal(new SessionTokens(other, SECRET), old.token)).toBe('token_revoked');
     await expect(tokens().verify(elsewhere.token)).resolves.toMatchObject({ sessionId: 'rev-other' });
     const fresh = await tokens().mint('rev', ['read'], 600);
-    await expect(tokens().verify(fresh.token)).resolves.toMatchObject({ sessionId: 'rev' });
+    await expect(tokens().verify(fresh.token)).resolves.toMatchObject({ sessionId: 'rev', epoch: 1 });
   });
 
   it('without TOKEN_SECRET, generates one secret kept in the store: two processes agree, a restart keeps it', async () => {

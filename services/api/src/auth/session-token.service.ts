@@ -32,6 +32,8 @@ export interface VerifiedToken {
   /** Expiry, epoch seconds. */
   exp: number;
   jti: string;
+  /** The session's revocation epoch it was minted under: it is revoked once `currentEpoch` is higher. */
+  epoch: number;
 }
 
 export type TokenErrorCode = 'unauthorized' | 'token_expired' | 'token_revoked';
@@ -118,7 +120,15 @@ export class SessionTokens {
     if (!claims.success) throw new TokenError('unauthorized', 'the token is not a valid session token');
     const { sub, scopes, epoch, exp, jti } = claims.data;
     if ((await this.store.getTokenEpoch(sub)) > epoch) throw new TokenError('token_revoked', 'the token was revoked');
-    return { sessionId: sub, scopes, exp, jti };
+    return { sessionId: sub, scopes, exp, jti, epoch };
+  }
+
+  /**
+   * The session's revocation epoch now: a stream opened with a token whose `epoch` is lower must
+   * close (one store read per session, however many streams it has).
+   */
+  currentEpoch(sessionId: string): Promise<number> {
+    return this.store.getTokenEpoch(sessionId);
   }
 
   /** Revokes every token of the session minted so far; resolves to its new epoch. */
