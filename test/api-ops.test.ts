@@ -79,8 +79,32 @@ describe('auth', () => {
     const ok = await app.inject({ url: '/whatsapp-web/sessions', headers: AUTH });
     expect(ok.statusCode).toBe(200);
     conforms(SessionList, ok.json());
-    expect(ok.json()).toEqual({ sessions: [] });
+    expect(ok.json()).toEqual({ sessions: [], nextCursor: null });
     expectError(await app.inject({ url: '/nowhere', headers: AUTH }), 404, 'not_found');
+  });
+
+  it('pages the session list: every session once, in creation order, a bad cursor or limit is a 400', async () => {
+    const ids = ['page-a', 'page-b', 'page-c', 'page-d', 'page-e'];
+    for (const id of ids) await api.store.ensureSession(id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await app.inject({ url: `/whatsapp-web/sessions?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: AUTH });
+      expect(res.statusCode).toBe(200);
+      conforms(SessionList, res.json());
+      const body = SessionList.parse(res.json());
+      expect(body.sessions.length).toBeLessThanOrEqual(2);
+      seen.push(...body.sessions.map((s) => s.sessionId));
+      cursor = body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(seen.filter((id) => ids.includes(id))).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(pages).toBe(Math.ceil(seen.length / 2));
+    expectError(await app.inject({ url: '/whatsapp-web/sessions?cursor=garbage', headers: AUTH }), 400, 'bad_cursor');
+    expectError(await app.inject({ url: '/whatsapp-web/sessions?limit=0', headers: AUTH }), 400, 'bad_request');
+    expectError(await app.inject({ url: '/whatsapp-web/sessions?limit=501', headers: AUTH }), 400, 'bad_request');
   });
 
   it('leaves /healthz and /readyz open', async () => {

@@ -58,8 +58,17 @@ export class Api {
     return json as T;
   }
 
-  sessions(): Promise<{ sessions: SessionRow[] }> {
-    return this.call('GET', `${BASE}/sessions`);
+  /** Every session, page by page (the list is paged like the others). */
+  async sessions(): Promise<{ sessions: SessionRow[] }> {
+    const sessions: SessionRow[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = `?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page: { sessions: SessionRow[]; nextCursor: string | null } = await this.call('GET', `${BASE}/sessions${query}`);
+      sessions.push(...page.sessions);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { sessions };
   }
 
   session(id: string): Promise<SessionRow> {

@@ -1,4 +1,7 @@
-import { type BusEnvelope, listRunners, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type BusEnvelope, listRunners, SESSION_QUEUE_PREFIX, type SyncSnapshot } from '@wa-sync/shared/contracts';
+
+/** The label every per-session queue's counts are summed under. */
+export const SESSION_QUEUES_LABEL = `${SESSION_QUEUE_PREFIX}*`;
 import {
   DELIVERY_QUEUES,
   type Logger,
@@ -60,14 +63,23 @@ export class ApiMetrics {
       });
 
     scraped(
-      { name: 'wa_sync_queue_jobs', help: 'Jobs in each BullMQ queue by state (fixed queues and per-session queues), read at scrape time', labelNames: ['queue', 'state'] },
+      { name: 'wa_sync_queue_jobs', help: 'Jobs in each BullMQ queue by state, read at scrape time; the per-session queues summed as queue="wa-session-*"', labelNames: ['queue', 'state'] },
       'queue counts',
       async () => {
         const queues = await deps.directory.list();
         return Promise.all(queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts() })));
       },
       (gauge, queues) => {
-        for (const q of queues) for (const [state, n] of Object.entries(q.counts)) gauge.set({ queue: q.name, state }, n);
+        // Session queues summed under one label: a series per session would grow /metrics with the
+        // sessions (14k series at 2,000); per-session detail is the API's (Bull Board, GET …/sync).
+        const totals = new Map<string, Record<string, number>>();
+        for (const q of queues) {
+          const name = q.name.startsWith(SESSION_QUEUE_PREFIX) ? SESSION_QUEUES_LABEL : q.name;
+          const t = totals.get(name) ?? {};
+          for (const [state, n] of Object.entries(q.counts)) t[state] = (t[state] ?? 0) + n;
+          totals.set(name, t);
+        }
+        for (const [queue, counts] of totals) for (const [state, n] of Object.entries(counts)) gauge.set({ queue, state }, n);
       },
     );
     scraped(

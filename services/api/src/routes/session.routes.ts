@@ -7,6 +7,7 @@ import {
   sessionOwners,
   type SessionStatus,
 } from '@wa-sync/shared/contracts';
+import { pageSessions } from './session.page';
 import type { ApiPlugin } from '../app.types';
 import { routeSchema } from '../openapi/openapi.registry';
 import { routeRateLimit } from '../ops/rate-limit.plugin';
@@ -15,6 +16,7 @@ import {
   DeleteSessionQuery,
   RunnerList,
   SessionList,
+  SessionsQuery,
   SessionParams,
   SessionStarted,
   SessionStopping,
@@ -95,15 +97,17 @@ export const sessionRoutes: ApiPlugin = async (app) => {
       schema: routeSchema({
         tags,
         operationId: 'listSessions',
-        summary: 'List sessions with their status',
-        responses: { 200: { description: 'Every session', schema: SessionList } },
-        errors: [503],
+        summary: 'List sessions with their status, a page at a time (creation order)',
+        querystring: SessionsQuery,
+        responses: { 200: { description: 'A page of sessions; `nextCursor: null` on the last page', schema: SessionList } },
+        errors: [400, 503],
       }),
     },
-    async () => {
-      const sessions = await deps.store.listSessions();
-      const owners = await sessionOwners(deps.redis, sessions.map((s) => s.sessionId));
-      return { sessions: sessions.map((s, i) => sessionView(s, owners[i])) };
+    async (req) => {
+      // Paged in creation order: a runner with thousands of sessions answers a page, not all of them.
+      const page = pageSessions(await deps.store.listSessions(), req.query);
+      const owners = await sessionOwners(deps.redis, page.items.map((s) => s.sessionId));
+      return { sessions: page.items.map((s, i) => sessionView(s, owners[i])), nextCursor: page.nextCursor };
     },
   );
 

@@ -41,7 +41,16 @@ export const SessionView = named('Session', z.object({
 }));
 export type SessionView = z.infer<typeof SessionView>;
 
-export const SessionList = named('SessionList', z.object({ sessions: z.array(SessionView) }));
+export const SessionList = named(
+  'SessionList',
+  z.object({ sessions: z.array(SessionView), nextCursor: z.string().nullable().describe('`cursor` of the next page; null on the last') }),
+);
+
+export const SessionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().min(1).max(200).optional(),
+});
 
 export const SessionStarted = named('SessionStarted', z.object({ sessionId: z.string(), status: SessionStatus }));
 
