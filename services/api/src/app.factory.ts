@@ -15,7 +15,7 @@ import { installCors } from './ops/cors.plugin';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board.plugin';
 import { ApiMetrics } from './ops/metrics.registry';
 import { QueueDirectory } from './ops/queue.directory';
-import { capPendingConnections, serverTimeouts } from './ops/connection.guard';
+import { capPendingConnections, closeSilentConnections, serverTimeouts } from './ops/connection.guard';
 import { installJsonBodyParser } from './ops/json-body.parser';
 import { installRateLimit } from './ops/rate-limit.plugin';
 import { chatRoutes } from './routes/chat.routes';
@@ -140,6 +140,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     defaultAccess: (url) => (isDashboardRoute(url) ? 'public' : underAny(url, [BOARD_PATH, DOCS_PATH]) ? 'operator' : undefined),
   });
   // Behind a proxy every client has the proxy's address: the cap would throttle all of them together.
+  closeSilentConnections(app, deps.requestTimeoutMs);
   if (keys.enabled && !deps.trustProxy) capPendingConnections(app, deps.maxPendingConnectionsPerIp ?? 256);
   await installRateLimit(app, deps.redis);
   await registerOpenApi(app, { boardPath: BOARD_PATH, version: deps.version ?? '0.0.0' });

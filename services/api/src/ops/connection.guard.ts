@@ -19,6 +19,28 @@ export function serverTimeouts(requestTimeoutMs = REQUEST_TIMEOUT_MS) {
 }
 
 /**
+ * Closes a connection that has not sent a request's headers within `ms` of connecting. Node's
+ * headersTimeout only covers a request that has begun: a connection that sends nothing at all
+ * would otherwise stay open (20,000 of them filled the API's file limit).
+ */
+export function closeSilentConnections(app: FastifyInstance, ms = REQUEST_TIMEOUT_MS): void {
+  const waiting = new WeakMap<Socket, NodeJS.Timeout>();
+  const served = (socket: Socket): void => {
+    const timer = waiting.get(socket);
+    if (timer) clearTimeout(timer);
+    waiting.delete(socket);
+  };
+  app.server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), ms);
+    timer.unref();
+    waiting.set(socket, timer);
+    socket.once('close', () => served(socket));
+  });
+  app.server.on('request', (req: { socket: Socket }) => served(req.socket));
+  app.server.on('upgrade', (req: { socket: Socket }) => served(req.socket));
+}
+
+/**
  * At most `maxPerIp` connections per client address that have not authenticated yet (no request
  * with a valid key or token): one more evicts that address's oldest such connection, so a flood of
  * idle connections from one address holds a bounded number of file descriptors while a new client
