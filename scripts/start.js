@@ -187,6 +187,7 @@ async function main() {
   env.STORE_URL ??= `sqlite:${path.join(dataDir, 'wa-sync.db')}`;
   // Every runner reads the same auth directory: a session moves between runners without a new QR.
   env.WA_AUTH_DIR ??= path.join(dataDir, 'auth');
+  env.MEDIA_URL ??= `file:${path.join(dataDir, 'media')}`;
   env.SIM_KEEP_AUTH ??= 'true';
   const runners = count('SESSION_RUNNERS');
   const workers = count('SYNC_WORKERS');

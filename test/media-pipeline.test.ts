@@ -187,19 +187,24 @@ it('runs at most MEDIA_CONCURRENCY downloads at once across the sessions of a ru
   expect(media.slots.peak).toBe(3);
 });
 
-it('gives pending media whose job was lost a job again, and leaves one with a live job alone', async () => {
+it('gives pending media whose job was lost a job when the session becomes ready, and leaves one with a live job alone', async () => {
   const S = 'media-sweep';
   const engine = new FakeEngine();
-  const manager = await readySession(S, engine, { policy: 'all', maxBytes: 1 << 20, blobs, slots: new MediaSlots(1) });
   const lost = mediaMessage(CHAT_A, 1);
+  const slow = mediaMessage(CHAT_A, 2);
   engine.media.set(lost.id, randomBytes(300));
-  // Stored, but its job never made it (Redis lost it, or the save died before adding it).
+  engine.media.set(slow.id, randomBytes(300));
+  // Stored while no runner had the session, its job never made it (Redis lost it, or the save died before adding it).
   await h.store.upsertMessages(S, CHAT_A, [lost]);
-  await new Promise((r) => setTimeout(r, 300));
-  expect((await mediaOf(S, lost))?.status).toBe('pending');
-  expect(await sweepPendingMedia({ store: h.store, queues: h.queues, logger: h.logger }, S)).toBe(1);
+  const manager = await readySession(S, engine, { policy: 'all', maxBytes: 1 << 20, blobs, slots: new MediaSlots(1) });
   expect((await settled(S, [lost]))[0].status).toBe('stored');
-  expect(await sweepPendingMedia({ store: h.store, queues: h.queues, logger: h.logger }, S)).toBe(0);
   expect(engine.mediaCalls.get(lost.id)).toBe(1);
+  // A media whose job is waiting or running is not given a second one.
+  engine.mediaMs = 500;
+  await h.store.upsertMessages(S, CHAT_A, [slow]);
+  await addMediaJobs(h.queues.get(S), S, [{ chatId: CHAT_A, messageId: slow.id }], 'live');
+  expect(await sweepPendingMedia({ store: h.store, queues: h.queues, logger: h.logger }, S)).toBe(0);
+  expect((await settled(S, [slow]))[0].status).toBe('stored');
+  expect(engine.mediaCalls.get(slow.id)).toBe(1);
   await manager.stop(S, { logout: false });
 });

@@ -1,6 +1,7 @@
 import { type CatalogQueueOf, QueueName } from '@wa-sync/shared/contracts';
 import { SessionTokens } from './auth/session-token.service';
 import type { Store } from '@wa-sync/shared/store';
+import type { BlobStore } from '@wa-sync/shared/blob';
 import { EventLog, type Logger, openCatalogQueue, type Redis, SessionQueues, SyncLedger, WebhookSecretCipher, type WebhookUrlPolicy } from '@wa-sync/shared/runtime';
 import type { NamedKey } from './auth/operator-key.registry';
 
@@ -64,6 +65,8 @@ export interface ApiDeps {
   webhookSecretKey?: string;
   /** Seals webhook secrets (built by createApiDeps from `webhookSecretKey`; without a key it leaves them as they are). */
   webhookSecrets: WebhookSecretCipher;
+  /** Where media files are (MEDIA_URL), for the media route; absent: it answers 503. */
+  blobs?: BlobStore;
   /** The SSRF rule on session webhooks (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS); default: the strict rule. */
   webhookPolicy?: WebhookUrlPolicy;
 }

@@ -19,6 +19,7 @@ import { capPendingConnections, closeSilentConnections, serverTimeouts } from '.
 import { installJsonBodyParser } from './ops/json-body.parser';
 import { installRateLimit } from './ops/rate-limit.plugin';
 import { chatRoutes } from './routes/chat.routes';
+import { mediaRoutes } from './routes/media.routes';
 import { healthRoutes } from './routes/health.routes';
 import { linkRoutes } from './routes/link.routes';
 import { metricsRoutes } from './routes/metrics.routes';
@@ -149,7 +150,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await app.register(metricsRoutes);
   await app.register(sessionRoutes);
   // Everything under /whatsapp-web/session/:id that needs the session to exist.
-  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, syncRoutes, recentRoutes, tokenRoutes));
+  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, mediaRoutes, syncRoutes, recentRoutes, tokenRoutes));
   await app.register(wsRoutes);
   await app.register(eventsRoutes);
   await app.register(dashboardRoutes);

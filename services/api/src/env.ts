@@ -1,6 +1,7 @@
 import { BaseEnv, booleanString, loadEnv, WebhookPolicyEnv, WebhookSecretKeyEnv } from '@wa-sync/shared/runtime';
 import { z } from 'zod';
 import { parseApiKeys } from './auth/operator-key.registry';
+import { MediaStoreEnv } from '@wa-sync/shared/blob';
 import { parseOrigins } from './ops/cors.plugin';
 
 export const ApiEnv = BaseEnv.extend({
@@ -58,7 +59,7 @@ export const ApiEnv = BaseEnv.extend({
         return z.NEVER;
       }
     }),
-}).extend(WebhookPolicyEnv.shape).extend(WebhookSecretKeyEnv.shape);
+}).extend(WebhookPolicyEnv.shape).extend(WebhookSecretKeyEnv.shape).extend(MediaStoreEnv.shape);
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 export const env = loadEnv(ApiEnv);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeStoreUrl, openStoreUrlUntilReady } from '@wa-sync/shared/store';
 import { createLogger, createRedis, type Logger, type Redis, Shutdown, webhookUrlPolicy } from '@wa-sync/shared/runtime';
+import { blobStoreConfig, createBlobStore } from '@wa-sync/shared/blob';
 import { buildApp } from './app.factory';
 import { closeApiQueues, createApiDeps } from './api.deps';
 import { env } from './env';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     tokenSecret: env.TOKEN_SECRET,
     webhookSecretKey: env.WEBHOOK_SECRET_KEY,
     webhookPolicy: webhookUrlPolicy({ allowPrivate: env.WEBHOOK_ALLOW_PRIVATE, allowedHosts: env.WEBHOOK_ALLOWED_HOSTS }),
+    blobs: await createBlobStore(blobStoreConfig(env)),
   });
   const app = await buildApp(deps, hub);
 

@@ -5,7 +5,7 @@ import { type MediaStoreEnv, parseMediaUrl } from './media-url.parser';
 export interface BlobStoreConfig {
   /** `MEDIA_URL`. */
   url: string;
-  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean };
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
 /** The config of a service's parsed env (MediaStoreEnv rows). */
@@ -30,5 +30,6 @@ export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStor
     // A region is required by the SDK even where the service ignores it (MinIO, s3rver).
     region: config.s3?.region ?? 'us-east-1',
     forcePathStyle: config.s3?.forcePathStyle,
+    credentials: config.s3?.credentials,
   });
 }
