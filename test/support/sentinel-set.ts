@@ -25,6 +25,11 @@ export interface SentinelSet {
    * can lose the newest writes. `marker` is written then, to check the loss afterwards.
    */
   killPrimary(options?: { loseWritesMs?: number; marker?: string }): Promise<number>;
+  /**
+   * Starts a redis-server again on the port of a killed node, empty: the sentinels make it a replica
+   * of the current primary. Resolves once it is in sync and every sentinel counts it again.
+   */
+  revive(port: number): Promise<void>;
   /** Resolves with the new primary's port once the sentinels agree on one other than `oldPort`. */
   waitForFailover(oldPort: number, timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
@@ -156,6 +161,23 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       await stopNode(node, 'SIGKILL');
       if (lose) replica.child.kill('SIGCONT');
       return port;
+    },
+    async revive(port) {
+      const node = data.find((n) => n.port === port);
+      if (!node) throw new Error(`sentinel set: no node on ${port}`);
+      if (node.child.exitCode === null && node.child.signalCode === null) return;
+      node.child = await spawnRedis(['--port', String(port), ...BASE], /Ready to accept connections/);
+      await until('the revived node in sync as a replica', () => ask(port, async (r) => /role:slave[\s\S]*master_link_status:up/.test(await r.info('replication'))), 60_000);
+      await until('the sentinels counting the revived replica', async () => {
+        for (const s of sentinels) {
+          const ok = await ask(s.port, async (r) => {
+            const replicas = (await r.call('SENTINEL', 'REPLICAS', MASTER_NAME)) as string[][];
+            return replicas.some((fields) => fields.includes(String(port)) && !fields.some((f) => /s_down|disconnected/.test(f)));
+          });
+          if (!ok) return false;
+        }
+        return true;
+      }, 60_000);
     },
     async waitForFailover(oldPort, timeoutMs = 30_000) {
       // Every sentinel names the new primary, and it answers as one.
