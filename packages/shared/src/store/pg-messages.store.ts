@@ -54,10 +54,15 @@ WITH input AS (
 )
 SELECT inserted FROM n`;
 
-/** A message repeated in one batch, folded as if upserted in turn: first copy's fields, highest ack, newest edit, revoked if any is. */
+/**
+ * A message repeated in one batch, folded as if upserted in turn: the first copy's fields, the
+ * later copy's where the first has none (media, extra fields), highest ack, newest edit, revoked
+ * if any is.
+ */
 function fold(a: Message, b: Message): Message {
   const bNewer = b.editedAt && (!a.editedAt || Date.parse(b.editedAt) > Date.parse(a.editedAt));
   return {
+    ...b,
     ...a,
     ack: Math.max(a.ack, b.ack),
     ...(bNewer ? { body: b.body, editedAt: b.editedAt } : {}),

@@ -97,6 +97,10 @@ describeWithPostgres('PgStore on the PostgreSQL server', () => {
         await store.upsertMessages(s, C, [full, plain]);
         const stored = (await store.listMessages(s, C, { limit: 10 })).items;
         expect(stored).toEqual([plain, full]);
+        // A message twice in one batch: the later copy fills what the first lacks.
+        const twice = message(C, 4, { hasMedia: true, type: 'image' });
+        await store.upsertMessages(s, C, [twice, { ...twice, ack: 3, media: full.media, senderName: 'Ana' }]);
+        expect(await store.getMessage(s, C, twice.id)).toEqual({ ...twice, ack: 3, media: full.media, senderName: 'Ana' });
         // jsonb refuses lone surrogates: kept as U+FFFD, as in text columns.
         const odd = message(C, 3, { senderName: 'lone \uD83D here' });
         await store.upsertMessages(s, C, [odd]);
