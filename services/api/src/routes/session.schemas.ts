@@ -8,7 +8,7 @@ export { SessionParams } from './common.schemas';
 /** Optional. `webhooks` replaces the session's webhooks (`[]` removes them); absent leaves them as they are. */
 export const CreateSessionBody = z.object({
   webhooks: SessionWebhooks.optional().describe(
-    'Where this session\'s events are POSTed, signed per Standard Webhooks: [{ url (http/https), events? (default WEBHOOK_EVENTS), secret? (whsec_…, default WEBHOOK_SECRET) }]',
+    'Where this session\'s events are POSTed, signed per Standard Webhooks: [{ url (http/https), events? (default WEBHOOK_EVENTS), secret? (whsec_…, default WEBHOOK_SECRET) }]. A URL whose host is or resolves to a loopback, private, link-local, unique-local or unspecified address, or that carries credentials, is refused: 400 webhook_url_forbidden (WEBHOOK_ALLOWED_HOSTS, WEBHOOK_ALLOW_PRIVATE)',
   ),
 });
 
