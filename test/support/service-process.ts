@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { waitFor } from './wait-for';
 
 const ROOT = resolve(__dirname, '../..');
@@ -20,6 +21,12 @@ export interface ServiceProcess {
  * One built service (`services/<name>/dist/main.js`) as its own process, as `npm start` runs it,
  * with exactly the given environment on top of PATH/HOME. Needs `npx tsc -b` first.
  */
+/** Media files go beside the test's SQLite file (or into the temp directory), never into the repository's ./data. */
+function mediaUrlBeside(env: Record<string, string>): string {
+  const sqlite = /^sqlite:(.+)$/.exec(env.STORE_URL ?? '');
+  return `file:${sqlite && sqlite[1] !== ':memory:' ? join(dirname(sqlite[1]), 'media') : join(tmpdir(), 'wa-sync-test-media')}`;
+}
+
 export function startService(
   name: 'api' | 'session-runner' | 'sync-workers',
   env: Record<string, string>,
@@ -32,7 +39,7 @@ export function startService(
     : [process.execPath, [main]];
   const child = spawn(cmd, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', MEDIA_URL: mediaUrlBeside(env), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
