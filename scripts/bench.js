@@ -23,6 +23,7 @@ const { Product, logHead, timeSync, childPids } = require('./bench/product');
 const inproc = require('./bench/inprocess');
 const { summarizeDir } = require('./bench/profile');
 const { startClients, cpuWindow } = require('./bench/progress-clients');
+const sessionScenarios = require('./bench/sessions');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -38,8 +39,8 @@ const ONLY = option('only')?.split(',');
 const runs = (phase) => !ONLY || ONLY.includes(phase);
 
 const SIZES = QUICK
-  ? { chats: 200, messages: 20, seedChats: 40, progressChats: 100, ws: 50, sse: 50, scaleSmall: 100, scaleLarge: 1000, scaleMessages: 20 }
-  : { chats: 2000, messages: 100, seedChats: 200, progressChats: 500, ws: 1000, sse: 1000, scaleSmall: 1000, scaleLarge: 10000, scaleMessages: 100 };
+  ? { chats: 200, messages: 20, seedChats: 40, progressChats: 100, ws: 50, sse: 50, scaleSmall: 100, scaleLarge: 1000, scaleMessages: 20, manySessions: 10, manyChats: 30, manyMessages: 10, idleSessions: 40, leaseSessions: 200 }
+  : { chats: 2000, messages: 100, seedChats: 200, progressChats: 500, ws: 1000, sse: 1000, scaleSmall: 1000, scaleLarge: 10000, scaleMessages: 100, manySessions: 100, manyChats: 100, manyMessages: 50, idleSessions: 500, leaseSessions: 2000 };
 for (const k of Object.keys(SIZES)) if (option(k) !== undefined) SIZES[k] = Number(option(k));
 const LATENCY = 50;
 // A sync that does not finish within this is reported as failed (CI must not hang on a stall).
@@ -47,7 +48,7 @@ const SYNC_TIMEOUT_MS = QUICK ? 90_000 : 480_000;
 /** Rounds of the two store baselines (interleaved; the median of each is reported). */
 const STORE_ROUNDS = QUICK ? 1 : 3;
 // The whole run: past it the report is printed with what was measured, and everything stopped.
-const DEADLINE_MS = Number(option('deadline') ?? (QUICK ? 300 : 900)) * 1000;
+const DEADLINE_MS = Number(option('deadline') ?? (QUICK ? 420 : 1500)) * 1000;
 const SESSION = 'bench';
 // The progress part's clients run in this many processes (default: one per core; see progress-clients.js).
 const CLIENT_PROCESSES = Number(option('client-processes') ?? os.cpus().length);
@@ -400,6 +401,27 @@ async function main() {
     result.scaling10kRatio = round(ratio(large.messages / large.seconds, small.messages / small.seconds), 3);
   });
 
+  // Issue 25: many sessions on one runner and one worker (scripts/bench/sessions.js).
+  const scenario = { withProduct, simEnv, timeoutMs: SYNC_TIMEOUT_MS };
+  await part('sessions', ['manySessionsRatio', 'manySessionsSeconds', 'sessionDoneSpreadSeconds'], async () => {
+    const sizes = { sessions: SIZES.manySessions, chats: SIZES.manyChats, messages: SIZES.manyMessages };
+    const r = await sessionScenarios.many({ ...scenario, sizes });
+    extra.manySessions = { ...sizes, ...r };
+    Object.assign(result, { manySessionsRatio: r.manySessionsRatio, manySessionsSeconds: r.manySessionsSeconds, sessionDoneSpreadSeconds: r.sessionDoneSpreadSeconds });
+  });
+  await part('idle', ['idleSessionRunnerKiB', 'idleSessionRedisKiB', 'idleRunnerCpuPct'], async () => {
+    const r = await sessionScenarios.idle({ ...scenario, sizes: { sessions: SIZES.idleSessions, settleMs: QUICK ? 5_000 : 20_000, idleMs: QUICK ? 10_000 : 30_000 } });
+    extra.idle = r;
+    Object.assign(result, { idleSessionRunnerKiB: r.idleSessionRunnerKiB, idleSessionRedisKiB: r.idleSessionRedisKiB, idleRunnerCpuPct: r.idleRunnerCpuPct });
+  });
+  await part('leases', ['leaseLosses2000Sessions', 'allSessionsReadySeconds'], async () => {
+    // Full: losses between minute 1 and 3 with 2,000 sessions; quick: 200 sessions, 20-45 s.
+    const windowMs = QUICK ? [20_000, 45_000] : [60_000, 180_000];
+    const r = await sessionScenarios.leases({ ...scenario, sizes: { sessions: SIZES.leaseSessions, windowMs } });
+    extra.leases = r;
+    Object.assign(result, { leaseLosses2000Sessions: r.leaseLosses2000Sessions, allSessionsReadySeconds: r.allSessionsReadySeconds });
+  });
+
   result.benchSeconds = round((performance.now() - started) / 1000, 1);
 }
 
@@ -441,6 +463,16 @@ function report() {
   row('Redis peak growth during sync (MiB)', r.redisPeakGrowthMiB, extra.redisKeysAtPeak ? `${extra.redisKeysAtPeak} keys at the peak` : '', '≤ 20');
   row('Redis retained after sync (MiB)', r.redisRetainedMiB, '', '≤ 10');
   row(`msgs/s ${SIZES.scaleLarge} ÷ ${SIZES.scaleSmall} chats`, r.scaling10kRatio, extra.scaling ? `${extra.scaling.largeMsgsPerSec} vs ${extra.scaling.smallMsgsPerSec}` : '', '≥ 0.9');
+  const m = extra.manySessions;
+  row(`many sessions msgs/s (${SIZES.manySessions} × ${SIZES.manyChats} × ${SIZES.manyMessages})`, m?.manySessionsMsgsPerSec, m ? `1 × ${SIZES.manySessions * SIZES.manyChats} chats ${m.oneSessionMsgsPerSec}` : '');
+  row('  many ÷ one session', r.manySessionsRatio, '', '≥ 0.8');
+  row('  last ready → last done (s)', m?.manySessionsReadyToDoneSeconds, m ? `first ready → last done ${m.manySessionsSeconds} s` : '');
+  row('  session done spread (s)', r.sessionDoneSpreadSeconds, '', 'no session waits for all');
+  row(`idle runner RSS per session (KiB), ${SIZES.idleSessions}`, r.idleSessionRunnerKiB, '', '≤ 256');
+  row('idle Redis memory per session (KiB)', r.idleSessionRedisKiB, '', '≤ 16');
+  row('idle runner CPU (% of a core)', r.idleRunnerCpuPct, '', '≤ 2');
+  row(`lease losses, ${SIZES.leaseSessions} sessions on one runner`, r.leaseLosses2000Sessions, extra.leases ? `window ${extra.leases.leaseWindowSeconds.join('-')} s, ${extra.leases.leaseLossesTotal} in all` : '', '0');
+  row('  all sessions ready (s)', r.allSessionsReadySeconds, extra.leases ? `created in ${extra.leases.sessionsCreatedSeconds} s` : '');
   if (extra.storeTransactions) say(`\nstore transactions: ${JSON.stringify(extra.storeTransactions)}`);
   if (extra.redisCommandStats) {
     say(`Redis during the ${SIZES.chats}-chat sync: ${extra.redisCommandStats.totalCalls} calls, ${extra.redisCommandStats.totalMs} ms in commands; top:`);
