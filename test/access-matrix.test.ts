@@ -120,6 +120,8 @@ const ROUTES: { family: string; method: string; path: (id: string) => string; sc
   { family: 'read', method: 'GET', path: (id) => `/whatsapp-web/session/${id}/sync`, scope: 'read' },
   { family: 'read', method: 'GET', path: (id) => `/whatsapp-web/session/${id}/qr`, scope: 'read' },
   { family: 'read', method: 'GET', path: (id) => `/whatsapp-web/session/${id}/messages/recent`, scope: 'read' },
+  { family: 'read', method: 'GET', path: (id) => `/whatsapp-web/session/${id}/media`, scope: 'read' },
+  { family: 'media', method: 'GET', path: (id) => `/whatsapp-web/session/${id}/chats/c1@c.us/messages/m1/media`, scope: 'read' },
   { family: 'control', method: 'POST', path: (id) => `/whatsapp-web/session/${id}/sync-chats`, scope: 'control', body: {} },
   { family: 'control', method: 'POST', path: (id) => `/whatsapp-web/session/${id}/pairing-code`, scope: 'control', body: { phoneNumber: '12025550108' } },
   { family: 'control', method: 'POST', path: (id) => `/whatsapp-web/session/${id}`, scope: 'control' },
@@ -169,6 +171,17 @@ describe('the access matrix', () => {
       ws.on('error', () => undefined);
     });
     expect(refused).toBe(401);
+  });
+
+  it('media: a read token of its own session as ?token= (what an <img> can carry)', async () => {
+    const tokens = { read: await mint(['read']), stream: await mint(['stream']) };
+    const media = (id: string, token: string) => fetch(`${a.url}/whatsapp-web/session/${id}/chats/c1@c.us/messages/m1/media?token=${token}`);
+    const own = await media(OWN, tokens.read);
+    expect([401, 403]).not.toContain(own.status);
+    expect((await media(OTHER, tokens.read)).status).toBe(403);
+    expect((await media(OWN, tokens.stream)).status).toBe(403);
+    // ?token= is for the routes browsers open without headers only.
+    expect((await fetch(`${a.url}/whatsapp-web/session/${OWN}?token=${tokens.read}`)).status).toBe(401);
   });
 
   it('SSE: the stream scope of its own session, by ?token= or Bearer', async () => {

@@ -99,6 +99,11 @@ export class Api {
     return this.call('GET', `${BASE}/session/${seg(id)}/chats/${seg(chatId)}/messages?${q}`);
   }
 
+  /** A session token (operator only): what a "share this session" link carries. */
+  mintToken(id: string, scopes: string[]): Promise<{ token: string; expiresAt: string }> {
+    return this.call('POST', `${BASE}/session/${seg(id)}/tokens`, { scopes });
+  }
+
   pairingCode(id: string, phoneNumber: string): Promise<{ code: string }> {
     return this.call('POST', `${BASE}/session/${seg(id)}/pairing-code`, { phoneNumber });
   }

@@ -77,8 +77,15 @@ export class LiveSocket {
       const rejoined = frame.event === 'joined' && this.resuming.delete(frame.data.sessionId);
       this.onFrame(frame, rejoined);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
+      // 4401: the token expired or was revoked; reconnecting with it cannot work.
+      if (ev.code === 4401) {
+        this.ws = undefined;
+        this.stopped = true;
+        this.onState('closed', 0);
+        return;
+      }
       this.ws = undefined;
       const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
       this.attempt++;

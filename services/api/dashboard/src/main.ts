@@ -17,7 +17,26 @@ const detailEl = byId('detail');
 const banner = byId('banner');
 const connection = byId('connection');
 
-let apiKey = sessionStorage.getItem(KEY_STORAGE);
+/**
+ * A shared link (`#token=…`, or `?token=…`): a session token, not the operator key. The page then
+ * shows that one session, read-only, and keeps the token in memory only (the link holds it).
+ */
+function sharedToken(): { token: string; sessionId: string } | null {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? new URLSearchParams(location.search).get('token');
+  if (!token) return null;
+  try {
+    // The token's own claim says which session it is for (the server checks the signature).
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+    return typeof payload.sub === 'string' ? { token, sessionId: payload.sub } : null;
+  } catch {
+    return null;
+  }
+}
+
+const shared = sharedToken();
+/** The shared link's token was refused: nothing more to ask the server. */
+let sharedEnded = false;
+let apiKey = shared ? shared.token : sessionStorage.getItem(KEY_STORAGE);
 const api = new Api(() => apiKey ?? '');
 const sessions = new Map<string, SessionState>();
 let detail: SessionDetail | null = null;
@@ -37,6 +56,13 @@ function showBanner(text: string | null, kind: 'error' | 'connection' = 'error')
 }
 
 function fail(err: unknown): void {
+  if (shared && err instanceof ApiError && err.status === 401) {
+    sharedEnded = true;
+    showBanner(`This shared link no longer works (${err.code === 'token_expired' ? 'it expired' : err.code === 'token_revoked' ? 'it was revoked' : 'invalid'}). Ask for a new one.`);
+    socket.close();
+    window.clearInterval(listTimer);
+    return;
+  }
   if (err instanceof ApiError && err.status === 401) {
     showBanner(`${err.message}. Type the API key above and press Enter.`);
     socket.close();
@@ -51,6 +77,8 @@ function showConnection(state: SocketState, attempt: number): void {
   connection.textContent = { connecting: 'connecting…', open: 'live', reconnecting: `reconnecting (${attempt})…`, closed: 'not connected' }[state];
   if (state === 'reconnecting') showBanner('Connection to the server lost: reconnecting… (what happens meanwhile is replayed)', 'connection');
   if (state === 'open') showBanner(null, 'connection');
+  // A shared link's socket closed for good (its token expired or was revoked): ask once, to say why.
+  if (shared && state === 'closed' && !sharedEnded) void refreshRow(shared.sessionId);
 }
 
 function stateOf(sessionId: string): SessionState | undefined {
@@ -117,7 +145,7 @@ function select(sessionId: string): void {
   const state = stateOf(sessionId);
   if (!state) return;
   detail?.dispose();
-  detail = new SessionDetail(sessionId, state, { api, fail, changed: (id) => void refreshRow(id) });
+  detail = new SessionDetail(sessionId, state, { api, fail, changed: (id) => void refreshRow(id), ...(shared ? {} : { share: shareLink }) });
   detailEl.replaceChildren(detail.root);
   detailEl.hidden = false;
   // The progress comes with `joined` (the current or last sync): no request that could 404.
@@ -196,6 +224,28 @@ function onJoined(s: SessionState, data: ServerEvents['joined']): void {
   else if (!s.sync || s.sync.syncId !== data.sync.syncId || data.sync.currentChat >= s.sync.currentChat) s.sync = data.sync;
 }
 
+/** Mints a read+stream token for the session and returns (and copies) a link that opens only it. */
+async function shareLink(sessionId: string): Promise<string> {
+  const { token } = await api.mintToken(sessionId, ['read', 'stream']);
+  const link = `${location.origin}/#token=${encodeURIComponent(token)}`;
+  await navigator.clipboard?.writeText(link).catch(() => undefined);
+  return link;
+}
+
+/** A shared link: that one session, its row refreshed now and then, live over the socket. */
+function beginShared(sessionId: string): void {
+  document.body.classList.add('shared');
+  for (const id of ['key-form', 'create-form']) byId(id).hidden = true;
+  void refreshRow(sessionId)
+    .then(() => {
+      if (!sessions.has(sessionId)) return;
+      select(sessionId);
+      socket.connect();
+      listTimer = window.setInterval(() => void refreshRow(sessionId), LIST_REFRESH_MS);
+    })
+    .catch(fail);
+}
+
 /** A key was typed (or kept from earlier in this tab): load everything with it and go live. */
 function begin(): void {
   socket.close();
@@ -239,7 +289,9 @@ byId<HTMLFormElement>('create-form').addEventListener('submit', (e) => {
     .catch(fail);
 });
 
-if (apiKey !== null) {
+if (shared) {
+  beginShared(shared.sessionId);
+} else if (apiKey !== null) {
   keyInput.value = apiKey;
   begin();
 }

@@ -18,6 +18,8 @@ export interface DetailHooks {
   fail(err: unknown): void;
   /** The session was started, stopped…: refresh its row. */
   changed(sessionId: string): void;
+  /** Operators: a link that opens the dashboard on this session only; absent in a shared view (no actions then). */
+  share?(sessionId: string): Promise<string>;
 }
 
 const CHAT_PAGE = 100;
@@ -76,6 +78,23 @@ export class SessionDetail {
       h('button', { type: 'submit' }, 'Link by code'),
     );
     this.linkBox.append(this.qrBox, h('div', { class: 'pairing' }, h('p', { class: 'small muted' }, 'Or link with a code (WhatsApp → Linked devices → Link with phone number):'), pairingForm, this.pairingOut));
+    const shareOut = h('input', { class: 'share-link', 'data-testid': 'share-link', readonly: true, hidden: true, 'aria-label': 'Share link' }) as HTMLInputElement;
+    const share = hooks.share;
+    const shareBtn = h(
+      'button',
+      {
+        type: 'button',
+        'data-testid': 'share-session',
+        title: 'Copy a link that shows only this session (read and live events, 1 hour); it never contains the API key',
+        onclick: () =>
+          void share?.(sessionId).then((link) => {
+            shareOut.value = link;
+            shareOut.hidden = false;
+            shareOut.select();
+          }, hooks.fail),
+      },
+      'Share this session',
+    );
     this.moreChats.addEventListener('click', () => void this.loadChats(true).catch(hooks.fail));
     this.olderBtn.addEventListener('click', () => void this.loadMessages(true).catch(hooks.fail));
 
@@ -86,12 +105,15 @@ export class SessionDetail {
       this.detailEl,
       h(
         'div',
-        { class: 'actions' },
+        // A shared view (a session token) only reads and follows the session.
+        { class: 'actions', hidden: !share },
         act('Start', () => hooks.api.start(sessionId)),
         act('Stop', () => hooks.api.stop(sessionId, false)),
         act('Log out', async () => (confirm(`Log ${sessionId} out and forget its link?`) ? hooks.api.stop(sessionId, true) : undefined), 'danger'),
         act('Re-sync', () => hooks.api.resync(sessionId)),
+        shareBtn,
       ),
+      h('div', { class: 'share-box' }, shareOut),
       this.linkBox,
       h('div', { class: 'progress-box' }, this.progress, this.progressText, this.errorsEl),
       h('div', { class: 'browse' }, h('div', { class: 'pane chats-pane' }, this.chatsTitle, this.chatList, this.moreChats), this.messagesPane),

@@ -5,7 +5,7 @@ import type { OperatorKeys } from './operator-key.registry';
 
 /** What the hook needs of the session tokens (auth/session-token.service). */
 export interface TokenVerifier {
-  verify(token: string): Promise<{ sessionId: string; scopes: readonly string[]; exp: number }>;
+  verify(token: string): Promise<{ sessionId: string; scopes: readonly string[]; exp: number; epoch: number }>;
 }
 
 export interface AccessOptions {
@@ -18,16 +18,6 @@ export interface AccessOptions {
 }
 
 const TOKEN_ERRORS = new Set(['unauthorized', 'token_expired', 'token_revoked']);
-
-/** The revocation epoch inside a token that verified (its payload is trusted by then). */
-function epochOf(token: string): number {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { epoch?: unknown };
-    return typeof payload.epoch === 'number' ? payload.epoch : 0;
-  } catch {
-    return 0;
-  }
-}
 
 function isUi(req: FastifyRequest, uiPrefixes: string[]): boolean {
   const path = req.url.split('?')[0];
@@ -130,7 +120,7 @@ async function authenticate(given: string, keys: OperatorKeys, tokens: TokenVeri
   if (!tokens) return 'wrong';
   try {
     const token = await tokens.verify(given);
-    return { kind: 'token', sessionId: token.sessionId, scopes: token.scopes as TokenScope[], exp: token.exp, epoch: epochOf(given) };
+    return { kind: 'token', sessionId: token.sessionId, scopes: token.scopes as TokenScope[], exp: token.exp, epoch: token.epoch };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if ((err as Error).name === 'TokenError' && typeof code === 'string' && TOKEN_ERRORS.has(code)) {
