@@ -17,8 +17,9 @@ import {
  * Every Lua command wa-sync runs, in one place (BullMQ `src/classes/scripts.ts`, trigger.dev
  * `redis-worker/src/queue.ts`). A command's name carries a version, `name:version`: bump it when the
  * script's keys, arguments or reply change, so a connection never runs one version under the other's
- * name. Owners call `useScripts(redis, …)` once, then `redis[Script.x](…)`, typed by the
- * `RedisCommander` augmentation below; nothing else defines a command.
+ * name. Owners call `script(redis, 'x')(…)` (or `useScripts(redis, …)` once, then `redis[Script.x](…)`),
+ * typed by the `RedisCommander` augmentation below; nothing else defines a command. A connection
+ * defines only what it runs: ioredis copies every defined command into each MULTI it builds.
  */
 export const Script = {
   /** KEYS: key. ARGV: value. Deletes the key only while it still holds the value (a lock, a lease, the active sync). */
@@ -127,4 +128,12 @@ export function useScripts(redis: Redis, ...names: ScriptName[]): Redis {
     done.add(name);
   }
   return redis;
+}
+
+/** The named command on the connection, defined there on first use. */
+export function script<N extends ScriptName>(redis: Redis, name: N): Redis[(typeof Script)[N]] {
+  useScripts(redis, name);
+  const command: Redis[(typeof Script)[N]] = redis[Script[name]];
+  // `bind` widens to the union of every command; the bound one is this command, as typed above.
+  return command.bind(redis) as Redis[(typeof Script)[N]];
 }

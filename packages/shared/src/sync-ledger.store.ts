@@ -4,7 +4,7 @@ import { JobProducer, parseJobData } from './job.producer';
 import type { SyncStartJob } from './job.catalog';
 import { ACTIVE_SYNC_TTL_S, FINISHED_SYNC_TTL_S, Keys, STAGED_STALE_MS, STAGING_TTL_S } from './redis.keys';
 import type { Redis } from './redis.client';
-import { Script, useScripts } from './script.registry';
+import { script } from './script.registry';
 import { type SessionEvents, SessionEventSchemas } from './session-event.schemas';
 import type { SessionQueues } from './session.queues';
 import { newSyncId } from './sync-id.factory';
@@ -37,9 +37,7 @@ export class SyncLedger {
     private readonly redis: Redis,
     /** EVENT_LOG_MAXLEN: the progress events go to the session's event log. */
     private readonly logMaxLen = DEFAULT_EVENT_LOG_MAXLEN,
-  ) {
-    useScripts(redis, 'requestSync', 'startQueuedSync', 'beginSync', 'stage', 'stagedCount', 'countFetches', 'recordChat', 'sessionReadyOnce', 'closeGap', 'compareAndDelete');
-  }
+  ) {}
 
   /**
    * Starts a sync of the session unless one is running. A running sync that covers the request (all
@@ -52,7 +50,7 @@ export class SyncLedger {
   async request(queues: SessionQueues, request: SyncRequest): Promise<SyncRequestResult> {
     const payload = parseJobData('session', 'sync-start', { ...request, syncId: newSyncId() });
     const { sessionId } = request;
-    const [outcome, value] = await this.redis[Script.requestSync](
+    const [outcome, value] = await script(this.redis, 'requestSync')(
       Keys.activeSync(sessionId),
       Keys.pendingSync(sessionId),
       JSON.stringify(payload),
@@ -69,7 +67,7 @@ export class SyncLedger {
   /** Persists and announces the first event (`currentChat: 0`); a no-op if the sync has begun. */
   async begin(sessionId: string, syncId: string, nChats: number, kind: SyncKind = 'full'): Promise<boolean> {
     const first: SyncSnapshot = { sessionId, syncId, kind, nChats, currentChat: 0, messagesSynced: 0, totalMessagesSynced: 0, chatsFailed: 0, done: nChats === 0 };
-    const began = await this.redis[Script.beginSync](
+    const began = await script(this.redis, 'beginSync')(
       Keys.syncProgress(syncId),
       Keys.lastSync(sessionId),
       Keys.activeSync(sessionId),
@@ -96,7 +94,7 @@ export class SyncLedger {
   async waitForRoom(syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
     const started = Date.now();
     for (;;) {
-      const count = await this.redis[Script.stagedCount](Keys.stagedChats(syncId), Keys.syncProgress(syncId), Date.now() - STAGED_STALE_MS);
+      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Date.now() - STAGED_STALE_MS);
       if (count === -1) throw new SyncGoneError(syncId);
       if (count < maxStaged || signal?.aborted) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
@@ -112,7 +110,7 @@ export class SyncLedger {
     const key = Keys.staging(syncId, chatId);
     const [, counted] = await Promise.all([
       this.redis.set(key, batchJson, 'EX', STAGING_TTL_S),
-      this.redis[Script.stage](key, Keys.stagedChats(syncId), Keys.fetchStats(sessionId), STAGING_TTL_S, Date.now(), chatId, stats.calls, stats.messages),
+      script(this.redis, 'stage')(key, Keys.stagedChats(syncId), Keys.fetchStats(sessionId), STAGING_TTL_S, Date.now(), chatId, stats.calls, stats.messages),
     ]);
     if (counted !== 1) throw new Error(`the staged batch of chat ${chatId} was gone before it was counted`);
     return key;
@@ -120,7 +118,7 @@ export class SyncLedger {
 
   /** Counts phone calls of a fetch that staged nothing (it failed after reaching the phone). */
   async countFetches(sessionId: string, stats: FetchStats): Promise<void> {
-    await this.redis[Script.countFetches](Keys.fetchStats(sessionId), stats.calls, stats.messages);
+    await script(this.redis, 'countFetches')(Keys.fetchStats(sessionId), stats.calls, stats.messages);
   }
 
   /** The chat's staged batch: at its usual key, or at `key` when its fetch named another. */
@@ -140,7 +138,7 @@ export class SyncLedger {
    */
   async recordChat(outcome: ChatOutcome, release?: { stagingKey: string }): Promise<ChatRecorded> {
     const { sessionId, syncId, chatId } = outcome;
-    const [status, currentChat, nChats] = await this.redis[Script.recordChat](
+    const [status, currentChat, nChats] = await script(this.redis, 'recordChat')(
       Keys.syncProgress(syncId),
       Keys.syncFinished(syncId),
       Keys.activeSync(sessionId),
@@ -193,7 +191,7 @@ export class SyncLedger {
    */
   async readyOnce(data: SessionEvents['session_ready']): Promise<string> {
     const parsed = SessionEventSchemas.session_ready.parse(data);
-    return this.redis[Script.sessionReadyOnce](
+    return script(this.redis, 'sessionReadyOnce')(
       Keys.sessionReady(parsed.syncId),
       Keys.eventLog(parsed.sessionId),
       FINISHED_SYNC_TTL_S,
@@ -211,7 +209,7 @@ export class SyncLedger {
 
   /** The session may sync again: the active sync is cleared, only if it still names this one. */
   async release(sessionId: string, syncId: string): Promise<void> {
-    await this.redis[Script.compareAndDelete](Keys.activeSync(sessionId), syncId);
+    await script(this.redis, 'compareAndDelete')(Keys.activeSync(sessionId), syncId);
   }
 
   /**
@@ -220,7 +218,7 @@ export class SyncLedger {
    */
   async end(queues: SessionQueues, sessionId: string, syncId: string): Promise<string | null> {
     await this.release(sessionId, syncId);
-    const json = await this.redis[Script.startQueuedSync](Keys.activeSync(sessionId), Keys.pendingSync(sessionId), REQUEST_PREFIX, REQUEST_SUFFIX, ACTIVE_SYNC_TTL_S);
+    const json = await script(this.redis, 'startQueuedSync')(Keys.activeSync(sessionId), Keys.pendingSync(sessionId), REQUEST_PREFIX, REQUEST_SUFFIX, ACTIVE_SYNC_TTL_S);
     if (!json) return null;
     return (await this.addSyncStart(queues, json)).syncId;
   }
@@ -258,7 +256,7 @@ export class SyncLedger {
 
   /** The chat's messages from `after` on are stored; a newer gap (a later catch-up) stays. */
   async closeGap(sessionId: string, chatId: string, after: string): Promise<void> {
-    await this.redis[Script.closeGap](Keys.catchUpGaps(sessionId), chatId, after);
+    await script(this.redis, 'closeGap')(Keys.catchUpGaps(sessionId), chatId, after);
   }
 
   private async addSyncStart(queues: SessionQueues, json: string): Promise<SyncStartJob> {
