@@ -5,7 +5,7 @@ import { PG_SCHEMA_VERSION } from './pg.schema';
 import { PgStore } from './pg.store';
 import { encodeText, decodeText } from './pg.text';
 import { describeStoreContract } from './store.contract';
-import { createStore } from './store.factory';
+import { createStore, describeStoreUrl } from './store.factory';
 import { message, messages, uniqueSessionId } from './store-fixtures.contract';
 import { createTestDatabase, describeWithPostgres, terminateConnections, type TestDatabase } from '../../../../test/support/postgres-db';
 import { freePort } from '../../../../test/support/redis-server';
@@ -20,6 +20,11 @@ describe('PgStore without a server', () => {
     });
     expect(splitPgUrl('postgres://h/db?pool_max=2&sslmode=disable')).toEqual({ connectionString: 'postgres://h/db?sslmode=disable', poolMax: 2 });
     expect(() => splitPgUrl('postgres://h/db?pool_max=0')).toThrow(/pool_max/);
+  });
+
+  it('masks the password when the URL is logged', () => {
+    expect(describeStoreUrl('postgres://wa:s3cr%40t@db.internal:5432/wa_sync?pool_max=4')).toBe('postgres://wa:***@db.internal:5432/wa_sync?pool_max=4');
+    expect(describeStoreUrl('postgresql://wa@db/wa_sync')).toBe('postgresql://wa@db/wa_sync');
   });
 
   it('escapes U+0000 (which PostgreSQL text refuses) reversibly, and leaves other text as it is', () => {
