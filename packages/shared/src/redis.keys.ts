@@ -1,4 +1,9 @@
-/** Redis keys wa-sync owns (BullMQ's own keys live under its `bull:` prefix). */
+/**
+ * Redis keys wa-sync owns (BullMQ's own keys live under its `bull:` prefix). The keys of a sync's
+ * life (progress, finished, active, request, pending, last, gaps, session-ready, staging, staged,
+ * fetch stats) are SyncLedger's alone (sync-ledger.store.ts): code elsewhere calls its methods, and
+ * test/code-shape.test.ts fails on a use outside it. Tests may read them.
+ */
 const P = 'wa-sync';
 
 export const Keys = {
