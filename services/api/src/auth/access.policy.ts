@@ -52,6 +52,11 @@ export function allows(principal: Principal, access: Access, sessionId: string |
   return sessionId === principal.sessionId && principal.scopes.includes(access);
 }
 
+/** Operator-only socket frames (e.g. following every session) check this. */
+export function isOperator(principal: Principal): boolean {
+  return principal.kind === 'operator';
+}
+
 /** May this socket's principal follow `sessionId` (WS `join-session`)? */
 export function mayStream(principal: Principal, sessionId: string): boolean {
   return allows(principal, 'stream', sessionId);
