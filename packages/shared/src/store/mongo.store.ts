@@ -1,6 +1,7 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { MongoAccess } from './mongo-access.store';
+import { MongoAuthStates } from './mongo-auth.store';
 import { MongoChats } from './mongo-chats.store';
 import { MongoConversations } from './mongo-conversations.store';
 import { MongoMedia } from './mongo-media.store';
@@ -34,6 +35,7 @@ export class MongoStore implements Store {
   private readonly syncRuns: MongoSyncRuns;
   private readonly media: MongoMedia;
   private readonly access: MongoAccess;
+  private readonly authStates: MongoAuthStates;
   private readonly conversations: MongoConversations;
 
   constructor(url: string, options: MongoStoreOptions = {}) {
@@ -53,6 +55,7 @@ export class MongoStore implements Store {
     this.syncRuns = new MongoSyncRuns(this.c);
     this.media = new MongoMedia(this.c);
     this.access = new MongoAccess(this.db);
+    this.authStates = new MongoAuthStates(this.db);
     this.conversations = new MongoConversations(this.c);
   }
 
@@ -165,6 +168,15 @@ export class MongoStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
+  getAuthState(sessionId: string) {
+    return this.authStates.getAuthState(sessionId);
+  }
+  putAuthState(sessionId: string, data: Buffer) {
+    return this.authStates.putAuthState(sessionId, data);
+  }
+  deleteAuthState(sessionId: string) {
+    return this.authStates.deleteAuthState(sessionId);
   }
 
   upsertContacts(sessionId: string, contacts: Contact[]) {

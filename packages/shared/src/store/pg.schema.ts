@@ -95,6 +95,8 @@ const MIGRATIONS: string[] = [
      is_my_contact boolean NOT NULL,
      PRIMARY KEY (session_id, id)
    );`,
+  // v3, linked sessions across hosts (WA_AUTH_STORE=store): one credentials blob per session.
+  `CREATE TABLE auth_states (session_id text COLLATE "C" PRIMARY KEY, data bytea NOT NULL, updated_at bigint NOT NULL);`,
 ];
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,5 +1,6 @@
 import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { PgAccess } from './pg-access.store';
+import { PgAuthStates } from './pg-auth.store';
 import { PgChats } from './pg-chats.store';
 import { PgConversations } from './pg-conversations.store';
 import { PgConnection, type PgStoreOptions } from './pg.connection';
@@ -29,6 +30,7 @@ export class PgStore implements Store {
   private readonly syncRuns: PgSyncRuns;
   private readonly media: PgMedia;
   private readonly access: PgAccess;
+  private readonly authStates: PgAuthStates;
   private readonly conversations: PgConversations;
 
   /** `url`: postgres://user[:pass]@host[:port]/db[?pool_max=N&…] (node-postgres's connection string). */
@@ -40,6 +42,7 @@ export class PgStore implements Store {
     this.syncRuns = new PgSyncRuns(this.conn);
     this.media = new PgMedia(this.conn);
     this.access = new PgAccess(this.conn);
+    this.authStates = new PgAuthStates(this.conn);
     this.conversations = new PgConversations(this.conn);
   }
 
@@ -147,6 +150,15 @@ export class PgStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
+  getAuthState(sessionId: string) {
+    return this.authStates.getAuthState(sessionId);
+  }
+  putAuthState(sessionId: string, data: Buffer) {
+    return this.authStates.putAuthState(sessionId, data);
+  }
+  deleteAuthState(sessionId: string) {
+    return this.authStates.deleteAuthState(sessionId);
   }
 
   upsertContacts(sessionId: string, contacts: Contact[]) {

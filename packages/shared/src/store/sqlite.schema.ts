@@ -93,6 +93,8 @@ const MIGRATIONS: string[] = [
      is_my_contact INTEGER NOT NULL,
      PRIMARY KEY (session_id, id)
    );`,
+  // v7, linked sessions across hosts (WA_AUTH_STORE=store): one credentials blob per session.
+  `CREATE TABLE IF NOT EXISTS auth_states (session_id TEXT PRIMARY KEY, data BLOB NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

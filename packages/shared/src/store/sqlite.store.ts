@@ -1,5 +1,6 @@
 import type { ChatInput, Contact, MediaDescriptor, Message, SessionStatus } from '../domain.schemas';
 import { SqliteAccess } from './sqlite-access.store';
+import { SqliteAuthStates } from './sqlite-auth.store';
 import { SqliteChats } from './sqlite-chats.store';
 import { SqliteConnection, type SqliteStoreOptions, isBusy } from './sqlite.connection';
 import { SqliteConversations } from './sqlite-conversations.store';
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   private readonly syncRuns: SqliteSyncRuns;
   private readonly media: SqliteMedia;
   private readonly access: SqliteAccess;
+  private readonly authStates: SqliteAuthStates;
   private readonly conversations: SqliteConversations;
 
   /** `path` is a file (its directory is created) or `:memory:`. */
@@ -41,6 +43,7 @@ export class SqliteStore implements Store {
     this.syncRuns = new SqliteSyncRuns(this.conn);
     this.media = new SqliteMedia(this.conn);
     this.access = new SqliteAccess(this.conn);
+    this.authStates = new SqliteAuthStates(this.conn);
     this.conversations = new SqliteConversations(this.conn);
   }
 
@@ -157,6 +160,15 @@ export class SqliteStore implements Store {
   }
   bumpTokenEpoch(sessionId: string) {
     return this.access.bumpTokenEpoch(sessionId);
+  }
+  getAuthState(sessionId: string) {
+    return this.authStates.getAuthState(sessionId);
+  }
+  putAuthState(sessionId: string, data: Buffer) {
+    return this.authStates.putAuthState(sessionId, data);
+  }
+  deleteAuthState(sessionId: string) {
+    return this.authStates.deleteAuthState(sessionId);
   }
 
   upsertContacts(sessionId: string, contacts: Contact[]) {

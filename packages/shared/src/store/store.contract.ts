@@ -1,5 +1,6 @@
 import type { Store } from './store.interface';
 import { describeAccessContract } from './store-access.contract';
+import { describeAuthStateContract } from './store-auth.contract';
 import { describeChatContract } from './store-chats.contract';
 import {
   MINUTE,
@@ -46,6 +47,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeMessageContract(get);
     describeMediaContract(get);
     describeAccessContract(get);
+    describeAuthStateContract(get);
     describeConversationContract(get);
     describeSyncRunContract(get);
     describeContinuousContract(get);

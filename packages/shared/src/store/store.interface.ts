@@ -231,6 +231,20 @@ export interface AccessStore {
 }
 
 /**
+ * A linked session's WhatsApp credentials (WA_AUTH_STORE=store), as one opaque blob per session, so
+ * any runner on any host takes a session over without a QR. Written by one upsert (never half);
+ * the bytes are secrets: never logged.
+ */
+export interface AuthStateStore {
+  /** Null when the session has none. */
+  getAuthState(sessionId: string): Promise<Buffer | null>;
+  /** Replaces the session's blob whole. */
+  putAuthState(sessionId: string, data: Buffer): Promise<void>;
+  /** No-op when absent. */
+  deleteAuthState(sessionId: string): Promise<void>;
+}
+
+/**
  * Where chats and messages live. Every implementation passes `store.contract.ts`.
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  * Each implementation is split the same way: one part per interface above, one class composing them.
