@@ -44,6 +44,13 @@ export const RunnerEnv = BaseEnv.extend({
 
   /** whatsapp-web.js LocalAuth data: one `session-<id>` directory (a Chromium profile) per session. */
   WA_AUTH_DIR: z.string().min(1).default('./data/auth'),
+  /**
+   * Where linked credentials live: `dir` (WA_AUTH_DIR, one host or a shared volume), `store` (the
+   * configured store) or `blob` (the blob store, MEDIA_URL). With store/blob, whatsapp-web.js keeps
+   * its profile through RemoteAuth (zipped, saved a minute after linking, then every minute), and
+   * WA_AUTH_DIR is only its local working copy.
+   */
+  WA_AUTH_STORE: z.enum(['dir', 'store', 'blob']).default('dir'),
   CHROME_PATH: z.string().min(1).default('/usr/bin/chromium'),
   /** Pin the WhatsApp Web version (e.g. 2.3000.1017054665); unset: whatever web.whatsapp.com serves. */
   WA_WEB_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.1017054665').optional(),

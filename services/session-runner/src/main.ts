@@ -40,9 +40,9 @@ async function main(): Promise<void> {
   );
   const subscriber = createRedis(env.REDIS_URL);
   subscriber.on('error', () => undefined); // `health` logs the outage once, from the command connection
-  const engine = createEngine(env, logger, { store, redis });
   // Opened (and its directory made) at boot: a bad MEDIA_URL stops the runner here, not in a job.
-  const blobs = env.MEDIA_DOWNLOAD === 'off' ? null : await createBlobStore(blobStoreConfig(env));
+  const blobs = env.MEDIA_DOWNLOAD === 'off' && env.WA_AUTH_STORE !== 'blob' ? null : await createBlobStore(blobStoreConfig(env));
+  const engine = createEngine(env, logger, { store, redis, blobs });
   const runner = createRunner(
     { engine, store, redis, subscriber, logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },
     {
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       jobLockMs: env.WA_JOB_LOCK_MS,
       stalledCheckMs: env.WA_STALLED_CHECK_MS,
       eventLogMaxLen: env.EVENT_LOG_MAXLEN,
-      media: { policy: env.MEDIA_DOWNLOAD, maxBytes: env.MEDIA_MAX_BYTES, blobs, slots: new MediaSlots(env.MEDIA_CONCURRENCY) },
+      media: { policy: env.MEDIA_DOWNLOAD, maxBytes: env.MEDIA_MAX_BYTES, blobs: env.MEDIA_DOWNLOAD === 'off' ? null : blobs, slots: new MediaSlots(env.MEDIA_CONCURRENCY) },
       mediaSweepMs: env.MEDIA_SWEEP_MS,
     },
   );
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     {
       runnerId: env.RUNNER_ID,
       engine: engine.name,
+      authStore: env.WA_AUTH_STORE,
       store: describeStoreUrl(env.STORE_URL),
       owned: runner.ownership.owned(),
       leaseMs: env.RUNNER_LEASE_MS,

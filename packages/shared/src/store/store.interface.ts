@@ -249,7 +249,7 @@ export interface AuthStateStore {
  * Writes are idempotent: a message is keyed by (sessionId, chatId, id) and stored once.
  * Each implementation is split the same way: one part per interface above, one class composing them.
  */
-export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore, ConversationStore {
+export interface Store extends SessionStore, ChatStore, MessageStore, SyncRunStore, MediaStore, AccessStore, ConversationStore, AuthStateStore {
   readonly kind: 'sqlite' | 'mongodb' | 'postgres';
   /** Creates tables/collections and indexes; safe to call on every start. */
   init(): Promise<void>;

@@ -3,13 +3,21 @@ import type { Logger, Redis } from '@wa-sync/shared/runtime';
 import type { RunnerEnv } from '../env';
 import type { WhatsAppEngine } from './engine.interface';
 import { SimulatedEngine } from './simulated.engine';
-import { ClientTracker, SimulatedAuthDir } from './simulated.presence';
+import type { BlobStore } from '@wa-sync/shared/blob';
+import type { AuthState } from '../auth/auth-state.interface';
+import { createAuthState } from '../auth/auth-state.factory';
+import { ClientTracker, SimulatedLink, simulatedAuthFile } from './simulated.presence';
 
 /**
  * The store keeps the simulated phone's clock anchor, so its history survives runner restarts;
  * Redis lets the simulated engine count live clients per session (tests of ownership).
  */
-export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Store; redis?: Redis } = {}): WhatsAppEngine {
+export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Store; redis?: Redis; blobs?: BlobStore | null } = {}): WhatsAppEngine {
+  // WA_AUTH_STORE: where linked credentials live (see auth/auth-state.interface.ts).
+  const authState = (fileName?: (sessionId: string) => string): AuthState => {
+    if (env.WA_AUTH_STORE !== 'dir' && !deps.store) throw new Error(`WA_AUTH_STORE=${env.WA_AUTH_STORE} needs the store`);
+    return createAuthState(env.WA_AUTH_STORE, { dir: env.WA_AUTH_DIR, store: deps.store!, blobs: deps.blobs ?? null, fileName });
+  };
   switch (env.WA_ENGINE) {
     case 'simulated':
       return new SimulatedEngine({
@@ -26,7 +34,8 @@ export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Sto
         reactEvery: env.SIM_REACT_EVERY,
         mediaBytes: env.SIM_MEDIA_BYTES,
         mediaExpiredRate: env.SIM_MEDIA_EXPIRED_RATE,
-        auth: env.SIM_KEEP_AUTH ? new SimulatedAuthDir(env.WA_AUTH_DIR) : null,
+        // Kept when asked, and always outside a directory (that is what a store or blob is for).
+        auth: env.SIM_KEEP_AUTH || env.WA_AUTH_STORE !== 'dir' ? new SimulatedLink(authState(simulatedAuthFile)) : null,
         tracker: env.SIM_TRACK_CLIENTS && deps.redis ? new ClientTracker(deps.redis) : null,
       }, {
         anchors: deps.store && {
@@ -39,6 +48,7 @@ export function createEngine(env: RunnerEnv, logger: Logger, deps: { store?: Sto
       return new WebjsEngine(
         {
           authDir: env.WA_AUTH_DIR,
+          remoteAuth: env.WA_AUTH_STORE === 'dir' ? undefined : authState(),
           chromePath: env.CHROME_PATH,
           webVersion: env.WA_WEB_VERSION,
           webVersionUrl: env.WA_WEB_VERSION_URL,

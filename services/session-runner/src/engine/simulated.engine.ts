@@ -4,7 +4,7 @@ import { type ClientEvents, type FetchOptions, type MediaDownload, type MediaHin
 import { simulatedMediaExpired, simulatedMediaFile } from './simulated.media';
 import { SIM_MEDIA_BYTES_DEFAULT, SimulatedAccount, hashSeed, hashString, mulberry32, type Rng } from './simulated.account';
 import { SimulatedLive } from './simulated.live';
-import type { ClientTracker, SimulatedAuthDir } from './simulated.presence';
+import type { ClientTracker, SimulatedLink } from './simulated.presence';
 
 /**
  * Where the simulated phone's clock anchor (the session's first `ready`) is kept: the store in
@@ -48,7 +48,7 @@ export interface SimulatedEngineOptions {
   /** Share of history media files the phone no longer has (SIM_MEDIA_EXPIRED_RATE). */
   mediaExpiredRate?: number;
   /** Keeps a linked marker per session: a later client starts without a QR (SIM_KEEP_AUTH). */
-  auth?: SimulatedAuthDir | null;
+  auth?: SimulatedLink | null;
   /** Records live clients in Redis (SIM_TRACK_CLIENTS, tests). */
   tracker?: ClientTracker | null;
 }
@@ -117,11 +117,11 @@ export class SimulatedEngine implements WhatsAppEngine {
 
   /** Without `auth` the simulated phone keeps nothing on disk: restore falls back to the stored status. */
   async hasAuth(sessionId?: string): Promise<boolean> {
-    return !!sessionId && !!this.options.auth?.has(sessionId);
+    return !!sessionId && !!(await this.options.auth?.has(sessionId));
   }
 
   async removeAuth(sessionId?: string): Promise<void> {
-    if (sessionId) this.options.auth?.remove(sessionId);
+    if (sessionId) await this.options.auth?.remove(sessionId);
   }
 }
 
@@ -195,7 +195,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
       if ((this.state as State) === 'stopped') await this.options.tracker.down(this.sessionId, field);
       else this.trackerField = field;
     }
-    if (this.options.auth?.has(this.sessionId)) {
+    if (await this.options.auth?.has(this.sessionId)) {
       // Linked before: no QR, straight to authenticated → ready.
       this.later(0, () => this.scanNow());
       return;
@@ -208,7 +208,8 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
   scanNow(): void {
     if (this.state !== 'qr') return;
     this.state = 'authenticated';
-    this.options.auth?.save(this.sessionId);
+    // Not awaited (scanNow is synchronous for tests); a failed save only costs a QR at the next start.
+    this.options.auth?.save(this.sessionId).catch(() => undefined);
     this.emitEvent('authenticated');
     this.later(READY_DELAY_MS, () => {
       this.anchors
@@ -260,7 +261,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     this.sleepers.clear();
     if (this.trackerField) await this.options.tracker?.down(this.sessionId, this.trackerField).catch(() => undefined);
     if (logout) {
-      this.options.auth?.remove(this.sessionId);
+      await this.options.auth?.remove(this.sessionId);
       this.emitEvent('disconnected', 'LOGOUT');
     }
   }

@@ -1,30 +1,35 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { AuthState } from '../auth/auth-state.interface';
+import { DirAuthState } from '../auth/dir.auth-state';
 import type { Redis } from '@wa-sync/shared/runtime';
 
 /**
- * The simulated phone's "linked device": a marker file per session in a directory every runner
- * can read (as webjs LocalAuth needs a shared volume), so a restart or a takeover by another
- * runner comes back `ready` without a QR.
+ * The simulated phone's "linked device": a marker per session in the configured auth state
+ * (WA_AUTH_STORE: a directory every runner can read, the store or the blob store), as whatsapp-web.js
+ * keeps its profile, so a restart or a takeover by another runner comes back `ready` without a QR.
  */
-export class SimulatedAuthDir {
-  constructor(private readonly dir: string) {}
+export class SimulatedLink {
+  constructor(private readonly auth: AuthState) {}
 
-  private file(sessionId: string): string {
-    return join(this.dir, `sim-${sessionId}.linked`);
+  async has(sessionId: string): Promise<boolean> {
+    return (await this.auth.load(sessionId)) !== null;
   }
 
-  has(sessionId: string): boolean {
-    return existsSync(this.file(sessionId));
+  save(sessionId: string): Promise<void> {
+    return this.auth.save(sessionId, Buffer.from(new Date().toISOString()));
   }
 
-  save(sessionId: string): void {
-    mkdirSync(this.dir, { recursive: true });
-    writeFileSync(this.file(sessionId), new Date().toISOString());
+  remove(sessionId: string): Promise<void> {
+    return this.auth.remove(sessionId);
   }
+}
 
-  remove(sessionId: string): void {
-    rmSync(this.file(sessionId), { force: true });
+/** The marker's file name in WA_AUTH_DIR (WA_AUTH_STORE=dir), as before the auth state had an interface. */
+export const simulatedAuthFile = (sessionId: string) => `sim-${sessionId}.linked`;
+
+/** The markers in a directory (WA_AUTH_STORE=dir), as the runner tests make them. */
+export class SimulatedAuthDir extends SimulatedLink {
+  constructor(dir: string) {
+    super(new DirAuthState(dir, simulatedAuthFile));
   }
 }
 

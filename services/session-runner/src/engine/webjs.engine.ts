@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@wa-sync/shared/runtime';
-import { Client, LocalAuth } from 'whatsapp-web.js';
+import { Client, LocalAuth, RemoteAuth } from 'whatsapp-web.js';
+import type { AuthState } from '../auth/auth-state.interface';
+import { RemoteAuthStore } from '../auth/remote-auth.adapter';
 import type * as WAWebJS from 'whatsapp-web.js';
 import type { WhatsAppEngine } from './engine.interface';
 import { LINKED_MARKER, type LibraryClient, WebjsClient } from './webjs.client';
@@ -10,6 +12,11 @@ import { LINKED_MARKER, type LibraryClient, WebjsClient } from './webjs.client';
 export interface WebjsEngineOptions {
   /** LocalAuth data path; one `session-<id>` directory per session (WA_AUTH_DIR). */
   authDir: string;
+  /**
+   * WA_AUTH_STORE=store|blob: the profile goes through RemoteAuth into this auth state (zipped),
+   * and `authDir` holds only the working copy of the sessions this runner runs.
+   */
+  remoteAuth?: AuthState;
   /** System Chromium (CHROME_PATH); puppeteer downloads none. */
   chromePath: string;
   /** Pinned WhatsApp Web version (WA_WEB_VERSION); unset: whatever web.whatsapp.com serves. */
@@ -37,7 +44,10 @@ export const CHROMIUM_ARGS = [
 /** The whatsapp-web.js options of one session. */
 export function buildClientOptions(sessionId: string, o: WebjsEngineOptions): WAWebJS.ClientOptions {
   return {
-    authStrategy: new LocalAuth({ clientId: sessionId, dataPath: o.authDir }),
+    authStrategy: o.remoteAuth
+      ? // The shortest backup interval RemoteAuth accepts; it saves first a minute after linking.
+        new RemoteAuth({ clientId: sessionId, dataPath: o.authDir, store: new RemoteAuthStore(o.remoteAuth, o.authDir), backupSyncIntervalMs: 60_000 })
+      : new LocalAuth({ clientId: sessionId, dataPath: o.authDir }),
     puppeteer: {
       executablePath: o.chromePath,
       headless: true,
@@ -73,7 +83,7 @@ export class WebjsEngine implements WhatsAppEngine {
 
   /** Where LocalAuth keeps the session (a Chromium profile). */
   authPath(sessionId: string): string {
-    return join(this.options.authDir, `session-${sessionId}`);
+    return join(this.options.authDir, this.options.remoteAuth ? `RemoteAuth-${sessionId}` : `session-${sessionId}`);
   }
 
   createClient(sessionId: string): WebjsClient {
@@ -99,6 +109,8 @@ export class WebjsEngine implements WhatsAppEngine {
 
   /** Linked once: LocalAuth creates the directory at the first launch, before any QR is scanned. */
   async hasAuth(sessionId: string): Promise<boolean> {
+    // Remote: linked once the first backup is saved (RemoteAuth saves it a minute after linking).
+    if (this.options.remoteAuth) return (await this.options.remoteAuth.load(sessionId)) !== null;
     return access(join(this.authPath(sessionId), LINKED_MARKER)).then(
       () => true,
       () => false,
@@ -106,6 +118,7 @@ export class WebjsEngine implements WhatsAppEngine {
   }
 
   async removeAuth(sessionId: string): Promise<void> {
+    await this.options.remoteAuth?.remove(sessionId);
     await rm(this.authPath(sessionId), { recursive: true, force: true, maxRetries: 4 });
   }
 }
