@@ -74,6 +74,8 @@ export function postWebhook(url: string, event: DeliveryEvent, options: PostOpti
       req.destroy();
       finish(new Error(`receiver did not answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
+    // Like AbortSignal.timeout: the timer alone does not keep a closing process alive (the socket does).
+    timer.unref();
     req.on('error', (err) => finish(err instanceof WebhookUrlForbiddenError ? err : new Error(`cannot reach receiver: ${err.message}`)));
     req.end(body);
   });
