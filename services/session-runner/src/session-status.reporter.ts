@@ -24,8 +24,9 @@ export class SessionStatusReporter {
 
   async qr(sessionId: string, qr: string): Promise<void> {
     const qrDataUrl = await QRCode.toDataURL(qr);
-    await this.storeStatus(sessionId, 'qr', null);
+    // The QR first: whoever sees the status `qr` (in the store or the log) can fetch the code.
     await this.redis.hset(Keys.sessionLive(sessionId), { qr, qrDataUrl });
+    await this.storeStatus(sessionId, 'qr', null);
     await this.announce(sessionId, 'status', { sessionId, status: 'qr', detail: null });
     await this.announce(sessionId, 'qr', { sessionId, qr, qrDataUrl });
   }
