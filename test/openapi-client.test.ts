@@ -95,6 +95,7 @@ describe('OpenAPI document', () => {
     await api.store.upsertMessages('client-test', chatId, [
       { id: `false_${chatId}_A1`, chatId, fromMe: false, author: null, body: 'hi', type: 'chat', timestamp: new Date().toISOString(), ack: 1, hasMedia: false },
     ]);
+    await api.store.upsertContacts('client-test', [{ id: chatId, name: 'Ana', pushname: 'Ana 🌻', number: '5511999990000', isBusiness: false, isMyContact: true }]);
     await api.store.setSessionStatus('client-test', 'ready');
     const { callEveryRoute } = require(join(dir, 'client.js')) as {
       callEveryRoute: (c: typeof createClient, base: string, chatId: string) => Promise<Record<string, number>>;
@@ -107,6 +108,8 @@ describe('OpenAPI document', () => {
       getSession: 200,
       listChats: 200,
       listMessages: 200,
+      listContacts: 200,
+      getChat: 200,
       syncChats: 202,
       syncChatsNarrow: 202,
       getSync: 404,

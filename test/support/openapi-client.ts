@@ -27,6 +27,10 @@ export async function callEveryRoute(createClient: typeof createClientFn, baseUr
   const messages = await client.GET('/whatsapp-web/session/{id}/chats/{chatId}/messages', { params: { path: { id, chatId } } });
   const timestamps: string[] = messages.data?.messages.map((m) => m.timestamp) ?? [];
   calls.listMessages = timestamps.length > 0 ? messages.response.status : -1;
+  const contacts = await client.GET('/whatsapp-web/session/{id}/contacts', { params: { path, query: { limit: 10 } } });
+  calls.listContacts = contacts.data?.contacts.some((c) => c.id === chatId && c.name === 'Ana') ? contacts.response.status : -1;
+  const chat = await client.GET('/whatsapp-web/session/{id}/chats/{chatId}', { params: { path: { id, chatId } } });
+  calls.getChat = chat.data?.id === chatId ? chat.response.status : -1;
   // No body: the document must say it is optional for this to compile.
   const sync = await client.POST('/whatsapp-web/session/{id}/sync-chats', { params: { path } });
   calls.syncChats = sync.data?.syncId ? sync.response.status : -1;

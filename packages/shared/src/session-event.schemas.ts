@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MediaDescriptor, Message, Reaction, SessionId, SessionStatus, SyncSnapshot } from './domain.schemas';
+import { MediaDescriptor, Message, Reaction, SessionId, SessionStatus, type SyncRun, SyncSnapshot } from './domain.schemas';
 
 /**
  * Session events: one zod schema per event type. The runner, the workers and the Lua progress
@@ -56,6 +56,21 @@ export interface ServerEvents extends SessionEvents {
   };
   left: { sessionId: string };
   error: { code: string; message: string };
+  /** `watch-sessions` (operator only): every session now, then each change. */
+  sessions: { sessions: SessionStatusUpdate[] };
+  'session:status': SessionStatusUpdate;
+  'session:removed': { sessionId: string };
+  /** The answer to `unwatch-sessions`. */
+  unwatched: Record<string, never>;
+}
+
+/** One session as `watch-sessions` reports it, on every change of its status, runner or last sync. */
+export interface SessionStatusUpdate {
+  sessionId: string;
+  status: SessionStatus;
+  detail: string | null;
+  runnerId: string | null;
+  lastSync: SyncRun | null;
 }
 export type ServerEventName = keyof ServerEvents;
 
@@ -66,6 +81,9 @@ export const EventId = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'must be an event
 export const ClientEvents = {
   'join-session': z.object({ sessionId: SessionId, since: EventId.optional() }),
   'leave-session': z.object({ sessionId: SessionId }),
+  /** Operator only: follow every session's status (`sessions`, then `session:status` / `session:removed`). */
+  'watch-sessions': z.object({}),
+  'unwatch-sessions': z.object({}),
 } as const;
 export type ClientEventName = keyof typeof ClientEvents;
 export type ClientEvents = { [K in ClientEventName]: z.infer<(typeof ClientEvents)[K]> };

@@ -20,6 +20,7 @@ import { installJsonBodyParser } from './ops/json-body.parser';
 import { installRateLimit } from './ops/rate-limit.plugin';
 import { chatRoutes } from './routes/chat.routes';
 import { mediaRoutes } from './routes/media.routes';
+import { conversationRoutes } from './routes/conversation.routes';
 import { healthRoutes } from './routes/health.routes';
 import { linkRoutes } from './routes/link.routes';
 import { metricsRoutes } from './routes/metrics.routes';
@@ -31,6 +32,7 @@ import { tokenRoutes } from './routes/token.routes';
 import { eventsRoutes } from './sse/events.routes';
 import { SseHub } from './sse/sse.hub';
 import { LiveFeed } from './stream/live.feed';
+import { SessionWatch } from './ws/session.watch';
 import { SocketHub } from './ws/socket.hub';
 import { WS_MAX_PAYLOAD, wsRoutes } from './ws/ws.routes';
 import { dashboardRoutes, isDashboardRoute } from './web/dashboard.routes';
@@ -83,10 +85,12 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     },
   }).withTypeProvider<ZodTypeProvider>();
   const sse = new SseHub({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
+  const watch = new SessionWatch(deps, (socket, event, data) => hub.send(socket, event, data));
   const feed = new LiveFeed(
     deps.events,
     (envelope) => {
       hub.dispatch(envelope);
+      watch.onEvent(envelope);
       sse.dispatch(envelope);
       metrics.onEvent(envelope);
     },
@@ -109,7 +113,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   const directory = new QueueDirectory(deps.redis, deps.queueRefreshMs ?? 5_000, deps.logger);
   const metrics = new ApiMetrics({ directory, hub, redis: deps.redis, ledger: deps.ledger, logger: deps.logger, timeoutMs: healthTimeoutMs });
   // What every route plugin reads from its instance, instead of arguments passed by hand.
-  app.decorate('deps', deps).decorate('socketHub', hub).decorate('sseHub', sse).decorate('liveFeed', feed);
+  app.decorate('deps', deps).decorate('socketHub', hub).decorate('sessionWatch', watch).decorate('sseHub', sse).decorate('liveFeed', feed);
   const streamAccess = new StreamAccessWatch(deps.store, deps.logger);
   app.decorate('metrics', metrics).decorate('routeTable', routes).decorate('streamAccess', streamAccess);
   app.addHook('onSend', async (req, reply) => {
@@ -150,7 +154,7 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
   await app.register(metricsRoutes);
   await app.register(sessionRoutes);
   // Everything under /whatsapp-web/session/:id that needs the session to exist.
-  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, mediaRoutes, syncRoutes, recentRoutes, tokenRoutes));
+  await app.register(sessionScope(sessionViewRoutes, linkRoutes, chatRoutes, conversationRoutes, mediaRoutes, syncRoutes, recentRoutes, tokenRoutes));
   await app.register(wsRoutes);
   await app.register(eventsRoutes);
   await app.register(dashboardRoutes);

@@ -6,6 +6,7 @@ import type { StreamAccessWatch } from './auth/stream-access.watch';
 import type { ApiMetrics } from './ops/metrics.registry';
 import type { SseHub } from './sse/sse.hub';
 import type { LiveFeed } from './stream/live.feed';
+import type { SessionWatch } from './ws/session.watch';
 import type { SocketHub } from './ws/socket.hub';
 
 export interface RouteInfo {
@@ -25,6 +26,8 @@ declare module 'fastify' {
     /** What the routes need (store, Redis, queues, settings), decorated once by buildApp. */
     deps: ApiDeps;
     socketHub: SocketHub;
+    /** WS `watch-sessions`: the operator sockets that follow every session's status. */
+    sessionWatch: SessionWatch;
     sseHub: SseHub;
     /** The events channel as this process's sockets and streams get it. */
     liveFeed: LiveFeed;

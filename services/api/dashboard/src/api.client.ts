@@ -104,6 +104,16 @@ export class Api {
     return this.call('POST', `${BASE}/session/${seg(id)}/tokens`, { scopes });
   }
 
+  /** A stored file's bytes (`GET …/messages/:messageId/media`), with the key like every call. */
+  async media(id: string, chatId: string, messageId: string): Promise<Blob> {
+    const key = this.key();
+    const res = await fetch(`${BASE}/session/${seg(id)}/chats/${seg(chatId)}/messages/${seg(messageId)}/media`, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    });
+    if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `media ${messageId}: ${res.status}`);
+    return res.blob();
+  }
+
   pairingCode(id: string, phoneNumber: string): Promise<{ code: string }> {
     return this.call('POST', `${BASE}/session/${seg(id)}/pairing-code`, { phoneNumber });
   }

@@ -19,3 +19,13 @@ export function ticks(ack: number): string {
   if (ack < 0) return '!';
   return ['🕓', '✓', '✓✓', '✓✓', '✓✓'][Math.min(ack, 4)] ?? '';
 }
+
+/** 1536 → "1.5 KiB". */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}

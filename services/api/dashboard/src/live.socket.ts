@@ -64,6 +64,8 @@ export class LiveSocket {
       this.attempt = 0;
       this.onState('open', 0);
       for (const id of this.joined) this.sendJoin(id);
+      // Every session's status, live (operator key; a token gets a `forbidden` and polls instead).
+      this.send('watch-sessions', {});
     };
     ws.onmessage = (msg) => {
       let frame: Frame;

@@ -162,10 +162,37 @@ async function refreshRow(sessionId: string): Promise<void> {
   }
 }
 
+/** `watch-sessions`: a session created, started or stopped by any client shows at once. */
+function onWatch(frame: Frame): boolean {
+  switch (frame.event) {
+    case 'sessions':
+      for (const u of frame.data.sessions) upsertRow({ sessionId: u.sessionId, status: u.status, statusDetail: u.detail, runnerId: u.runnerId, lastSync: u.lastSync });
+      break;
+    case 'session:status': {
+      const u = frame.data;
+      const s = upsertRow({ sessionId: u.sessionId, status: u.status, statusDetail: u.detail, runnerId: u.runnerId, lastSync: u.lastSync });
+      if (u.status !== 'qr') s.qrDataUrl = undefined;
+      if (detail?.sessionId === u.sessionId) detail.render();
+      break;
+    }
+    case 'session:removed':
+      sessions.delete(frame.data.sessionId);
+      break;
+    case 'unwatched':
+      return true;
+    default:
+      return false;
+  }
+  renderList();
+  return true;
+}
+
 function onFrame(frame: Frame, rejoined: boolean): void {
+  // A session token may not watch every session: the list then follows the 10 s poll.
+  if (frame.event === 'error' && frame.data.code === 'forbidden' && frame.data.message.includes('watch-sessions')) return;
   if (frame.event === 'error') return showBanner(`Server: ${frame.data.message}`);
-  if (frame.event === 'left') return;
-  const s = stateOf(frame.data.sessionId);
+  if (frame.event === 'left' || onWatch(frame)) return;
+  const s = stateOf((frame.data as { sessionId: string }).sessionId);
   if (!s) return;
   const open = detail?.sessionId === s.row.sessionId ? detail : null;
   switch (frame.event) {
@@ -209,6 +236,10 @@ function onFrame(frame: Frame, rejoined: boolean): void {
       break;
     case 'message:revoke':
       open?.onMessageUpdate({ ...frame.data, revoked: true });
+      break;
+    case 'message:reaction':
+    case 'message:media':
+      open?.onMessageUpdate(frame.data);
       break;
     default:
       break;

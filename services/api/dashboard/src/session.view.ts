@@ -1,7 +1,8 @@
 import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import { type Api, ApiError, type SessionRow } from './api.client';
 import { h, reconcile } from './dom.helpers';
-import { count, ticks, when } from './format.helpers';
+import { count, when } from './format.helpers';
+import { messageItem } from './message.view';
 
 /** What the dashboard knows of one session: its row, and what the socket told it since. */
 export interface SessionState {
@@ -56,6 +57,7 @@ export class SessionDetail {
   private openChat: string | null = null;
   /** Oldest first, as a chat app shows them. */
   private messages: Message[] = [];
+  private readonly mediaUrls = new Map<string, Promise<string>>();
   private messagesCursor: string | null = null;
   private refreshTimer?: number;
   private refreshing = false;
@@ -190,7 +192,7 @@ export class SessionDetail {
     if (atBottom) this.messageList.scrollTop = this.messageList.scrollHeight;
   }
 
-  onMessageUpdate(update: { chatId: string; id: string; ack?: number; body?: string; editedAt?: string; revoked?: boolean }): void {
+  onMessageUpdate(update: { chatId: string; id: string; ack?: number; body?: string; editedAt?: string; revoked?: boolean } & Pick<Partial<Message>, 'reactions' | 'media'>): void {
     if (update.chatId !== this.openChat) return;
     const i = this.messages.findIndex((m) => m.id === update.id);
     if (i < 0) return;
@@ -204,6 +206,8 @@ export class SessionDetail {
       m.revoked = true;
       m.body = '';
     }
+    if (update.reactions) m.reactions = update.reactions;
+    if (update.media) m.media = update.media;
     this.messages[i] = m;
     this.messageList.children[i]?.replaceWith(this.messageItem(m));
   }
@@ -216,6 +220,8 @@ export class SessionDetail {
 
   dispose(): void {
     window.clearTimeout(this.refreshTimer);
+    for (const url of this.mediaUrls.values()) void url.then((u) => URL.revokeObjectURL(u), () => undefined);
+    this.mediaUrls.clear();
   }
 
   private async pair(form: HTMLFormElement): Promise<void> {
@@ -311,12 +317,18 @@ export class SessionDetail {
   }
 
   private messageItem(m: Message): HTMLLIElement {
-    return h(
-      'li',
-      { class: `message ${m.fromMe ? 'mine' : 'theirs'}`, 'data-message-id': m.id },
-      m.author && !m.fromMe ? h('span', { class: 'author small' }, m.author) : null,
-      h('span', { class: 'body' }, m.revoked ? '🚫 deleted' : m.body || (m.hasMedia ? `[${m.type}]` : '')),
-      h('span', { class: 'meta small' }, when(m.timestamp), m.editedAt ? ' · edited' : '', m.fromMe ? ` ${ticks(m.ack)}` : ''),
-    );
+    const isGroup = this.chats.find((c) => c.id === m.chatId)?.isGroup ?? m.chatId.endsWith('@g.us');
+    return messageItem(m, isGroup, { mediaUrl: (x) => this.mediaUrl(x) });
+  }
+
+  /** Object URLs of the files shown, fetched once each with the key; revoked when the detail goes. */
+  private mediaUrl(m: Message): Promise<string> {
+    let url = this.mediaUrls.get(m.id);
+    if (!url) {
+      url = this.hooks.api.media(this.sessionId, m.chatId, m.id).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.mediaUrls.delete(m.id));
+      this.mediaUrls.set(m.id, url);
+    }
+    return url;
   }
 }

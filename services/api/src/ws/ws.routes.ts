@@ -5,6 +5,7 @@ import type { ApiPlugin } from '../app.types';
 import { mayStream, OPEN, type Principal } from '../auth/access.policy';
 import type { LiveFeed } from '../stream/live.feed';
 import { currentSync } from '../sync-snapshot.reader';
+import type { SessionWatch } from './session.watch';
 import type { SocketHub } from './socket.hub';
 
 /** Frames over this close the socket with 1009 (ws enforces it before buffering more). */
@@ -15,7 +16,7 @@ export const WS_CLOSE_TOKEN = 4401;
 
 /** `GET /ws`: `{ event, data }` frames; join a session to receive its events. */
 export const wsRoutes: ApiPlugin = async (app) => {
-  const { deps, socketHub: hub, liveFeed: feed } = app;
+  const { deps, socketHub: hub, liveFeed: feed, sessionWatch: watch } = app;
   hub.configure({ logger: deps.logger, maxBufferedBytes: deps.streamMaxBufferedBytes });
   hub.startHeartbeat(deps.wsPingIntervalMs ?? WS_PING_INTERVAL_MS);
   app.addHook('onClose', async () => hub.stopHeartbeat());
@@ -41,11 +42,12 @@ export const wsRoutes: ApiPlugin = async (app) => {
     socket.on('close', () => {
       untrack();
       hub.remove(socket);
+      watch.remove(socket);
     });
     // An oversized frame (1009) or a protocol error: ws closes the socket; only log it.
     socket.on('error', (err) => deps.logger.info({ err: err.message }, 'websocket closed on a bad frame'));
     socket.on('message', (raw) => {
-      handleFrame(socket, principal, raw.toString(), deps, hub, feed).catch((err) => {
+      handleFrame(socket, principal, raw.toString(), deps, hub, feed, watch).catch((err) => {
         deps.logger.error({ err }, 'websocket frame failed');
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
@@ -54,7 +56,15 @@ export const wsRoutes: ApiPlugin = async (app) => {
   });
 };
 
-async function handleFrame(socket: WebSocket, principal: Principal, raw: string, deps: ApiDeps, hub: SocketHub, feed?: LiveFeed): Promise<void> {
+async function handleFrame(
+  socket: WebSocket,
+  principal: Principal,
+  raw: string,
+  deps: ApiDeps,
+  hub: SocketHub,
+  feed: LiveFeed | undefined,
+  watch: SessionWatch,
+): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -68,14 +78,23 @@ async function handleFrame(socket: WebSocket, principal: Principal, raw: string,
   const { event } = frame.data;
   // Own keys only: `constructor`, `__proto__`, `toString` are unknown events like any other name.
   if (!isClientEventName(event)) {
-    return hub.send(socket, 'error', { code: 'unknown-event', message: `unknown event ${JSON.stringify(event.slice(0, 64))}; expected join-session or leave-session` });
+    return hub.send(socket, 'error', { code: 'unknown-event', message: `unknown event ${JSON.stringify(event.slice(0, 64))}; expected join-session, leave-session, watch-sessions or unwatch-sessions` });
   }
   const data = ClientEvents[event].safeParse(frame.data.data ?? {});
   if (!data.success) {
     const issue = data.error.issues[0];
     return hub.send(socket, 'error', { code: 'bad_request', message: `${event}: data.${issue.path.join('.')}: ${issue.message}` });
   }
-  const { sessionId } = data.data;
+  if (event === 'watch-sessions' || event === 'unwatch-sessions') {
+    // Every session at once: the operator's key only, never a session token.
+    if (principal.kind !== 'operator') return hub.send(socket, 'error', { code: 'forbidden', message: `${event} needs the operator key` });
+    if (event === 'unwatch-sessions') {
+      watch.remove(socket);
+      return hub.send(socket, 'unwatched', {});
+    }
+    return watch.add(socket);
+  }
+  const { sessionId } = data.data as ClientEvents['leave-session'];
   if (event === 'leave-session') {
     hub.leave(socket, sessionId);
     return hub.send(socket, 'left', { sessionId });
