@@ -110,6 +110,8 @@ describe('OpenAPI document', () => {
       listMessages: 200,
       listContacts: 200,
       getChat: 200,
+      getMediaCounts: 200,
+      getMessageMedia: 404,
       syncChats: 202,
       syncChatsNarrow: 202,
       getSync: 404,

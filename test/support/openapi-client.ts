@@ -31,6 +31,11 @@ export async function callEveryRoute(createClient: typeof createClientFn, baseUr
   calls.listContacts = contacts.data?.contacts.some((c) => c.id === chatId && c.name === 'Ana') ? contacts.response.status : -1;
   const chat = await client.GET('/whatsapp-web/session/{id}/chats/{chatId}', { params: { path: { id, chatId } } });
   calls.getChat = chat.data?.id === chatId ? chat.response.status : -1;
+  const counts = await client.GET('/whatsapp-web/session/{id}/media', { params: { path } });
+  calls.getMediaCounts = typeof counts.data?.stored === 'number' ? counts.response.status : -1;
+  // A message without a file: 404 in the error shape.
+  const file = await client.GET('/whatsapp-web/session/{id}/chats/{chatId}/messages/{messageId}/media', { params: { path: { id, chatId, messageId: \`false_\${chatId}_A1\` } } });
+  calls.getMessageMedia = file.error?.error.code ? file.response.status : -1;
   // No body: the document must say it is optional for this to compile.
   const sync = await client.POST('/whatsapp-web/session/{id}/sync-chats', { params: { path } });
   calls.syncChats = sync.data?.syncId ? sync.response.status : -1;
