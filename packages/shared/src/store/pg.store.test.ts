@@ -5,6 +5,7 @@ import { PG_SCHEMA_VERSION } from './pg.schema';
 import { PgStore } from './pg.store';
 import { encodeText, decodeText } from './pg.text';
 import { describeStoreContract } from './store.contract';
+import { isStoreUnavailable } from './store.availability';
 import { createStore, describeStoreUrl } from './store.factory';
 import { message, messages, uniqueSessionId } from './store-fixtures.contract';
 import { createTestDatabase, describeWithPostgres, terminateConnections, type TestDatabase } from '../../../../test/support/postgres-db';
@@ -140,6 +141,40 @@ describeWithPostgres('PgStore on the PostgreSQL server', () => {
         expect((await b.listMessages(s, C, { limit: 500 })).items).toHaveLength(340);
       } finally {
         await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('a database that refuses writes fails ping and writes as unavailable (25006), and works again once writable', async () => {
+      const other = await createTestDatabase('readonly');
+      const admin = new Client({ connectionString: other.url });
+      await admin.connect();
+      try {
+        await (await open(other.url)).close(); // the schema, while writable
+        await admin.query(`ALTER DATABASE ${other.name} SET default_transaction_read_only = on`);
+        const ro = new PgStore(other.url); // new connections get the setting
+        try {
+          const s = uniqueSessionId('ro');
+          const pinged = await ro.ping().catch((err: unknown) => err);
+          expect(pinged).toMatchObject({ code: '25006' });
+          expect(isStoreUnavailable(pinged)).toBe(true);
+          const write = await ro.upsertMessages(s, C, messages(C, 0, 3)).catch((err: unknown) => err);
+          expect(write).toMatchObject({ code: '25006' });
+          expect(isStoreUnavailable(write)).toBe(true);
+          await expect(ro.init()).rejects.toMatchObject({ code: '25006' });
+        } finally {
+          await ro.close();
+        }
+        await admin.query(`ALTER DATABASE ${other.name} RESET default_transaction_read_only`);
+        const rw = await open(other.url);
+        try {
+          await expect(rw.ping()).resolves.toBeUndefined();
+          expect(await rw.upsertMessages(uniqueSessionId('rw'), C, messages(C, 0, 3))).toEqual({ inserted: 3, existing: 0 });
+        } finally {
+          await rw.close();
+        }
+      } finally {
+        await admin.end();
+        await other.drop();
       }
     });
 

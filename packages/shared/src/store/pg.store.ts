@@ -55,8 +55,15 @@ export class PgStore implements Store {
     await this.conn.close();
   }
 
+  /**
+   * Also needs write access: a server that takes connections but refuses writes (a standby after a
+   * failover, a database set read-only) fails here with 25006, as its writes would.
+   */
   async ping(): Promise<void> {
-    await this.conn.query('SELECT 1');
+    const { rows } = await this.conn.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+    if (rows[0].ro === 'on') {
+      throw Object.assign(new Error('the PostgreSQL server accepts no writes (a standby, or the database is read-only)'), { code: '25006' });
+    }
   }
 
   ensureSession(sessionId: string) {

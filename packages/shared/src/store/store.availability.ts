@@ -27,8 +27,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
   const c = typeof code === 'string' ? code : '';
   if (/^SQLITE_(READONLY|CANTOPEN|IOERR)/.test(c) || NETWORK_CODES.has(c)) return true;
-  // PostgreSQL: connection exceptions (08…), shutdowns and "cannot connect now" (57P01-03), too many connections.
-  if (/^(08\w{3}|57P0[1-3]|53300)$/.test(c)) return true;
+  // PostgreSQL: connection exceptions (08…), shutdowns and "cannot connect now" (57P01-03), too many
+  // connections, and writes refused (25006: a standby, or the database set read-only).
+  if (/^(08\w{3}|57P0[1-3]|53300|25006)$/.test(c)) return true;
   if (typeof name === 'string' && /^Mongo(ServerSelection|Network|NotConnected|TopologyClosed)/.test(name)) return true;
   return typeof message === 'string' && /Connection terminated|connection timeout|Client was closed/i.test(message);
 }
