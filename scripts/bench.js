@@ -137,7 +137,8 @@ async function withProduct(env, fn, o = {}) {
   }
 }
 
-const simEnv = (chats, messages, extra = {}) => ({ SIM_CHATS: String(chats), SIM_MESSAGES_PER_CHAT: String(messages), SYNC_LIMIT_PER_CHAT: String(messages), ...extra });
+// MEDIA_DOWNLOAD=off: the text-sync figures keep measuring the text sync; the media part turns it on.
+const simEnv = (chats, messages, extra = {}) => ({ SIM_CHATS: String(chats), SIM_MESSAGES_PER_CHAT: String(messages), SYNC_LIMIT_PER_CHAT: String(messages), MEDIA_DOWNLOAD: 'off', ...extra });
 
 /** Creates the session and times its first sync from the log. */
 async function firstSync(product, redis, o = {}) {
@@ -372,6 +373,11 @@ async function main() {
   });
 
   // 3. At 50 ms fetch latency, against the seed's loop.
+  // 2b. Media files of 1 MiB into the file blob store beside a raw write of the same files (scripts/bench/media.js).
+  await part('media', ['mediaMiBPerSec', 'rawBlobMiBPerSec', 'mediaVsRawFs', 'mediaPeakRssMiB'], () =>
+    require('./bench/media').run({ files: QUICK ? 100 : 1000, withProduct, simEnv, result, extra, round, ratio, sleep, timeoutMs: SYNC_TIMEOUT_MS }),
+  );
+
   await part('latency', ['concurrent50msSeconds', 'speedup50ms', 'speedup50msC16'], async () => {
     for (const c of [8, 16]) {
       const sync = await withProduct(simEnv(SIZES.seedChats, SIZES.messages, { SIM_FETCH_LATENCY_MS: String(LATENCY), SYNC_CONCURRENCY: String(c) }), firstSync);
@@ -474,6 +480,9 @@ function report() {
     say(`  CPU s from join to sync done: 1 client: ${cpu(p.oneClient.cpuMsDuringSync)}; many: ${cpu(w.cpuMsDuringSync)}`);
     say(`  (${w.deliveries} deliveries of ${w.events} events, ${w.mismatches} not byte-identical; ${w.clientProcessCpuShares.length} client process(es) busy ${shares} of the time while receiving: near 100%, they, not the API, set the pace)`);
   }
+  row('media MiB/s (1 MiB files, file store)', r.mediaMiBPerSec, `raw write ${r.rawBlobMiBPerSec ?? 'null'}`, '');
+  row('  media ÷ raw write', r.mediaVsRawFs, extra.media ? `${extra.media.files} files` : '', '≥ 0.5');
+  row('runner peak RSS, media downloads (MiB)', r.mediaPeakRssMiB, '', '≤ 200');
   row(`runner peak RSS, ${SIZES.chats}-chat sync (MiB)`, r.runnerRssMiB, '', '≤ 150');
   row('workers peak RSS (MiB)', r.workersRssMiB, '', '≤ 150');
   row('Redis peak growth during sync (MiB)', r.redisPeakGrowthMiB, extra.redisKeysAtPeak ? `${extra.redisKeysAtPeak} keys at the peak` : '', '≤ 20');

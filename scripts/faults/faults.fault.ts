@@ -13,6 +13,7 @@ import { waitFor } from '../../test/support/wait-for';
 import { EXPECTED, FaultStack, type ServiceName } from './fault-stack';
 import { fuzzFrame, fuzzRequest, garbagePayloads, prng } from './fuzz';
 import { postgresFaultRow } from './postgres.fault-row';
+import { mediaFaultRows } from './media.fault-row';
 import { sentinelFaultRow } from './sentinel.fault-row';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
@@ -467,5 +468,6 @@ describe('fault suite', () => {
     expect(failed(last())).toEqual([]);
   });
   postgresFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
+  mediaFaultRows({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   sentinelFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
 });

@@ -31,10 +31,16 @@ async function allMessages(store: Store, sessionId: string): Promise<Message[]> 
   return out;
 }
 
-/** Checks every media of the session against the blob store, every blob against its key. */
-export async function auditMedia(store: Store, sessionId: string, blobs: BlobStore): Promise<MediaAudit> {
+/**
+ * Checks every media of the session against the blob store, every blob against its key. Sessions
+ * in `sharing` use the same blob store: their stored files are not strays.
+ */
+export async function auditMedia(store: Store, sessionId: string, blobs: BlobStore, sharing: string[] = []): Promise<MediaAudit> {
   const media = (await allMessages(store, sessionId)).filter((m) => m.hasMedia && m.media);
   const named = new Set<string>();
+  for (const other of sharing) {
+    for (const m of await allMessages(store, other)) if (m.media?.status === 'stored' && m.media.sha256) named.add(m.media.sha256);
+  }
   let lost = 0;
   for (const m of media) {
     const d = m.media!;

@@ -14,9 +14,20 @@ export function sha256Hex(bytes: Uint8Array): string {
  * are on disk and their key is known. A stream is never held whole in memory.
  */
 export async function writeHashed(data: Readable | Uint8Array, path: string): Promise<BlobInfo> {
+  if (data instanceof Uint8Array) {
+    // Bytes already in memory (a downloaded file): one hash call, one write, no stream machinery.
+    const handle = await open(path, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { sha256: sha256Hex(data), size: data.length };
+  }
   const hash = createHash('sha256');
   let size = 0;
-  const source = data instanceof Uint8Array ? Readable.from([data]) : data;
+  const source = data;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
