@@ -25,6 +25,6 @@ WORKDIR /app
 ENV NODE_ENV=production PUPPETEER_SKIP_DOWNLOAD=true
 COPY --from=build /app ./
 # The session runners' auth volume mounts here: created owned by node, a new named volume keeps that.
-RUN mkdir -p /data/auth && chown -R node:node /data
+RUN mkdir -p /data/auth /data/media && chown -R node:node /data
 USER node
 CMD ["node", "services/api/dist/main.js"]

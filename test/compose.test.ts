@@ -103,6 +103,15 @@ describe('docker-compose.yml', () => {
     expect(dockerfile.indexOf('chown -R node:node')).toBeLessThan(dockerfile.indexOf('USER node'));
   });
 
+  it('gives the runners (which write media files) and the API (which serves them) the same media volume', () => {
+    const dir = unset(compose.services.api.environment?.MEDIA_URL).replace(/^file:/, '');
+    for (const name of ['api', 'session-runner']) {
+      expect(compose.services[name].volumes?.find((v) => v.endsWith(`:${dir}`))?.split(':')[0]).toBe('wa-media');
+    }
+    expect(Object.keys(compose.volumes)).toContain('wa-media');
+    expect(dockerfile).toMatch(new RegExp(`mkdir -p [^\\n]*${dir}.*chown -R node:node`));
+  });
+
   it('builds the image on a supported Node LTS', () => {
     const froms = [...dockerfile.matchAll(/^FROM node:(\d+)/gm)].map((m) => Number(m[1]));
     expect(froms.length).toBeGreaterThan(0);
