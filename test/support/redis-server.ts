@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRedis, type Redis } from '@wa-sync/shared/runtime';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface PrivateRedis {
   url: string;
@@ -27,9 +30,12 @@ export function freePort(): Promise<number> {
 export async function startRedis(options: { port?: number } = {}): Promise<PrivateRedis> {
   // A given port: a Redis "restarted" empty where the services expect it.
   const port = options.port ?? (await freePort());
+  // A directory of its own: a redis-server loads any dump.rdb in its working directory at start
+  // (a replica's full sync writes one there), and the tests run from the repository root.
+  const dir = mkdtempSync(join(tmpdir(), 'wa-sync-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -49,8 +55,12 @@ export async function startRedis(options: { port?: number } = {}): Promise<Priva
     port,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };

@@ -1,9 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
-import { freePort } from './redis-server';
+import { createServer } from 'node:net';
+
+/**
+ * Ports for the set come from below the kernel's ephemeral range (32768+), where the other tests'
+ * free ports (port 0) never land. Sentinels keep probing a killed node's address: were that port
+ * given to another test's private Redis, they would make it a replica of the set.
+ */
+async function setPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /**
  * A real Sentinel set on free ports in a temporary directory: one primary, one replica, three
@@ -41,6 +58,16 @@ interface Node {
 }
 
 const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0'];
+
+/**
+ * Each node's own directory: a replica's full sync writes dump.rdb into it, and a node started
+ * in the repository root would leave it there for every later redis-server to load.
+ */
+function nodeDir(dir: string, port: number): string {
+  const d = join(dir, `node-${port}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
 
 function spawnRedis(args: string[], readyLine: RegExp): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,12 +119,12 @@ export async function startSentinelSet(): Promise<SentinelSet> {
   const data: Node[] = [];
   const sentinels: Node[] = [];
   try {
-    const p0 = await freePort();
-    data.push({ port: p0, child: await spawnRedis(['--port', String(p0), ...BASE], /Ready to accept connections/) });
-    const p1 = await freePort();
-    data.push({ port: p1, child: await spawnRedis(['--port', String(p1), ...BASE, '--replicaof', '127.0.0.1', String(p0)], /Ready to accept connections/) });
+    const p0 = await setPort();
+    data.push({ port: p0, child: await spawnRedis(['--port', String(p0), ...BASE, '--dir', nodeDir(dir, p0)], /Ready to accept connections/) });
+    const p1 = await setPort();
+    data.push({ port: p1, child: await spawnRedis(['--port', String(p1), ...BASE, '--dir', nodeDir(dir, p1), '--replicaof', '127.0.0.1', String(p0)], /Ready to accept connections/) });
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
+      const port = await setPort();
       const conf = join(dir, `sentinel-${i}.conf`);
       // Sentinel rewrites its config file: each needs its own, writable.
       writeFileSync(conf, [
@@ -166,7 +193,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       const node = data.find((n) => n.port === port);
       if (!node) throw new Error(`sentinel set: no node on ${port}`);
       if (node.child.exitCode === null && node.child.signalCode === null) return;
-      node.child = await spawnRedis(['--port', String(port), ...BASE], /Ready to accept connections/);
+      node.child = await spawnRedis(['--port', String(port), ...BASE, '--dir', nodeDir(dir, port)], /Ready to accept connections/);
       await until('the revived node in sync as a replica', () => ask(port, async (r) => /role:slave[\s\S]*master_link_status:up/.test(await r.info('replication'))), 60_000);
       await until('the sentinels counting the revived replica', async () => {
         for (const s of sentinels) {

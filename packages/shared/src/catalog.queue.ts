@@ -1,6 +1,20 @@
 import { FlowProducer, type Job, Queue, type QueueBaseOptions, type QueueOptions } from 'bullmq';
 import type { CatalogFlowJob, CatalogQueueOf, InspectQueue } from './job.producer';
 import type { CatalogQueue } from './job.catalog';
+import { SESSION_QUEUE_PREFIX } from './queue.names';
+
+/**
+ * BullMQ keeps a queue's events stream at 10,000 entries by default. Nothing reads a session
+ * queue's events (no QueueEvents), and there is a queue per session: an idle session would keep
+ * its whole first sync's events in Redis for good. Every opener passes the same value, since the
+ * last Queue to start writes it into the queue's meta.
+ */
+const SESSION_QUEUE_EVENTS_MAXLEN = 100;
+
+/** The options every opener of the queue `name` uses (BullMQ stores some of them in the queue's meta). */
+export function queueOptions<O extends QueueBaseOptions>(name: string, opts: O): O & QueueOptions {
+  return name.startsWith(SESSION_QUEUE_PREFIX) ? { ...opts, streams: { events: { maxLen: SESSION_QUEUE_EVENTS_MAXLEN } } } : opts;
+}
 
 /**
  * The only places the services open BullMQ queues. A queue opened for a catalog takes only that
@@ -9,11 +23,11 @@ import type { CatalogQueue } from './job.catalog';
  * (counts, Bull Board, obliterate) takes no job at all.
  */
 export function openCatalogQueue<Q extends CatalogQueue>(_catalog: Q, name: string, opts: QueueOptions): CatalogQueueOf<Q> {
-  return new Queue(name, opts) as unknown as CatalogQueueOf<Q>;
+  return new Queue(name, queueOptions(name, opts)) as unknown as CatalogQueueOf<Q>;
 }
 
 export function openInspectQueue(name: string, opts: QueueOptions): InspectQueue {
-  return new Queue(name, opts) as unknown as InspectQueue;
+  return new Queue(name, queueOptions(name, opts)) as unknown as InspectQueue;
 }
 
 /** A FlowProducer that takes only trees built by `flowJob`, so every node was typed and parsed. */
@@ -48,7 +62,7 @@ export class CatalogFlow {
   /** A job a flow added earlier (e.g. by a sync-start attempt that died), to read its data. */
   getJob(queueName: string, jobId: string): Promise<Job | undefined> {
     let queue = this.queues.get(queueName);
-    if (!queue) this.queues.set(queueName, (queue = new Queue(queueName, this.opts)));
+    if (!queue) this.queues.set(queueName, (queue = new Queue(queueName, queueOptions(queueName, this.opts))));
     return queue.getJob(jobId);
   }
 
