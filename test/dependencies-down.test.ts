@@ -133,6 +133,8 @@ it('the store unreachable at boot (its directory cannot be made yet): 503 store_
   const stack = await startStack({ REDIS_URL: redis.url, STORE_URL: `sqlite:${join(dir, 'db', 'wa.db')}` }, dir);
   const body = await expectNotReady(stack, 'store');
   expect(body.checks.redis).toBe('ok');
+  // The media directory sits under the same missing path: reported, not fatal (nobody exits below).
+  expect(body.checks.media).toMatch(/^down/);
   const refused = await httpJson(stack.base, 'POST', '/whatsapp-web/session/early');
   expect(refused.status).toBe(503);
   expect(refused.json.error.code).toBe('store_unavailable');
@@ -145,6 +147,7 @@ it('the store unreachable at boot (its directory cannot be made yet): 503 store_
   mkdirSync(join(dir, 'db'));
   await expectReady(stack, 10_000);
   await waitFor('the processes to report the store up', async () => (await readyz(stack)).body.processes.every((p) => p.checks.store?.state === 'up'), 10_000);
+  expect((await readyz(stack)).body.checks.media).toBe('ok');
   await expectSync(stack, 'store-late');
 });
 

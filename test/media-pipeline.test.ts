@@ -4,7 +4,7 @@
  * Redis. The engine is the scripted whatsapp-web.js stand-in: files, "no longer available", errors.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MediaDescriptor, Message } from '@wa-sync/shared/contracts';
@@ -142,6 +142,35 @@ it('retries a download that throws, then records failed; a file WhatsApp no long
   expect(g).toMatchObject({ status: 'expired' });
   expect(engine.mediaCalls.get(broken.id)).toBe(3);
   expect(engine.mediaCalls.get(gone.id)).toBe(1);
+});
+
+it('puts a download back while the blob store cannot be reached (no attempt spent, the phone not asked), then stores it', async () => {
+  const S = 'media-store-away';
+  const engine = new FakeEngine();
+  const root = mkdtempSync(join(tmpdir(), 'wa-sync-media-away-'));
+  // A file where the media directory's parent should be: like a volume not mounted yet.
+  writeFileSync(join(root, 'mnt'), 'not a directory');
+  const away = await createBlobStore({ url: `file:${join(root, 'mnt', 'media')}` });
+  try {
+    await readySession(S, engine, { policy: 'all', maxBytes: 1 << 20, blobs: away, slots: new MediaSlots(1) });
+    const m = mediaMessage(CHAT_A, 1);
+    const bytes = randomBytes(400);
+    engine.media.set(m.id, bytes);
+    await h.store.upsertMessages(S, CHAT_A, [m]);
+    const producer = new JobProducer('session', h.queues.get(S));
+    // One attempt only: a put-back that spent it would record `failed`.
+    await producer.add('download-media', { sessionId: S, chatId: CHAT_A, messageId: m.id, origin: 'live' }, { jobId: mediaJobId(CHAT_A, m.id), attempts: 1 });
+    const job = await h.queues.get(S).getJob(mediaJobId(CHAT_A, m.id));
+    await waitFor('the job to be put back', async () => (await job!.getState()) === 'delayed');
+    expect(await mediaOf(S, m)).toMatchObject({ status: 'pending' });
+    expect(engine.mediaCalls.get(m.id)).toBeUndefined();
+    rmSync(join(root, 'mnt'));
+    const [stored] = await settled(S, [m]);
+    expect(stored).toMatchObject({ status: 'stored', sha256: sha(bytes), size: 400 });
+    expect(engine.mediaCalls.get(m.id)).toBe(1);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 it('skips by policy: off leaves every file, live leaves the first sync history but fetches live and catch-up files', async () => {

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   );
   const subscriber = createRedis(env.REDIS_URL);
   subscriber.on('error', () => undefined); // `health` logs the outage once, from the command connection
-  // Opened (and its directory made) at boot: a bad MEDIA_URL stops the runner here, not in a job.
+  // A bad MEDIA_URL stops the runner at env parsing; a blob store it cannot reach yet is waited for (media jobs are put back).
   const blobs = env.MEDIA_DOWNLOAD === 'off' && env.WA_AUTH_STORE !== 'blob' ? null : await createBlobStore(blobStoreConfig(env));
   const engine = createEngine(env, logger, { store, redis, blobs });
   const runner = createRunner(

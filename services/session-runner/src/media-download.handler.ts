@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DownloadMediaJob, MediaDescriptor } from '@wa-sync/shared/contracts';
-import type { BlobStore } from '@wa-sync/shared/blob';
+import { type BlobStore, BlobStoreUnavailableError } from '@wa-sync/shared/blob';
 import type { Store } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
@@ -37,7 +37,8 @@ export interface MediaJobResult {
  * `message:media`. Idempotent: a message whose media is no longer `pending` (stored by an earlier
  * run, a duplicate job) is left alone, and the blob store keeps one copy of the same bytes. The
  * file is held only while in flight, inside one of the runner's media slots. `client()` throws
- * when the session's client is away (the caller puts the job back without spending an attempt).
+ * when the session's client is away, and the blob store's ping when it is unreachable: the caller
+ * puts the job back without spending an attempt in both cases.
  */
 export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client: () => WhatsAppClient, deps: MediaJobDeps): Promise<MediaJobResult> {
   const { sessionId, chatId, messageId } = data;
@@ -53,6 +54,8 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
   try {
     return await deps.media.slots.run(async () => {
       const phone = client();
+      // Asked before the download: with the blob store away, the phone is not asked for a file that has nowhere to go.
+      await blobs.ping();
       const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
       if (file.status === 'expired') return finish({ status: 'expired', error: null });
       if (file.data.length > maxBytes) return finish({ status: 'skipped', error: 'too_large', size: file.data.length });
@@ -67,7 +70,7 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
       });
     });
   } catch (err) {
-    if (err instanceof ClientAwayError) throw err;
+    if (err instanceof ClientAwayError || err instanceof BlobStoreUnavailableError) throw err;
     // The last try records the failure: the message must not stay `pending` once no retry is left.
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return finish({ status: 'failed', error: (err as Error).message.slice(0, 500) });
     throw err;

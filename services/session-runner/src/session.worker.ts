@@ -1,6 +1,7 @@
 // The per-session queue worker and its job handlers: kept apart from the client's lifecycle, because the
 // worker outlives clients (it is paused, not rebuilt, while a dropped client reconnects).
 import { sessionQueueName } from '@wa-sync/shared/contracts';
+import { BlobStoreUnavailableError } from '@wa-sync/shared/blob';
 import { type CatalogWorker, createCatalogWorker, isFinalFailure, putBack } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
@@ -74,8 +75,8 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
         try {
           return await runDownloadMedia(data, job, client, { store: deps.store, reporter: deps.reporter, logger: deps.logger, media });
         } catch (err) {
-          // Like a fetch that never reached the phone: back later, no attempt spent.
-          if (err instanceof ClientAwayError && token) return putBack(job, token, PUT_BACK_MS);
+          // Like a fetch that never reached the phone: back later, no attempt spent (so is a blob store that is away).
+          if ((err instanceof ClientAwayError || err instanceof BlobStoreUnavailableError) && token) return putBack(job, token, PUT_BACK_MS);
           throw err;
         }
       },

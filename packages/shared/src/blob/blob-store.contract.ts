@@ -16,6 +16,10 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
       await store?.close();
     });
 
+    it('answers ping when it can take a put', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     it('stores bytes under their SHA-256 and gives them back whole', async () => {
       const bytes = randomBytes(70_000);
       const info = await store.put(bytes);

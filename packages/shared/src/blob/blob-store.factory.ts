@@ -13,12 +13,16 @@ export function blobStoreConfig(env: MediaStoreEnv): BlobStoreConfig {
   return { url: env.MEDIA_URL, s3: { endpoint: env.S3_ENDPOINT, region: env.S3_REGION ?? env.AWS_REGION, forcePathStyle: env.S3_FORCE_PATH_STYLE } };
 }
 
-/** Opens the blob store `MEDIA_URL` names (a file store's directory is created and its stale temp files removed). */
+/**
+ * Opens the blob store `MEDIA_URL` names. A file store's directory is made (and its stale temp
+ * files removed) now if it can be; if not (a missing mount, a file in the way), that is retried by
+ * ping() and the next put: an unreachable blob store is waited for, it never stops a service.
+ */
 export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStore> {
   const location = parseMediaUrl(config.url);
   if (location.kind === 'file') {
     const store = new FileBlobStore(location.dir);
-    await store.init();
+    await store.init().catch(() => undefined);
     return store;
   }
   // Loaded only here: the AWS SDK is large and a file deployment never uses it.

@@ -29,6 +29,12 @@ export interface BlobStore {
   getStream(sha256: string, range?: BlobRange): Promise<Readable>;
   /** No-op when absent. */
   delete(sha256: string): Promise<void>;
+  /**
+   * Resolves once the store can take a put (file: its directories made; S3: the bucket answers);
+   * rejects with BlobStoreUnavailableError otherwise. Services open the store without it and ask
+   * here (readiness, before a download), so an unreachable store is waited for, never fatal.
+   */
+  ping(): Promise<void>;
   /** Every stored key (tests, the fault suite and operators' checks; a full listing, not paged). */
   list(): AsyncIterable<BlobInfo>;
   close(): Promise<void>;
@@ -38,6 +44,14 @@ export class BlobNotFoundError extends Error {
   override readonly name = 'BlobNotFoundError';
   constructor(readonly sha256: string) {
     super(`no blob ${sha256}`);
+  }
+}
+
+/** The store cannot be reached now (a directory that cannot be made, S3 not answering): try later. */
+export class BlobStoreUnavailableError extends Error {
+  override readonly name = 'BlobStoreUnavailableError';
+  constructor(readonly description: string, cause: unknown) {
+    super(`blob store ${description} unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
 

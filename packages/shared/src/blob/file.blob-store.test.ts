@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createBlobStore } from './blob-store.factory';
 import { describeBlobStoreContract, listAll, sha } from './blob-store.contract';
+import { BlobStoreUnavailableError } from './blob-store.interface';
 import { FileBlobStore } from './file.blob-store';
 
 const dirs: string[] = [];
@@ -38,6 +39,18 @@ describe('file blob store on disk', () => {
     const reopened = (await createBlobStore({ url: `file:${dir}` })) as FileBlobStore;
     await expect(reopened.tempFiles()).resolves.toEqual([`${host}-${process.pid}-11ff`]);
     expect(await listAll(reopened)).toEqual([]);
+  });
+
+  it('opens while its directory cannot be made (a file in the way): ping and put say unavailable, then work once it can', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'mnt'), 'not a directory');
+    const store = await createBlobStore({ url: `file:${join(dir, 'mnt', 'media')}` });
+    await expect(store.ping()).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    await expect(store.put(randomBytes(10))).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    rmSync(join(dir, 'mnt'));
+    await expect(store.ping()).resolves.toBeUndefined();
+    const bytes = randomBytes(10);
+    expect(await store.put(bytes)).toEqual({ sha256: sha(bytes), size: 10 });
   });
 
   it('accepts file:///abs, file:/abs and file:relative forms', async () => {

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, isBlobKey } from './blob-store.interface';
+import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, BlobStoreUnavailableError, isBlobKey } from './blob-store.interface';
 import { writeHashed } from './blob.hashing';
 
 /** Temp files of a dead writer older than this are removed by the next store opened on the directory. */
@@ -29,7 +29,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async put(data: Readable | Uint8Array): Promise<BlobInfo> {
-    await this.init();
+    await this.ping();
     const temp = join(this.tempDir, `${HOST}-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const info = await writeHashed(data, temp);
@@ -89,6 +89,16 @@ export class FileBlobStore implements BlobStore {
   /** Temp files in flight now (tests: none may be left after a crash and a restart). */
   async tempFiles(): Promise<string[]> {
     return readdir(this.tempDir).catch(() => []);
+  }
+
+  /** The directories exist (made on the first success; checked again after, as one may be removed). */
+  async ping(): Promise<void> {
+    try {
+      await this.init();
+      if (!(await stat(this.tempDir)).isDirectory()) throw new Error(`${this.tempDir} is not a directory`);
+    } catch (err) {
+      throw new BlobStoreUnavailableError(this.description, err);
+    }
   }
 
   async close(): Promise<void> {}

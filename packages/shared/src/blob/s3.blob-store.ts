@@ -7,13 +7,14 @@ import { type Readable, Transform } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, isBlobKey } from './blob-store.interface';
+import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, BlobStoreUnavailableError, isBlobKey } from './blob-store.interface';
 import { sha256Hex, writeHashed } from './blob.hashing';
 
 export interface S3BlobStoreOptions {
@@ -62,6 +63,15 @@ export class S3BlobStore implements BlobStore {
       return info;
     } finally {
       await rm(temp, { force: true });
+    }
+  }
+
+  /** The bucket answers (HeadBucket: exists and these credentials may use it). */
+  async ping(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket }));
+    } catch (err) {
+      throw new BlobStoreUnavailableError(this.description, err);
     }
   }
 

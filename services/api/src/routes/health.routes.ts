@@ -18,7 +18,7 @@ const tags = ['ops'];
 
 /**
  * `/healthz`: the process is up. `/readyz`: it can serve (Redis and the store answer), plus the
- * state of downstream delivery (RabbitMQ, backlog), which does not decide readiness. No key needed;
+ * state of downstream delivery (RabbitMQ, backlog) and of the blob store, which do not decide readiness. No key needed;
  * without the operator key (auth on), /readyz shows only ready and each dependency's ok/down.
  */
 export const healthRoutes: ApiPlugin = async (app) => {
@@ -60,9 +60,11 @@ export const healthRoutes: ApiPlugin = async (app) => {
       }),
     },
     async (req, reply) => {
-      const [redis, store] = await Promise.all([
+      const blobs = deps.blobs;
+      const [redis, store, media] = await Promise.all([
         check(() => pingRedis(deps), timeoutMs, 'redis'),
         check(() => deps.store.ping(), timeoutMs, 'store'),
+        blobs ? check(() => blobs.ping(), timeoutMs, 'media') : undefined,
       ]);
       const ok = redis === 'ok' && store === 'ok';
       const [delivery, processes] =
@@ -70,7 +72,7 @@ export const healthRoutes: ApiPlugin = async (app) => {
           ? await Promise.all([deliveryHealth(deps, deliveryQueues, timeoutMs), processHealth(deps, timeoutMs)])
           : [{ broker: 'unknown: Redis is down', workers: [], backlog: null }, []];
       const broker = delivery.broker === 'up' ? 'ok' : delivery.broker;
-      const body: Readiness = { ready: ok, status: ok ? 'ok' : 'unavailable', checks: { redis, store, broker }, delivery, processes };
+      const body: Readiness = { ready: ok, status: ok ? 'ok' : 'unavailable', checks: { redis, store, broker, ...(media ? { media } : {}) }, delivery, processes };
       return reply.status(ok ? 200 : 503).send(req.principal?.kind === 'operator' ? body : publicReadiness(body));
     },
   );

@@ -33,8 +33,11 @@ export const Readiness = z.object({
   /** The API's own Redis and store answer: traffic may come. */
   ready: z.boolean(),
   status: z.enum(['ok', 'unavailable']),
-  /** `redis` and `store` decide `ready`; `broker` (`ok`, `off`, `down: …`, `unknown: …`) is reported only. */
-  checks: z.object({ redis: Check, store: Check, broker: Check }),
+  /**
+   * `redis` and `store` decide `ready`; `broker` (`ok`, `off`, `down: …`, `unknown: …`) and `media`
+   * (the blob store, when one is configured: `ok` or `down: …`) are reported only.
+   */
+  checks: z.object({ redis: Check, store: Check, broker: Check, media: Check.optional() }),
   delivery: DeliveryHealth,
   /** The other processes, as they report themselves through Redis (empty while Redis is down). */
   processes: z.array(ProcessHealthReport),
@@ -46,7 +49,7 @@ const PublicCheck = z.enum(['ok', 'down', 'off', 'unknown']);
 export const PublicReadiness = z.object({
   ready: z.boolean(),
   status: z.enum(['ok', 'unavailable']),
-  checks: z.object({ redis: PublicCheck, store: PublicCheck, broker: PublicCheck }),
+  checks: z.object({ redis: PublicCheck, store: PublicCheck, broker: PublicCheck, media: PublicCheck.optional() }),
 });
 export type PublicReadiness = z.infer<typeof PublicReadiness>;
 export type DeliveryHealth = z.infer<typeof DeliveryHealth>;
