@@ -6,10 +6,13 @@ import { bytes, ticks, when } from './format.helpers';
  * One message bubble as WhatsApp shows it: the sender's name in groups, the quoted message above
  * a reply, the file (image and sticker drawn, voice and audio in a player, documents and videos
  * as links with name and size; what is not stored says why), reactions under the bubble.
+ * Files are fetched with the key (a plain `src` could not carry it).
  */
 export interface MessageViewDeps {
-  /** An object URL of the stored file (fetched with the key); rejects when it cannot be had. */
+  /** An object URL of the stored file (fetched with the key), for players and links; rejects when it cannot be had. */
   mediaUrl(m: Message): Promise<string>;
+  /** The stored image as a `data:` URL (the page's CSP allows `data:` images, not `blob:`). */
+  imageUrl(m: Message): Promise<string>;
 }
 
 const MEDIA_LABEL: Record<string, string> = { image: '🖼️ Photo', sticker: 'Sticker', ptt: '🎤 Voice message', audio: '🎵 Audio', video: '🎬 Video', document: '📄 Document' };
@@ -71,9 +74,9 @@ function media(m: Message, deps: MessageViewDeps): HTMLElement | null {
   const box = h('div', { class: `media media-${m.type}` });
   const fill = (el: HTMLElement) => box.replaceChildren(el);
   if (m.type === 'image' || m.type === 'sticker') {
-    const img = h('img', { class: 'media-img', alt: m.type === 'sticker' ? 'sticker' : m.body || 'image', loading: 'lazy' });
+    const img = h('img', { class: 'media-img', alt: m.type === 'sticker' ? 'sticker' : m.body || 'image' });
     fill(img);
-    void deps.mediaUrl(m).then((url) => (img.src = url), () => fill(h('span', { class: 'media-note small' }, `${label} · could not load`)));
+    void deps.imageUrl(m).then((url) => (img.src = url), () => fill(h('span', { class: 'media-note small' }, `${label} · could not load`)));
   } else if (m.type === 'ptt' || m.type === 'audio') {
     const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': label });
     fill(audio);

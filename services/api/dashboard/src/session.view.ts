@@ -2,6 +2,7 @@ import type { Chat, Message, SyncSnapshot } from '@wa-sync/shared/contracts';
 import { type Api, ApiError, type SessionRow } from './api.client';
 import { h, reconcile } from './dom.helpers';
 import { count, when } from './format.helpers';
+import { MediaFiles } from './media.files';
 import { messageItem } from './message.view';
 
 /** What the dashboard knows of one session: its row, and what the socket told it since. */
@@ -57,7 +58,8 @@ export class SessionDetail {
   private openChat: string | null = null;
   /** Oldest first, as a chat app shows them. */
   private messages: Message[] = [];
-  private readonly mediaUrls = new Map<string, Promise<string>>();
+  /** The files shown, fetched once each with the key. */
+  private readonly files: MediaFiles;
   private messagesCursor: string | null = null;
   private refreshTimer?: number;
   private refreshing = false;
@@ -67,6 +69,7 @@ export class SessionDetail {
     private readonly state: SessionState,
     private readonly hooks: DetailHooks,
   ) {
+    this.files = new MediaFiles((m) => hooks.api.media(sessionId, m.chatId, m.id));
     const act = (label: string, run: () => Promise<unknown>, cls = '') => {
       const button = h('button', { type: 'button', class: cls, onclick: () => void run().then(() => hooks.changed(sessionId), hooks.fail) }, label);
       this.buttons[label] = button;
@@ -220,8 +223,7 @@ export class SessionDetail {
 
   dispose(): void {
     window.clearTimeout(this.refreshTimer);
-    for (const url of this.mediaUrls.values()) void url.then((u) => URL.revokeObjectURL(u), () => undefined);
-    this.mediaUrls.clear();
+    this.files.dispose();
   }
 
   private async pair(form: HTMLFormElement): Promise<void> {
@@ -318,17 +320,6 @@ export class SessionDetail {
 
   private messageItem(m: Message): HTMLLIElement {
     const isGroup = this.chats.find((c) => c.id === m.chatId)?.isGroup ?? m.chatId.endsWith('@g.us');
-    return messageItem(m, isGroup, { mediaUrl: (x) => this.mediaUrl(x) });
-  }
-
-  /** Object URLs of the files shown, fetched once each with the key; revoked when the detail goes. */
-  private mediaUrl(m: Message): Promise<string> {
-    let url = this.mediaUrls.get(m.id);
-    if (!url) {
-      url = this.hooks.api.media(this.sessionId, m.chatId, m.id).then((blob) => URL.createObjectURL(blob));
-      url.catch(() => this.mediaUrls.delete(m.id));
-      this.mediaUrls.set(m.id, url);
-    }
-    return url;
+    return messageItem(m, isGroup, this.files);
   }
 }

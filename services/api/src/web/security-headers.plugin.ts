@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * The dashboard's policy: everything from this origin, nothing inline. The WebSocket is
- * same-origin ('self' covers ws:/wss: on the page's host), the QR is a `data:` PNG.
+ * same-origin ('self' covers ws:/wss: on the page's host), the QR is a `data:` PNG. Media files
+ * are fetched with the key: images are shown as `data:` URLs, players play `blob:` object URLs.
  * No `upgrade-insecure-requests`: the API often runs on plain http on a LAN, and upgraded
  * asset requests would fail there.
  */
@@ -15,6 +16,7 @@ export const DASHBOARD_CSP = {
   'form-action': ["'self'"],
   'frame-ancestors': ["'none'"],
   'img-src': ["'self'", 'data:'],
+  'media-src': ["'self'", 'blob:'],
   'object-src': ["'none'"],
   'script-src': ["'self'"],
   'script-src-attr': ["'none'"],
