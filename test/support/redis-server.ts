@@ -27,15 +27,16 @@ export function freePort(): Promise<number> {
  * A private redis-server on a free port, configured as production should be (noeviction), with
  * nothing on disk. Tests never touch a Redis that happens to run on the machine.
  */
-export async function startRedis(options: { port?: number } = {}): Promise<PrivateRedis> {
-  // A given port: a Redis "restarted" empty where the services expect it.
+export async function startRedis(options: { port?: number; aofDir?: string } = {}): Promise<PrivateRedis> {
+  // A given port: a Redis "restarted" empty where the services expect it (or with its data, from `aofDir`).
   const port = options.port ?? (await freePort());
   // A directory of its own: a redis-server loads any dump.rdb in its working directory at start
   // (a replica's full sync writes one there), and the tests run from the repository root.
-  const dir = mkdtempSync(join(tmpdir(), 'wa-sync-redis-'));
+  const dir = options.aofDir ?? mkdtempSync(join(tmpdir(), 'wa-sync-redis-'));
+  const persistence = options.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--maxmemory-policy', 'noeviction'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -56,7 +57,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Priva
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => {
-          rmSync(dir, { recursive: true, force: true });
+          // A given aofDir is the caller's: its data outlives this server (a restart loads it).
+          if (!options.aofDir) rmSync(dir, { recursive: true, force: true });
           resolve();
         };
         if (child.exitCode !== null) return done();

@@ -1,6 +1,7 @@
 import { FlowProducer, type Job, Queue, type QueueBaseOptions, type QueueOptions } from 'bullmq';
 import type { CatalogFlowJob, CatalogQueueOf, InspectQueue } from './job.producer';
 import type { CatalogQueue } from './job.catalog';
+import { isRedisConnectionError } from './process.health';
 import { SESSION_QUEUE_PREFIX } from './queue.names';
 
 /**
@@ -17,17 +18,28 @@ export function queueOptions<O extends QueueBaseOptions>(name: string, opts: O):
 }
 
 /**
+ * Every queue gets an error listener: without one BullMQ prints each failed reconnect of an outage
+ * (one a second). A lost connection is the process's health line (ProcessHealth); others print.
+ */
+function quiet<T extends { on(event: 'error', listener: (err: Error) => void): unknown }>(emitter: T): T {
+  emitter.on('error', (err: Error) => {
+    if (!isRedisConnectionError(err)) process.stderr.write(`BullMQ: ${err.stack ?? err.message}\n`);
+  });
+  return emitter;
+}
+
+/**
  * The only places the services open BullMQ queues. A queue opened for a catalog takes only that
  * catalog's job names (`add('no-such-job', …)` does not compile); add through `JobProducer`, which
  * also ties each name to its payload and parses it. A queue opened to look at or clean up
  * (counts, Bull Board, obliterate) takes no job at all.
  */
 export function openCatalogQueue<Q extends CatalogQueue>(_catalog: Q, name: string, opts: QueueOptions): CatalogQueueOf<Q> {
-  return new Queue(name, queueOptions(name, opts)) as unknown as CatalogQueueOf<Q>;
+  return quiet(new Queue(name, queueOptions(name, opts))) as unknown as CatalogQueueOf<Q>;
 }
 
 export function openInspectQueue(name: string, opts: QueueOptions): InspectQueue {
-  return new Queue(name, queueOptions(name, opts)) as unknown as InspectQueue;
+  return quiet(new Queue(name, queueOptions(name, opts))) as unknown as InspectQueue;
 }
 
 /** A FlowProducer that takes only trees built by `flowJob`, so every node was typed and parsed. */
@@ -36,7 +48,7 @@ export class CatalogFlow {
   private readonly queues = new Map<string, Queue>();
 
   constructor(private readonly opts: QueueBaseOptions) {
-    this.flow = new FlowProducer(opts);
+    this.flow = quiet(new FlowProducer(opts));
   }
 
   add(root: CatalogFlowJob): ReturnType<FlowProducer['add']> {
@@ -62,7 +74,7 @@ export class CatalogFlow {
   /** A job a flow added earlier (e.g. by a sync-start attempt that died), to read its data. */
   getJob(queueName: string, jobId: string): Promise<Job | undefined> {
     let queue = this.queues.get(queueName);
-    if (!queue) this.queues.set(queueName, (queue = new Queue(queueName, queueOptions(queueName, this.opts))));
+    if (!queue) this.queues.set(queueName, (queue = quiet(new Queue(queueName, queueOptions(queueName, this.opts)))));
     return queue.getJob(jobId);
   }
 

@@ -10,7 +10,12 @@ export type { Redis };
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   const target = parseRedisUrl(url);
-  const base: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+  const base: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: redisRetryDelay };
   if (target.url !== undefined) return new IORedis(target.url, { ...base, ...options });
   return new IORedis({ ...base, ...target.options, ...options });
+}
+
+/** Reconnect attempts: 100 ms, 200 ms… capped at 2 s, forever (a process waits for Redis, never exits). */
+export function redisRetryDelay(attempt: number): number {
+  return Math.min(attempt * 100, 2_000);
 }

@@ -1,4 +1,5 @@
 import type { CatalogQueueOf } from './job.producer';
+import { isRedisConnectionError } from './process.health';
 import { openCatalogQueue } from './catalog.queue';
 import type { Logger } from './logger.factory';
 import type { Redis } from './redis.client';
@@ -18,7 +19,7 @@ export class SessionQueues {
     let queue = this.queues.get(sessionId);
     if (!queue) {
       queue = openCatalogQueue('session', sessionQueueName(sessionId), { connection: this.connection });
-      if (this.logger) queue.on('error', (err) => this.logger?.warn({ sessionId, err: err.message }, 'session queue error'));
+      if (this.logger) queue.on('error', (err) => !isRedisConnectionError(err) && this.logger?.warn({ sessionId, err: err.message }, 'session queue error'));
       this.queues.set(sessionId, queue);
     }
     return queue;

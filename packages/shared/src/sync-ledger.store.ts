@@ -33,11 +33,22 @@ const [REQUEST_PREFIX, REQUEST_SUFFIX] = Keys.syncRequest('\u0000').split('\u000
  * sync-ledger.scripts.ts (registered in script.registry.ts).
  */
 export class SyncLedger {
+  /**
+   * When this connection last became ready (0 if it was before this ledger): a chat staged before
+   * then by a fetch that Redis going away (or its process dying) cut off no longer counts in the
+   * window. Its fetch job is run again later, but behind the fetches that wait for room: counting it
+   * held every fetch slot until the entry went stale (STAGED_STALE_MS, 45 s of no work after a 15 s
+   * Redis outage). The window may then hold up to twice its size, once.
+   */
+  private connectedAt = 0;
+
   constructor(
     private readonly redis: Redis,
     /** EVENT_LOG_MAXLEN: the progress events go to the session's event log. */
     private readonly logMaxLen = DEFAULT_EVENT_LOG_MAXLEN,
-  ) {}
+  ) {
+    redis.on('ready', () => (this.connectedAt = Date.now()));
+  }
 
   /**
    * Starts a sync of the session unless one is running. A running sync that covers the request (all
@@ -94,7 +105,7 @@ export class SyncLedger {
   async waitForRoom(syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
     const started = Date.now();
     for (;;) {
-      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Date.now() - STAGED_STALE_MS);
+      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Math.max(Date.now() - STAGED_STALE_MS, this.connectedAt));
       if (count === -1) throw new SyncGoneError(syncId);
       if (count < maxStaged || signal?.aborted) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
