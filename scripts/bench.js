@@ -413,6 +413,11 @@ async function main() {
     };
   });
 
+  // The same fan-out against a bare broadcaster (issue 25), and with session tokens (issue 23): scripts/bench/fanout.js.
+  const fanout = { withProduct, simEnv, firstSync, sizes: SIZES, quick: QUICK, processes: CLIENT_PROCESSES, session: SESSION, timeoutMs: SYNC_TIMEOUT_MS, result, reasons, extra };
+  await part('fanout', ['fanoutBaselineP99Ms', 'fanoutVsBaseline', 'spreadVsBaseline'], () => require('./bench/fanout').baseline(fanout));
+  await part('tokens', ['keyFanoutP99Ms', 'tokenFanoutP99Ms', 'tokenFanoutP99Ratio'], () => require('./bench/fanout').tokens(fanout));
+
   // 5. Scaling: msgs/s at the large account against the small one.
   await part('scaling', ['scaling10kRatio'], async () => {
     const small = await withProduct(simEnv(SIZES.scaleSmall, SIZES.scaleMessages), firstSync);
@@ -480,6 +485,12 @@ function report() {
     say(`  CPU s from join to sync done: 1 client: ${cpu(p.oneClient.cpuMsDuringSync)}; many: ${cpu(w.cpuMsDuringSync)}`);
     say(`  (${w.deliveries} deliveries of ${w.events} events, ${w.mismatches} not byte-identical; ${w.clientProcessCpuShares.length} client process(es) busy ${shares} of the time while receiving: near 100%, they, not the API, set the pace)`);
   }
+  const fb = extra.fanoutBaseline;
+  row('bare broadcaster p99 (ms), same clients', r.fanoutBaselineP99Ms, fb ? `p50 ${fb.p50Ms}, spread p99 ${fb.spreadP99Ms}` : '');
+  row('  progress p99 ÷ bare broadcaster p99', r.fanoutVsBaseline, `API ${r.progressP99Ms ?? 'null'} ms`, '≤ 1.5');
+  row('  fan-out spread ÷ bare broadcaster', r.spreadVsBaseline, `API ${r.fanoutSpreadP99Ms ?? 'null'} ms`, '≤ 1.5');
+  row('progress p99 (ms), session tokens', r.tokenFanoutP99Ms, `operator key ${r.keyFanoutP99Ms ?? 'null'} ms`);
+  row('  token p99 ÷ key p99', r.tokenFanoutP99Ratio, extra.tokenFanout ? `${extra.tokenFanout.token.clients.ws} WS + ${extra.tokenFanout.token.clients.sse} SSE` : '', '≤ 1.1');
   row('media MiB/s (1 MiB files, file store)', r.mediaMiBPerSec, `raw write ${r.rawBlobMiBPerSec ?? 'null'}`, '');
   row('  media ÷ raw write', r.mediaVsRawFs, extra.media ? `${extra.media.files} files` : '', '≥ 0.5');
   row('runner peak RSS, media downloads (MiB)', r.mediaPeakRssMiB, '', '≤ 200');

@@ -24,6 +24,8 @@ const WebSocket = require('ws');
 
 const [baseUrl, sessionId, wsCountRaw, sseCountRaw] = process.argv.slice(2);
 const WS_COUNT = Number(wsCountRaw);
+// A key or session token (BENCH_TOKEN), sent as `?token=` on WS and SSE as a browser would.
+const TOKEN_QUERY = process.env.BENCH_TOKEN ? `token=${encodeURIComponent(process.env.BENCH_TOKEN)}` : '';
 const SSE_COUNT = Number(sseCountRaw);
 const now = () => performance.timeOrigin + performance.now();
 
@@ -131,7 +133,7 @@ function wsMessageHandler(resolveJoined) {
 /** With BENCH_CLIENTS=library: the `ws` package's client (about twice the CPU of the one below). */
 function openWsLibrary() {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws`, { perMessageDeflate: false, skipUTF8Validation: true });
+    const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws${TOKEN_QUERY ? `?${TOKEN_QUERY}` : ''}`, { perMessageDeflate: false, skipUTF8Validation: true });
     const onMessage = wsMessageHandler(() => resolve(ws));
     ws.once('error', reject);
     ws.once('open', () => ws.send(JSON.stringify({ event: 'join-session', data: { sessionId } })));
@@ -168,7 +170,7 @@ function openWs() {
   if (process.env.BENCH_CLIENTS === 'library') return openWsLibrary();
   return new Promise((resolve, reject) => {
     const key = crypto.randomBytes(16).toString('base64');
-    const req = http.request(`${baseUrl}/ws`, {
+    const req = http.request(`${baseUrl}/ws${TOKEN_QUERY ? `?${TOKEN_QUERY}` : ''}`, {
       agent: false,
       headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
     });
@@ -258,7 +260,7 @@ function sseBodyReader(onConnected) {
   };
 }
 
-const SSE_PATH = `/whatsapp-web/session/${sessionId}/events?deviceType=mobile`;
+const SSE_PATH = `/whatsapp-web/session/${sessionId}/events?deviceType=mobile${TOKEN_QUERY ? `&${TOKEN_QUERY}` : ''}`;
 
 /**
  * Resolves with the response status once the stream is open (or refused): open once the server

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * The whole product as a user runs it: scripts/start.js (api, session-runner, sync-workers) on the
- * bench's private Redis and a SQLite file in a temp dir, no API key. `restart()` stops and starts
+ * bench's private Redis and a SQLite file in a temp dir, no API key unless `env.API_KEY`. `restart()` stops and starts
  * the services on the same Redis and store. Each service's own peak RSS is sampled every 100 ms
  * (VmHWM from /proc), and the session's event log is read straight from Redis: the log ids are
  * the server's append times, so durations do not depend on how fast the bench reads.
@@ -67,8 +67,12 @@ class Product {
   }
 
   async start(extraEnv = {}) {
+    // An open API unless the bench sets API_KEY itself, whatever the shell has.
+    const shell = { ...process.env };
+    delete shell.API_KEY;
+    delete shell.NODE_OPTIONS;
     const env = {
-      ...process.env,
+      ...shell,
       PORT: String(this.o.port),
       DATA_DIR: this.o.dataDir,
       STORE_URL: `sqlite:${path.join(this.o.dataDir, 'wa-sync.db')}`,
@@ -79,9 +83,6 @@ class Product {
       ...this.o.env,
       ...extraEnv,
     };
-    // An open API: the bench talks to it without a key, whatever the shell has.
-    delete env.API_KEY;
-    delete env.NODE_OPTIONS;
     if (this.o.profileDir) {
       // node refuses --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead.
       env.NODE_OPTIONS = `--require ${path.join(__dirname, 'cpu-prof.js')}`;
@@ -126,13 +127,18 @@ class Product {
     this.child = null;
   }
 
+  /** `Authorization` with the operator key when the bench set API_KEY. */
+  authHeaders() {
+    return this.o.env?.API_KEY ? { authorization: `Bearer ${this.o.env.API_KEY}` } : {};
+  }
+
   async restart(extraEnv) {
     await this.stop();
     return this.start(extraEnv);
   }
 
   async createSession(sessionId) {
-    const res = await fetch(`${this.url}/whatsapp-web/session/${sessionId}`, { method: 'POST' });
+    const res = await fetch(`${this.url}/whatsapp-web/session/${sessionId}`, { method: 'POST', headers: this.authHeaders() });
     if (res.status >= 300) throw new Error(`POST session: ${res.status} ${await res.text()}`);
   }
 }

@@ -16,13 +16,14 @@ const split = (n, k) => Array.from({ length: k }, (_, i) => Math.floor(n / k) + 
 
 /**
  * Starts the client processes; `joined` resolves once every client of every process is in.
- * With `profileDir`, each process records a CPU profile there (names in `pidNames`).
+ * With `profileDir`, each process records a CPU profile there (names in `pidNames`); with `token`
+ * (an operator key or a session token), every client sends it as `?token=`.
  */
-function startClients({ url, sessionId, ws, sse, processes, profileDir, pidNames }) {
+function startClients({ url, sessionId, ws, sse, processes, profileDir, pidNames, token }) {
   const n = Math.max(1, Math.min(processes, ws + sse));
   const wsParts = split(ws, n);
   const sseParts = split(sse, n);
-  const env = profileDir ? { ...process.env, BENCH_CPU_PROF_DIR: profileDir } : process.env;
+  const env = { ...process.env, ...(profileDir ? { BENCH_CPU_PROF_DIR: profileDir } : {}), ...(token ? { BENCH_TOKEN: token } : {}) };
   const execArgv = profileDir ? ['--require', path.join(__dirname, 'cpu-prof.js')] : [];
   const children = wsParts.map((w, i) => {
     const child = fork(path.join(__dirname, 'clients.js'), [url, sessionId, String(w), String(sseParts[i])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env });
