@@ -14,7 +14,19 @@ const SESSION_QUEUE_EVENTS_MAXLEN = 100;
 
 /** The options every opener of the queue `name` uses (BullMQ stores some of them in the queue's meta). */
 export function queueOptions<O extends QueueBaseOptions>(name: string, opts: O): O & QueueOptions {
-  return name.startsWith(SESSION_QUEUE_PREFIX) ? { ...opts, streams: { events: { maxLen: SESSION_QUEUE_EVENTS_MAXLEN } } } : opts;
+  const timed = timesCommandsOut(opts.connection) ? { skipVersionCheck: true } : {};
+  return name.startsWith(SESSION_QUEUE_PREFIX) ? { ...opts, ...timed, streams: { events: { maxLen: SESSION_QUEUE_EVENTS_MAXLEN } } } : { ...opts, ...timed };
+}
+
+/**
+ * BullMQ checks the server's version once per queue (an INFO) and keeps that promise: on a
+ * connection with a commandTimeout (the API's), one stall longer than it at the queue's start made
+ * every later call fail with "Command timed out" for the life of the process. Such queues skip
+ * the check; the runner's and the sync workers' workers (no command timeout) still make it.
+ */
+function timesCommandsOut(connection: QueueBaseOptions['connection'] | undefined): boolean {
+  const options = (connection as { options?: { commandTimeout?: number } } | undefined)?.options;
+  return typeof options?.commandTimeout === 'number' && options.commandTimeout > 0;
 }
 
 /**
