@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { type BusEnvelope, Keys, QueueName, type SessionEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type BusEnvelope, EventNameSchema, Keys, QueueName, type SessionEvents, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { EventLog, SessionQueues, SyncLedger, readBrokerReports, readDeliveryBacklog, webhookUrlPolicy } from '@wa-sync/shared/runtime';
 import { SimulatedEngine } from '../services/session-runner/src/engine/simulated.engine';
 import type { SessionManager } from '../services/session-runner/src/session.manager';
@@ -193,6 +193,29 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     } finally {
       await successor.close();
     }
+  });
+
+  it('delivers message:reaction and message:media to a webhook that asks for them (names AMQP_EVENTS takes too)', async () => {
+    // The names AMQP_EVENTS, WEBHOOK_EVENTS and a webhook's `events` are checked against.
+    expect(EventNameSchema.array().parse(['message:reaction', 'message:media'])).toEqual(['message:reaction', 'message:media']);
+    const S = 'deliver-conv';
+    // Signed like every delivery: the receiver checks the paths it knows the secret of.
+    receiver.secrets['/live-conv'] = SESSION_SECRET;
+    await h.store.ensureSession(S);
+    await h.store.setSessionWebhooks(S, [{ url: receiver.url('/live-conv'), events: ['message:reaction', 'message:media'], secret: SESSION_SECRET }]);
+    const log = new EventLog(h.redis);
+    const reactions = [{ emoji: '👍', senderId: '2@c.us', timestamp: new Date().toISOString() }];
+    const media = { mimetype: 'image/png', filename: null, size: 10, sha256: 'a'.repeat(64), durationSeconds: null, status: 'stored' as const, error: null };
+    await log.append(S, 'message:status', { sessionId: S, chatId: '1@c.us', id: 'x', ack: 2 });
+    await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions });
+    await log.append(S, 'message:media', { sessionId: S, chatId: '1@c.us', id: 'x', media });
+    await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions: [] });
+    await waitFor('the reaction and media events', () => receiver.delivered('/live-conv').length === 3, 10_000);
+    const got = receiver.delivered('/live-conv');
+    expect(got.map((r) => [r.json.type, r.json.data.reactions?.length ?? r.json.data.media.status])).toEqual([
+      ['message:reaction', 1], ['message:media', 'stored'], ['message:reaction', 0],
+    ]);
+    expect(got.every((r) => r.verified)).toBe(true);
   });
 
   it('a receiver that never answers 2xx ends as a failed job, without holding up the other targets', async () => {
