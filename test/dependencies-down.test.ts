@@ -143,6 +143,8 @@ it('the store unreachable at boot (its directory cannot be made yet): 503 store_
   // The runner and the worker say the same through the API.
   const reported = (await readyz(stack)).body.processes;
   expect(reported.map((p) => [p.service, p.checks.store?.state]).sort()).toEqual([['session-runner', 'down'], ['sync-workers', 'down']]);
+  const metrics = await (await fetch(`${stack.base}/metrics`)).text();
+  expect(metrics).toMatch(/wa_sync_process_dependency_up\{[^}]*service="sync-workers"[^}]*dependency="store"\} 0/);
   rmSync(join(dir, 'db'));
   mkdirSync(join(dir, 'db'));
   await expectReady(stack, 10_000);

@@ -6,6 +6,7 @@ import {
   DELIVERY_QUEUES,
   type Logger,
   readBrokerReports,
+  readProcessReports,
   readDeliveryBacklog,
   type Redis,
   type SyncLedger,
@@ -103,6 +104,19 @@ export class ApiMetrics {
       'broker state',
       () => readBrokerReports(deps.redis),
       (gauge, reports) => reports.forEach((r) => r.state !== 'off' && gauge.set({ worker: r.worker }, r.state === 'up' ? 1 : 0)),
+    );
+    scraped(
+      {
+        name: 'wa_sync_process_dependency_up',
+        help: 'What each session-runner and sync-workers process last reported of its Redis and store: 1 up, 0 not (it waits and retries, never exits)',
+        labelNames: ['process', 'service', 'dependency'],
+      },
+      'process reports',
+      () => readProcessReports(deps.redis),
+      (gauge, reports) =>
+        reports.forEach((r) =>
+          Object.entries(r.checks).forEach(([dependency, c]) => c && gauge.set({ process: r.process, service: r.service, dependency }, c.state === 'up' ? 1 : 0)),
+        ),
     );
     scraped(
       {
