@@ -37,7 +37,7 @@ export const Script = {
   startQueuedSync: 'waStartQueuedSync:1',
   beginSync: 'waBeginSync:1',
   stage: 'waStage:1',
-  stagedCount: 'waStagedCount:1',
+  stagedCount: 'waStagedCount:2',
   countFetches: 'waCountFetches:1',
   recordChat: 'waRecordChat:1',
   sessionReadyOnce: 'waSessionReadyOnce:1',
@@ -99,7 +99,7 @@ declare module 'ioredis' {
     [Script.startQueuedSync](active: string, pending: string, ...argv: Arg[]): Result<string | null, Context>;
     [Script.beginSync](progress: string, lastSync: string, active: string, log: string, ...argv: Arg[]): Result<number, Context>;
     [Script.stage](staging: string, staged: string, stats: string, ttlS: number, nowMs: number, chatId: string, calls: number, messages: number): Result<0 | 1, Context>;
-    [Script.stagedCount](staged: string, progress: string, staleBeforeMs: number): Result<number, Context>;
+    [Script.stagedCount](staged: string, progress: string, staleBeforeMs: number, chatId: string): Result<number, Context>;
     [Script.countFetches](stats: string, calls: number, messages: number): Result<number, Context>;
     [Script.recordChat](
       progress: string,

@@ -122,12 +122,16 @@ return 1
 `;
 
 /**
- * KEYS: staged set, the sync's progress. ARGV: stale before (ms). Drops stale entries, returns how
- * many are left; -1 when the sync has no progress record (Redis lost it: no save will free a place).
+ * KEYS: staged set, the sync's progress. ARGV: stale before (ms), the asking fetch's chat id. Drops
+ * stale entries, returns how many are left; -1 when the sync has no progress record (Redis lost it:
+ * no save will free a place); 0 when the chat itself is still staged: its fetch is running again
+ * (its completion was lost with a worker or in a failover), its place is counted already and its
+ * save waits for it, so waiting for room could only wait for itself (up to STAGED_STALE_MS).
  */
 export const STAGED_COUNT_LUA = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if ARGV[2] and ARGV[2] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
 return redis.call('ZCARD', KEYS[1])
 `;
 

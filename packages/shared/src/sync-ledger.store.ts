@@ -100,12 +100,14 @@ export class SyncLedger {
    * fetch concurrency. Stale entries (a save that died before removing its chat) are dropped here,
    * so the wait always ends within STAGED_STALE_MS (or at once when `signal` aborts). A sync whose
    * progress record is gone (Redis lost its data) throws SyncGoneError at once: waiting would hold a
-   * slot of the session's worker until the stale entries expire. Returns the ms waited.
+   * slot of the session's worker until the stale entries expire. With `chatId`, a chat still staged
+   * has room at once: its fetch is running again (its completion was lost with a worker or in a
+   * Redis failover) and its place is counted already. Returns the ms waited.
    */
-  async waitForRoom(syncId: string, maxStaged: number, signal?: AbortSignal): Promise<number> {
+  async waitForRoom(syncId: string, maxStaged: number, signal?: AbortSignal, chatId = ''): Promise<number> {
     const started = Date.now();
     for (;;) {
-      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Math.max(Date.now() - STAGED_STALE_MS, this.connectedAt));
+      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Math.max(Date.now() - STAGED_STALE_MS, this.connectedAt), chatId);
       if (count === -1) throw new SyncGoneError(syncId);
       if (count < maxStaged || signal?.aborted) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));

@@ -177,6 +177,27 @@ describe('back-pressure between fetch and save', () => {
     expect(await suite.redis.hgetall(stats)).toEqual({ calls: '2', messages: '10' });
   });
 
+  it('a fetch running again for a chat still staged (its completion lost) does not wait for a full window', async () => {
+    const syncId = 'bp6';
+    await begin(syncId);
+    // A failover lost the completions of the fetches that filled the window: they all run again,
+    // and each would wait for a place only a save of theirs can free (their saves wait for them).
+    for (let i = 0; i < 2; i++) await runFetchMessages(new ScriptedChat(5), { sessionId: 'bp', syncId, chatId: `${i}@c.us`, limit: 5 }, ledger());
+    const again = await Promise.race([
+      runFetchMessages(new ScriptedChat(7), { sessionId: 'bp', syncId, chatId: '1@c.us', limit: 7 }, ledger(), { maxStaged: 2 }),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 2_000)),
+    ]);
+    expect(again?.count).toBe(7);
+    expect(await suite.redis.zrange(Keys.stagedChats(syncId), 0, -1)).toEqual(['0@c.us', '1@c.us']);
+    // A chat not staged yet still waits.
+    let passed = false;
+    const waiting = ledger().waitForRoom(syncId, 2, undefined, '2@c.us').then(() => (passed = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(passed).toBe(false);
+    await suite.redis.zrem(Keys.stagedChats(syncId), '0@c.us');
+    await waiting;
+  });
+
   it('a save that died before freeing its place cannot hold the sync back for good', async () => {
     const syncId = 'bp2';
     await begin(syncId);

@@ -29,7 +29,7 @@ export async function runFetchMessages(
   const { sessionId, syncId, chatId } = data;
   const stats: FetchStats = { calls: 0, messages: 0 };
   const stop = new AbortController();
-  const room = maxStaged === undefined ? undefined : ledger.waitForRoom(syncId, maxStaged, stop.signal);
+  const room = maxStaged === undefined ? undefined : ledger.waitForRoom(syncId, maxStaged, stop.signal, chatId);
   // Handled from the start: a Redis error during the phone call is thrown by `await room` after
   // it, not left unhandled (which would end the process) meanwhile.
   room?.catch(() => {});
