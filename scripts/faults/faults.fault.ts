@@ -15,6 +15,7 @@ import { fuzzFrame, fuzzRequest, garbagePayloads, prng } from './fuzz';
 import { postgresFaultRow } from './postgres.fault-row';
 import { mediaFaultRows } from './media.fault-row';
 import { sentinelFaultRow } from './sentinel.fault-row';
+import { idleFloodFaultRow } from './idle-flood.fault-row';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
@@ -470,4 +471,5 @@ describe('fault suite', () => {
   postgresFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   mediaFaultRows({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   sentinelFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
+  idleFloodFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
 });
