@@ -33,9 +33,13 @@ export interface S3BlobStoreOptions {
  * written by one PutObject with a known length (S3 makes an object visible only once it is whole).
  * A stream's key is known only at its end, so it is hashed to a temp file first, then uploaded.
  */
+/** How long a successful ping is trusted. */
+const PING_FRESH_MS = 2_000;
+
 export class S3BlobStore implements BlobStore {
   readonly description: string;
   private readonly client: S3Client;
+  private pingedUntil = 0;
 
   constructor(private readonly opts: S3BlobStoreOptions) {
     this.description = `s3://${opts.bucket}/${opts.prefix}`;
@@ -66,13 +70,19 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** The bucket answers (HeadBucket: exists and these credentials may use it). */
+  /**
+   * The bucket answers (HeadBucket). A 403 counts as an answer: HeadBucket needs s3:ListBucket,
+   * which a runner allowed only Put/GetObject lacks. A success holds for PING_FRESH_MS, so a burst
+   * of downloads (each pings first) and /readyz cost one request, not one each.
+   */
   async ping(): Promise<void> {
+    if (Date.now() < this.pingedUntil) return;
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket }));
     } catch (err) {
-      throw new BlobStoreUnavailableError(this.description, err);
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 403) throw new BlobStoreUnavailableError(this.description, err);
     }
+    this.pingedUntil = Date.now() + PING_FRESH_MS;
   }
 
   async has(sha256: string): Promise<boolean> {
