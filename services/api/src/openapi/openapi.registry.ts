@@ -137,9 +137,10 @@ function extraPaths(boardPath: string): Record<string, unknown> {
         tags: ['websocket'],
         summary: 'WebSocket: `{ event, data }` frames; join a session to receive its events',
         description:
-          'Client → server: `join-session {sessionId, since?}`, `leave-session {sessionId}`. Server → client: `joined`, `qr`, ' +
-          '`authenticated`, `ready`, `status`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, ' +
-          '`message:edit`, `message:revoke`, `session_ready`, `left`, `error` (`unknown-event`, `bad_frame`, `bad_request`). ' +
+          'Client → server: `join-session {sessionId, since?}`, `leave-session {sessionId}`, and with the operator key ' +
+          '`watch-sessions {}` / `unwatch-sessions {}` (every session: `sessions`, then `session:status {sessionId, status, detail, runnerId, lastSync}`, `session:removed`). ' +
+          'Server → client: `joined`, `qr`, `authenticated`, `ready`, `status`, `sync_chats`, `sync_error`, `disconnected`, `message:new`, `message:status`, ' +
+          '`message:edit`, `message:revoke`, `message:reaction`, `message:media`, `session_ready`, `left`, `error` (`unknown-event`, `bad_frame`, `bad_request`). ' +
           'Logged events carry their log `id`; `since: <id>` replays what came after it, then goes live (`joined.resumed`). ' +
           'Frames over 64 KiB close the socket (1009); pings every 30 s; a browser Origin outside CORS_ORIGINS is refused (403). ' +
           'With API_KEY/API_KEYS set, the key or a session token goes in `Authorization: Bearer` or `?token=`; without one the upgrade is ' +
