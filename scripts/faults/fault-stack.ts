@@ -153,6 +153,13 @@ export class FaultStack {
     await this.redis.restart(keepData);
   }
 
+  /** Redis stopped (its data kept) for `downMs`, then started again; resolves once it answers. */
+  async redisOutage(downMs: number): Promise<void> {
+    await this.redis.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.redis.start();
+  }
+
   async waitHealthy(timeoutMs = 60_000): Promise<void> {
     await waitFor('the API to answer /readyz', async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.ok, timeoutMs);
   }

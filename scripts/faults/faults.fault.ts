@@ -16,6 +16,7 @@ import { postgresFaultRow } from './postgres.fault-row';
 import { mediaFaultRows } from './media.fault-row';
 import { sentinelFaultRow } from './sentinel.fault-row';
 import { idleFloodFaultRow } from './idle-flood.fault-row';
+import { redisOutageFaultRow } from './redis-outage.fault-row';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
@@ -472,4 +473,5 @@ describe('fault suite', () => {
   mediaFaultRows({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   sentinelFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   idleFloodFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
+  redisOutageFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
 });
