@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Store, createStore } from '@wa-sync/shared/store';
@@ -87,10 +87,18 @@ export class FaultStack {
   private redis!: RestartableRedis;
   private dir = '';
   private env: Record<string, string> = {};
+  private runAs: string | undefined;
 
   static async start(options: FaultStackOptions = {}): Promise<FaultStack> {
     const s = new FaultStack();
     s.dir = mkdtempSync(join(tmpdir(), 'wa-sync-faults-'));
+    // FAULTS_RUN_AS=<uid> (through a row's env): the services run as that user, not root, so file
+    // permissions hold (the read-only store row); the directory becomes theirs.
+    const { FAULTS_RUN_AS: runAs, ...env } = options.env ?? {};
+    if (runAs) {
+      chownSync(s.dir, Number(runAs), Number(runAs));
+      s.runAs = runAs;
+    }
     s.redis = new RestartableRedis(await freePort(), join(s.dir, 'redis'));
     await s.redis.start();
     const port = await freePort();
@@ -112,8 +120,9 @@ export class FaultStack {
       JOB_LOCK_MS: '5000',
       STALLED_CHECK_MS: '2000',
       RATE_LIMIT_MAX: '100000',
-      ...options.env,
+      ...env,
     };
+    if (runAs) s.env.WA_AUTH_DIR ??= join(s.dir, 'auth');
     for (const name of SERVICES) s.startService(name);
     await s.waitHealthy();
     s.store = await createStore(s.env.STORE_URL);
@@ -124,12 +133,16 @@ export class FaultStack {
     return this.redis.url;
   }
 
+  get dataDir(): string {
+    return this.dir;
+  }
+
   get storeFile(): string {
     return this.env.STORE_URL.slice('sqlite:'.length);
   }
 
   startService(name: ServiceName): ServiceProcess {
-    const proc = startService(name, this.env);
+    const proc = startService(name, this.env, { runAs: this.runAs });
     this.services.set(name, proc);
     void proc.exited.then((code) => {
       if (!this.expectedExit.has(proc)) {

@@ -17,6 +17,7 @@ import { mediaFaultRows } from './media.fault-row';
 import { sentinelFaultRow } from './sentinel.fault-row';
 import { idleFloodFaultRow } from './idle-flood.fault-row';
 import { redisOutageFaultRow } from './redis-outage.fault-row';
+import { readonlyStoreFaultRow } from './readonly-store.fault-row';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
@@ -474,4 +475,5 @@ describe('fault suite', () => {
   sentinelFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   idleFloodFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
   redisOutageFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
+  readonlyStoreFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
 });
