@@ -59,6 +59,19 @@ describe('sync request coalescing', () => {
     }
   });
 
+  it('a manual re-sync asked while the sync requested on ready runs is queued after it, never swallowed by a catch-up', async () => {
+    const sessionId = 'manual-after-ready';
+    const ledger = new SyncLedger(h.redis);
+    // The runner's request on ready starts (no runner takes it here); it will run as a catch-up.
+    const onReady = await ledger.request(h.queues, { sessionId, reason: 'ready', limitPerChat: LIMIT });
+    expect(onReady.coalesced).toBe(false);
+    const manual = await ledger.request(h.queues, { sessionId, reason: 'manual', limitPerChat: LIMIT });
+    expect(manual).toEqual({ syncId: expect.any(String), coalesced: false, queued: true });
+    expect(manual.syncId).not.toBe(onReady.syncId);
+    // Another reconnect while both wait is covered by the running one.
+    expect(await ledger.request(h.queues, { sessionId, reason: 'reconnect', limitPerChat: LIMIT })).toEqual({ syncId: onReady.syncId, coalesced: true });
+  });
+
   it('joins a running sync only when it covers the request; otherwise queues one merged sync after it', async () => {
     const sessionId = 'coverage';
     const a = chats[0].id;

@@ -33,7 +33,7 @@ export const Script = {
   /** KEYS: leases. ARGV: ms, then each lease's value. Renews every lease still ours; returns 1/0 per lease. */
   leaseRenewMany: 'waLeaseRenewMany:1',
   // The sync ledger's (sync-ledger.scripts.ts, where each one's keys and arguments are described).
-  requestSync: 'waRequestSync:1',
+  requestSync: 'waRequestSync:2',
   startQueuedSync: 'waStartQueuedSync:1',
   beginSync: 'waBeginSync:1',
   stage: 'waStage:1',

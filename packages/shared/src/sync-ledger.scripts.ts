@@ -20,6 +20,9 @@ import { SNAPSHOT_LUA_FN, snapshotField as f } from './sync-snapshot.codec';
  */
 const COVERAGE_LUA = `
 local function covers(a, r)
+  -- A sync asked for on ready or reconnect runs as a catch-up once the session has synced: it
+  -- fetches only what moved, so it never stands in for a manual (full) re-sync.
+  if r.reason == 'manual' and a.reason ~= 'manual' then return false end
   if (tonumber(a.limitPerChat) or 0) < (tonumber(r.limitPerChat) or 0) then return false end
   if type(a.chatIds) ~= 'table' then return true end
   if type(r.chatIds) ~= 'table' then return false end
