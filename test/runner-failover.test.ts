@@ -5,7 +5,7 @@
  * is restarted empty mid-sync; every sync must complete with exact counts, each message stored
  * once, and never two clients for one session. Recovery times are printed, not asserted.
  */
-import { type BusEnvelope, type SyncSnapshot } from '@wa-sync/shared/contracts';
+import { type BusEnvelope, Keys, type SyncSnapshot } from '@wa-sync/shared/contracts';
 import { type Store, createStore } from '@wa-sync/shared/store';
 import { EventLog, type Redis, createRedis, subscribeEvents } from '@wa-sync/shared/runtime';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -223,9 +223,15 @@ describe('two runners, two workers, as processes', () => {
     expect(await r2.exited).toBe(0);
     expect(maxLive).toBe(1);
     expect(Number(await redis.get(OVERLAPS_KEY))).toBe(0);
-    // The takeover's catch-up/coalesced syncs finish before the next fault.
+    // The takeover's catch-up syncs finish before the next fault. Each is requested on `ready` but
+    // stored only when its sync-start runs: until then the store's last run is the earlier, done one,
+    // and the next test's manual request would join the catch-up (coalesced: a 0-chat sync, not a
+    // full one). So: its end announced after the takeover, and no sync requested or running in Redis.
     for (const id of SESSIONS) {
-      await waitFor(`${id} idle`, async () => (await store.getLastSyncRun(id))?.done, 60_000);
+      await waitFor(`${id} idle`, async () => {
+        const caughtUp = events.some((e) => e.sessionId === id && e.event === 'sync_chats' && e.at > t0 && (e.data as SyncSnapshot).done);
+        return caughtUp && (await store.getLastSyncRun(id))?.done && (await redis.exists(Keys.activeSync(id), Keys.pendingSync(id))) === 0;
+      }, 60_000);
     }
   });
 
