@@ -5,7 +5,7 @@
  * - `baseline` (issue 25 item 2): the same sync (a product of the same size on its own Redis),
  *   the same numbers of WS and SSE clients in the same client processes (clients.js), but joined
  *   to bare-broadcaster.js, which relays the same Redis channel with the same bytes and nothing
- *   else. The API runs too (it serves the session's creation and has no clients). Its p99 and
+ *   else (BARE_MODE picks how it writes; see there). The API runs too (it serves the session's creation and has no clients). Its p99 and
  *   spread are what delivering these events to these clients costs on this machine at the least.
  *
  * - `tokens` (issue 23): the product with API_KEY set, the same sync and clients twice: every
@@ -60,6 +60,7 @@ const view = (s, sync) => ({
   mismatches: s.mismatches,
   clientsDone: s.clientsDone,
   syncSeconds: round(sync.seconds, 2),
+  clientProcessCpuShares: s.clientCpuShares.map((x) => round(x, 2)),
 });
 
 /** A note when not every client got the done event (the latencies are then a lower bound). */
@@ -87,7 +88,7 @@ async function baseline(ctx) {
   });
   const s = run.summary;
   checkDone(s, 'fanoutBaselineP99Ms', reasons);
-  extra.fanoutBaseline = view(s, run.sync);
+  extra.fanoutBaseline = { mode: process.env.BARE_MODE ?? 'framed', ...view(s, run.sync) };
   result.fanoutBaselineP99Ms = round(s.p99, 1);
   result.fanoutVsBaseline = round(ratio(result.progressP99Ms, s.p99), 2);
   result.spreadVsBaseline = round(ratio(result.fanoutSpreadP99Ms, s.spreadP99), 2);
