@@ -168,8 +168,9 @@ describeWithChrome(`dashboard on the system Chromium (${CHROME})`, () => {
       API_KEY: KEY,
       SIM_CHATS: String(CHATS),
       SIM_MESSAGES_PER_CHAT: String(MESSAGES_PER_CHAT),
-      // The QR stays up long enough to be seen; the sync takes long enough to be watched.
-      SIM_AUTO_SCAN_MS: '2500',
+      // The QR stays up long enough to be seen (a loaded CI machine may take seconds to draw the
+      // page); the sync takes long enough to be watched.
+      SIM_AUTO_SCAN_MS: '6000',
       SIM_FETCH_LATENCY_MS: '150',
       SIM_LIVE_INTERVAL_MS: '250',
     });
