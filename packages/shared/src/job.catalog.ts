@@ -194,8 +194,7 @@ export function jobOptions<Q extends CatalogQueue>(queue: Q, name: JobName<Q>) {
   return {
     attempts: spec.attempts,
     backoff: spec.backoff,
-    // A session queue is one per session: an idle one keeps only its last few completed jobs.
-    removeOnComplete: queue === 'session' ? { age: 3600, count: 20 } : { age: 3600, count: 1000 },
+    removeOnComplete: { age: 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
 }
