@@ -4,14 +4,7 @@
 // children completed. So once a closed worker's empty queue has its marker cleared, the marker
 // reappearing is exactly "work arrived", whichever process added it.
 import { BULL_PREFIX, sessionQueueName } from '@wa-sync/shared/contracts';
-import type { Redis } from '@wa-sync/shared/runtime';
-
-/** Empty = nothing waiting, active, prioritized, delayed or paused; then (ARGV[1] = '1') the marker goes. */
-const CHECK_EMPTY = `
-if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-   + redis.call('ZCARD', KEYS[4]) + redis.call('LLEN', KEYS[5]) > 0 then return 0 end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[6]) end
-return 1`;
+import { type Redis, script } from '@wa-sync/shared/runtime';
 
 function key(sessionId: string, part: string): string {
   return `${BULL_PREFIX}:${sessionQueueName(sessionId)}:${part}`;
@@ -22,8 +15,9 @@ function key(sessionId: string, part: string): string {
  * after the worker closed, so no add can slip between the look and the clear.
  */
 export async function closeIfQueueEmpty(redis: Redis, sessionId: string, opts: { clearMarker: boolean }): Promise<boolean> {
-  const keys = ['wait', 'active', 'prioritized', 'delayed', 'paused', 'marker'].map((p) => key(sessionId, p));
-  const r = await redis.eval(CHECK_EMPTY, keys.length, ...keys, opts.clearMarker ? '1' : '0');
+  const k = (part: string) => key(sessionId, part);
+  // Empty = nothing waiting, active, prioritized, delayed or paused (script.registry.ts).
+  const r = await script(redis, 'sessionQueueEmpty')(k('wait'), k('active'), k('prioritized'), k('delayed'), k('paused'), k('marker'), opts.clearMarker ? '1' : '0');
   return r === 1;
 }
 
