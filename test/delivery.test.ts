@@ -206,16 +206,23 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     const log = new EventLog(h.redis);
     const reactions = [{ emoji: '👍', senderId: '2@c.us', timestamp: new Date().toISOString() }];
     const media = { mimetype: 'image/png', filename: null, size: 10, sha256: 'a'.repeat(64), durationSeconds: null, status: 'stored' as const, error: null };
-    await log.append(S, 'message:status', { sessionId: S, chatId: '1@c.us', id: 'x', ack: 2 });
-    await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions });
-    await log.append(S, 'message:media', { sessionId: S, chatId: '1@c.us', id: 'x', media });
-    await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions: [] });
-    await waitFor('the reaction and media events', () => receiver.delivered('/live-conv').length === 3, 10_000);
-    const got = receiver.delivered('/live-conv');
-    expect(got.map((r) => [r.json.type, r.json.data.reactions?.length ?? r.json.data.media.status])).toEqual([
-      ['message:reaction', 1], ['message:media', 'stored'], ['message:reaction', 0],
-    ]);
-    expect(got.every((r) => r.verified)).toBe(true);
+    // The harness's dispatcher was closed by the crash test above: this test runs its own.
+    const dispatcher = new EventDispatcher({ redis: h.redis, store: h.store, log, router: h.workers!.delivery.router, config: deliveryConfig({ sweepMs: 60_000 }), logger: h.logger });
+    await dispatcher.start();
+    try {
+      await log.append(S, 'message:status', { sessionId: S, chatId: '1@c.us', id: 'x', ack: 2 });
+      await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions });
+      await log.append(S, 'message:media', { sessionId: S, chatId: '1@c.us', id: 'x', media });
+      await log.append(S, 'message:reaction', { sessionId: S, chatId: '1@c.us', id: 'x', reactions: [] });
+      await waitFor('the reaction and media events', () => receiver.delivered('/live-conv').length === 3, 10_000);
+      const got = receiver.delivered('/live-conv');
+      expect(got.map((r) => [r.json.type, r.json.data.reactions?.length ?? r.json.data.media.status])).toEqual([
+        ['message:reaction', 1], ['message:media', 'stored'], ['message:reaction', 0],
+      ]);
+      expect(got.every((r) => r.verified)).toBe(true);
+    } finally {
+      await dispatcher.close();
+    }
   });
 
   it('a receiver that never answers 2xx ends as a failed job, without holding up the other targets', async () => {
