@@ -92,4 +92,12 @@ it('closes the workers of idle ready sessions, and still runs what other process
   }, 30_000);
   expect(media.sha256).toBe(createHash('sha256').update(file).digest('hex'));
   await waitFor('idle again', () => manager.openWorkers() === 0, 30_000);
+
+  // A delayed job (a retry's backoff, a put-back) due after the worker closed.
+  const later = { ...m, id: `false_${CHAT}_IDLEDELAYED` };
+  engine.media.set(later.id, file);
+  await h.store.upsertMessages('idle-d', CHAT, [later]);
+  await outsideQueues.get('idle-d').add('download-media', { sessionId: 'idle-d', chatId: CHAT, messageId: later.id, origin: 'live' }, { delay: 500 });
+  await waitFor('the delayed file to be stored', async () => (await h.store.getMessage('idle-d', CHAT, later.id))?.media?.status === 'stored', 30_000);
+  await waitFor('idle again', () => manager.openWorkers() === 0, 30_000);
 });
