@@ -45,7 +45,7 @@ export class SessionWatch {
     if (this.sockets.size === 0 || !CHANGES.has(envelope.event)) return;
     const { sessionId } = envelope;
     const next = (this.chains.get(sessionId) ?? Promise.resolve())
-      .then(() => this.publish(sessionId))
+      .then(() => this.publish(sessionId, envelope))
       .catch((err) => this.deps.logger.warn({ sessionId, err: (err as Error).message }, 'session watch update failed'));
     this.chains.set(sessionId, next);
     void next.then(() => {
@@ -53,10 +53,17 @@ export class SessionWatch {
     });
   }
 
-  private async publish(sessionId: string): Promise<void> {
+  private async publish(sessionId: string, envelope: BusEnvelope): Promise<void> {
     const [session, [owner]] = await Promise.all([this.deps.store.getSession(sessionId), sessionOwners(this.deps.redis, [sessionId])]);
+    const row = session && update(session, owner);
+    // A status event is the session's own word, in log order: its status and detail go out as
+    // they are, so a watcher and a client joined to the session never disagree about them.
+    if (row && envelope.event === 'status') {
+      const { status, detail } = envelope.data as { status: SessionStatusUpdate['status']; detail: string | null };
+      Object.assign(row, { status, detail });
+    }
     for (const socket of this.sockets) {
-      if (session) this.send(socket, 'session:status', update(session, owner));
+      if (row) this.send(socket, 'session:status', row);
       else this.send(socket, 'session:removed', { sessionId });
     }
   }
