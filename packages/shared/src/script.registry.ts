@@ -42,11 +42,6 @@ export const Script = {
   recordChat: 'waRecordChat:1',
   sessionReadyOnce: 'waSessionReadyOnce:1',
   closeGap: 'waCloseGap:1',
-  /**
-   * KEYS: a session queue's wait, active, prioritized, delayed, paused, marker (BullMQ's keys). ARGV:
-   * '1' to delete the marker when empty. Returns 1 when the queue is empty (session-queue.idle.ts).
-   */
-  sessionQueueEmpty: 'waSessionQueueEmpty:1',
 } as const;
 export type ScriptName = keyof typeof Script;
 
@@ -73,12 +68,6 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-const SESSION_QUEUE_EMPTY_LUA = `
-if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-   + redis.call('ZCARD', KEYS[4]) + redis.call('LLEN', KEYS[5]) > 0 then return 0 end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[6]) end
-return 1`;
-
 /** numberOfKeys undefined: the caller passes the key count first (a variable number of keys). */
 const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = {
   compareAndDelete: { numberOfKeys: 1, lua: COMPARE_AND_DELETE_LUA },
@@ -95,7 +84,6 @@ const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = 
   recordChat: { numberOfKeys: 6, lua: RECORD_CHAT_LUA },
   sessionReadyOnce: { numberOfKeys: 2, lua: SESSION_READY_ONCE_LUA },
   closeGap: { numberOfKeys: 1, lua: CLOSE_GAP_LUA },
-  sessionQueueEmpty: { numberOfKeys: 6, lua: SESSION_QUEUE_EMPTY_LUA },
 };
 
 type Arg = string | number;
@@ -124,15 +112,6 @@ declare module 'ioredis' {
     ): Result<[number, number, number], Context>;
     [Script.sessionReadyOnce](marker: string, log: string, ...argv: Arg[]): Result<string, Context>;
     [Script.closeGap](gaps: string, chatId: string, after: string): Result<number, Context>;
-    [Script.sessionQueueEmpty](
-      wait: string,
-      active: string,
-      prioritized: string,
-      delayed: string,
-      paused: string,
-      marker: string,
-      clearMarker: '0' | '1',
-    ): Result<0 | 1, Context>;
   }
 }
 

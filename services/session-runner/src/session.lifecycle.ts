@@ -5,7 +5,6 @@ import { LiveWriteQueue } from './live-write.queue';
 import { dropSession, isCurrent, type LiveSession, type SessionContext } from './session.context';
 import { scheduleReconnect, wireSession } from './session.reconnect';
 import { createSessionWorker } from './session.worker';
-import { SessionWorkerSlot } from './session-worker.slot';
 
 /** Sessions restored whatever their auth: they were running when the runner stopped. */
 const RESTORABLE: SessionStatus[] = ['starting', 'qr', 'authenticated', 'ready'];
@@ -17,9 +16,7 @@ export async function startSession(ctx: SessionContext, sessionId: string): Prom
   const session: LiveSession = {
     sessionId,
     client,
-    worker: new SessionWorkerSlot(sessionId, () => createSessionWorker(ctx, sessionId), deps.redis, (err) =>
-      deps.logger.error({ sessionId, err }, 'session worker failed'),
-    ),
+    worker: createSessionWorker(ctx, sessionId),
     status: 'starting',
     attempts: 0,
     handling: Promise.resolve(),
