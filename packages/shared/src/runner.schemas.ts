@@ -53,7 +53,9 @@ export function leaseHolder(value: string | null): string | null {
 }
 
 /** True while the runner may take one more session (below its session and memory limits). */
-export function runnerHasRoom(info: Pick<RunnerInfo, 'sessions' | 'maxSessions' | 'rssMb' | 'maxRssMb'>): boolean {
+export type RunnerLoad = Pick<RunnerInfo, 'maxSessions' | 'rssMb' | 'maxRssMb'> & { sessions: { readonly length: number } };
+
+export function runnerHasRoom(info: RunnerLoad): boolean {
   if (info.maxSessions !== null && info.sessions.length >= info.maxSessions) return false;
   if (info.maxRssMb != null && info.rssMb !== undefined && info.rssMb >= info.maxRssMb) return false;
   return true;

@@ -1,4 +1,4 @@
-import { type RunnerInfo, RunnerKeys, runnerHasRoom, type Session, type SessionStatus } from '@wa-sync/shared/contracts';
+import { type RunnerInfo, RunnerKeys, type RunnerLoad, runnerHasRoom, type Session, type SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import { type Logger, type Redis, withTimeout } from '@wa-sync/shared/runtime';
 import type { WhatsAppEngine } from './engine/engine.interface';
@@ -274,8 +274,9 @@ export class SessionOwnership {
   }
 
   /** This runner as the others see it, for the least-loaded comparison. */
-  private selfInfo(): Pick<RunnerInfo, 'sessions' | 'maxSessions' | 'rssMb' | 'maxRssMb'> {
-    return { sessions: this.owned(), rssMb: this.deps.registry.rssMb, ...this.deps.registry.limits };
+  private selfInfo(): RunnerLoad {
+    // Only the count: this runs for every candidate of a claim pass, so no list is built here.
+    return { sessions: { length: this.held.size }, rssMb: this.deps.registry.rssMb, ...this.deps.registry.limits };
   }
 
   /**
