@@ -17,15 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import type { FaultKit } from './postgres.fault-row';
-
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
+import type { FaultKit, RowLike } from './fault.kit';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const CONNECTIONS = QUICK ? 2_000 : 20_000;

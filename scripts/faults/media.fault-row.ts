@@ -12,15 +12,7 @@ import { type BlobStore, createBlobStore } from '@wa-sync/shared/blob';
 import { auditMedia, waitMediaSettled } from '../../test/support/media-audit';
 import { type PrivateS3, startS3 } from '../../test/support/s3-server';
 import type { FaultStack } from './fault-stack';
-import type { FaultKit } from './postgres.fault-row';
-
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
+import type { FaultKit, RowLike } from './fault.kit';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const S3_DOWN_MS = QUICK ? 3_000 : 30_000;

@@ -5,29 +5,10 @@
  * Every message must be stored once: 0 lost, 0 duplicated.
  */
 import type { FaultStack } from './fault-stack';
+import type { FaultKit, RowLike } from './fault.kit';
 import { createTestDatabase, postgresAnswers, PG_HOST_URL, terminateConnections, type TestDatabase } from '../../test/support/postgres-db';
 
 /** The part of a row this scenario fills (the suite's Row has these fields). */
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
-
-/** What the suite lends a row file (faults.fault.ts registers the row with one line). */
-export interface FaultKit<R extends RowLike> {
-  scenario(fault: string, run: (row: R) => Promise<void>, env?: Record<string, string>): Promise<void>;
-  createSession(stack: FaultStack, sessionId: string): Promise<void>;
-  waitMidSync(stack: FaultStack, sessionId: string): Promise<void>;
-  stack(): FaultStack;
-  failed(row: R | undefined): string[];
-  last(): R | undefined;
-  trials: number;
-  recoveryTimeoutMs: number;
-}
-
 const KILLS = 3;
 
 export function postgresFaultRow<R extends RowLike>(kit: FaultKit<R>): void {

@@ -9,15 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FaultKit } from './postgres.fault-row';
-
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
+import type { FaultKit, RowLike } from './fault.kit';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const READ_ONLY_MS = QUICK ? 3_000 : 30_000;

@@ -5,15 +5,7 @@
  * are audited as for every row. Registered with one line in faults.fault.ts.
  */
 import { EXPECTED } from './fault-stack';
-import type { FaultKit } from './postgres.fault-row';
-
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
+import type { FaultKit, RowLike } from './fault.kit';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const OUTAGE_MS = QUICK ? 3_000 : 30_000;

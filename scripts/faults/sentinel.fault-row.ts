@@ -6,17 +6,9 @@
  * Each trial revives the killed node, which the sentinels turn into the replica of the next.
  */
 import type { FaultStack } from './fault-stack';
-import type { FaultKit } from './postgres.fault-row';
+import type { FaultKit, RowLike } from './fault.kit';
 import { startSentinelSet, type SentinelSet } from '../../test/support/sentinel-set';
 import { waitFor } from '../../test/support/wait-for';
-
-interface RowLike {
-  trials: number;
-  recoveryMs: number[];
-  lost: number;
-  duplicated: number;
-  note: string;
-}
 
 const SESSIONS = 3;
 const CHATS = 300;
