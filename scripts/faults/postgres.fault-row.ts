@@ -4,7 +4,6 @@
  * (`pg_terminate_backend`, as a server restart or an operator would), three times in a row.
  * Every message must be stored once: 0 lost, 0 duplicated.
  */
-import type { FaultStack } from './fault-stack';
 import type { FaultKit, RowLike } from './fault.kit';
 import { createTestDatabase, postgresAnswers, PG_HOST_URL, terminateConnections, type TestDatabase } from '../../test/support/postgres-db';
 
