@@ -1,3 +1,4 @@
+import { mulberry32, type Rng } from './simulated.random';
 import type { ChatInput, Contact, GroupParticipant, Message } from '@wa-sync/shared/contracts';
 import { draw, fmix32, hashSeed2, hex668, hex88, isoSecond, seedDraws } from './simulated.draw';
 import { type ExtrasChat, addHistoryExtras, pendingMedia, quoteOf } from './simulated.extras';
@@ -21,19 +22,7 @@ export { fmix32 };
  */
 export const SIM_BASE_TIME_MS = Date.UTC(2025, 0, 15, 12, 0, 0);
 
-export type Rng = () => number;
-
-/** mulberry32: small, fast, good enough for test data; returns [0, 1). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rng };
 
 /** Folds integers into one 32-bit seed. */
 export function hashSeed(...parts: number[]): number {

@@ -1,17 +1,7 @@
 import type { Contact } from '@wa-sync/shared/contracts';
+import { mulberry32 as stream } from './simulated.random';
 import { FIRST, LAST, PUSH_SUFFIXES } from './simulated.words';
 
-/** mulberry32 (same as simulated.account's), kept here so the two modules do not import each other. */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fnv(s: string, h = 0x811c9dc5): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
