@@ -32,22 +32,33 @@ const [REQUEST_PREFIX, REQUEST_SUFFIX] = Keys.syncRequest('\u0000').split('\u000
  * write is idempotent, so a retried or duplicated job never moves the counts twice. Its Lua is in
  * sync-ledger.scripts.ts (registered in script.registry.ts).
  */
-export class SyncLedger {
-  /**
-   * When this connection last became ready (0 if it was before this ledger): a chat staged before
-   * then by a fetch that Redis going away (or its process dying) cut off no longer counts in the
-   * window. Its fetch job is run again later, but behind the fetches that wait for room: counting it
-   * held every fetch slot until the entry went stale (STAGED_STALE_MS, 45 s of no work after a 15 s
-   * Redis outage). The window may then hold up to twice its size, once.
-   */
-  private connectedAt = 0;
+/**
+ * When each connection last became ready (absent: not since a ledger first used it). A chat staged
+ * before then by a fetch that Redis going away (or its process dying) cut off no longer counts in
+ * the window. Its fetch job is run again later, but behind the fetches that wait for room: counting
+ * it held every fetch slot until the entry went stale (STAGED_STALE_MS, 45 s of no work after a 15 s
+ * Redis outage). The window may then hold up to twice its size, once. One listener per connection,
+ * however many ledgers share it.
+ */
+const readySince = new WeakMap<Redis, { at: number }>();
 
+function connectedAt(redis: Redis): number {
+  let entry = readySince.get(redis);
+  if (!entry) {
+    const created = { at: 0 };
+    readySince.set(redis, (entry = created));
+    redis.on('ready', () => (created.at = Date.now()));
+  }
+  return entry.at;
+}
+
+export class SyncLedger {
   constructor(
     private readonly redis: Redis,
     /** EVENT_LOG_MAXLEN: the progress events go to the session's event log. */
     private readonly logMaxLen = DEFAULT_EVENT_LOG_MAXLEN,
   ) {
-    redis.on('ready', () => (this.connectedAt = Date.now()));
+    connectedAt(redis);
   }
 
   /**
@@ -107,7 +118,7 @@ export class SyncLedger {
   async waitForRoom(syncId: string, maxStaged: number, signal?: AbortSignal, chatId = ''): Promise<number> {
     const started = Date.now();
     for (;;) {
-      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Math.max(Date.now() - STAGED_STALE_MS, this.connectedAt), chatId);
+      const count = await script(this.redis, 'stagedCount')(Keys.stagedChats(syncId), Keys.syncProgress(syncId), Math.max(Date.now() - STAGED_STALE_MS, connectedAt(this.redis)), chatId);
       if (count === -1) throw new SyncGoneError(syncId);
       if (count < maxStaged || signal?.aborted) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, STAGING_POLL_MS));
