@@ -14,7 +14,7 @@ type Service = {
   init?: boolean;
   stop_grace_period?: string;
   command?: string[];
-  environment?: Record<string, string | number>;
+  environment?: Record<string, string | number | null>;
   depends_on?: Record<string, { condition: string; required?: boolean }>;
   healthcheck?: { test: string[] };
   volumes?: string[];
@@ -41,6 +41,15 @@ function seconds(duration: string): number {
 describe('docker-compose.yml', () => {
   it('refuses to start without API_KEY', () => {
     for (const name of app) expect(String(compose.services[name].environment?.API_KEY)).toMatch(/^\$\{API_KEY:\?.+\}$/);
+  });
+
+  it('passes the access, delivery and S3 settings through from the shell, and only when set there', () => {
+    const passed = ['API_KEYS', 'TOKEN_SECRET', 'WEBHOOK_SECRET_KEY', 'AMQP_URL', 'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'WEBHOOK_ALLOWED_HOSTS', 'S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+    for (const name of app) {
+      const env = compose.services[name].environment ?? {};
+      // A key with no value: compose copies the variable from its own environment, or leaves it out.
+      for (const key of passed) expect({ key, value: env[key] }).toEqual({ key, value: null });
+    }
   });
 
   it('waits for healthy dependencies; the API is healthy only when /readyz says so', () => {
