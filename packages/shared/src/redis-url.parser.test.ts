@@ -1,5 +1,6 @@
 import { BaseEnv } from './env';
 import { parseRedisUrl, redactRedisUrl } from './redis-url.parser';
+import { SteadySentinelConnector } from './sentinel.connector';
 
 describe('parseRedisUrl', () => {
   it('passes redis:// and rediss:// to ioredis unchanged', () => {
@@ -21,6 +22,7 @@ describe('parseRedisUrl', () => {
       password: 's@cret',
       sentinelPassword: 'sp',
       failoverDetector: true,
+      Connector: SteadySentinelConnector,
     });
     expect(options?.username).toBeUndefined();
     expect(options?.tls).toBeUndefined();

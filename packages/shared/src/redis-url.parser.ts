@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import { SteadySentinelConnector } from './sentinel.connector';
 
 /**
  * `REDIS_URL` → ioredis options. `redis://` and `rediss://` go to ioredis as they are;
@@ -59,8 +60,11 @@ export function parseRedisUrl(url: string): RedisTarget {
     // Never give up on the sentinels (ioredis stops on null): ask them again, backoff capped at 2 s.
     sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     // A failover the primary survives (SENTINEL FAILOVER, a network split healed): the sentinels'
-    // +switch-master makes every connection move at once instead of writing to a replica.
+    // +switch-master makes every connection move at once instead of writing ~10 s to the old primary
+    // (lost when it is demoted). SteadySentinelConnector: ioredis' detector minus its race that
+    // ends a connection for good when the message lands mid-reconnect.
     failoverDetector: true,
+    Connector: SteadySentinelConnector,
     // Connected to a demoted primary all the same: reconnect (asking the sentinels) and resend.
     reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
   };
