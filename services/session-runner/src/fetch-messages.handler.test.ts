@@ -217,3 +217,30 @@ describe('back-pressure between fetch and save', () => {
     expect(await suite.redis.exists(Keys.staging(syncId, 'c@c.us'))).toBe(0);
   });
 });
+
+describe('media the runner leaves out', () => {
+  /** Message i has a file of i × 100 bytes, not downloaded yet. */
+  class MediaChat extends ScriptedChat {
+    override async fetchMessages(chatId: string, opts: FetchOptions): Promise<Message[]> {
+      return (await super.fetchMessages(chatId, opts)).map((m, i) => ({
+        ...m,
+        hasMedia: true,
+        media: { mimetype: 'image/jpeg', filename: null, size: i * 100, sha256: null, durationSeconds: null, status: 'pending', error: null },
+      }));
+    }
+  }
+  const statuses = async (key: string) => (await staged(key)).map((m) => `${m.media?.status}:${m.media?.error}`);
+
+  it('is staged skipped, so its save adds no download job: all of it with MEDIA_DOWNLOAD=off', async () => {
+    const r = await runFetchMessages(new MediaChat(3), { sessionId: 'm', syncId: 'media-off', chatId: CHAT, limit: 3 }, ledger(), { media: { policy: 'off', maxBytes: 1 << 20 } });
+    expect(await statuses(r.stagingKey)).toEqual(['skipped:policy', 'skipped:policy', 'skipped:policy']);
+  });
+
+  it('the first sync\'s history under MEDIA_DOWNLOAD=live; files known to be over MEDIA_MAX_BYTES; the rest stays pending', async () => {
+    const live = { policy: 'live', maxBytes: 150 } as const;
+    const history = await runFetchMessages(new MediaChat(3), { sessionId: 'm', syncId: 'media-live', chatId: CHAT, limit: 3 }, ledger(), { media: live });
+    expect(await statuses(history.stagingKey)).toEqual(['skipped:policy', 'skipped:policy', 'skipped:policy']);
+    const catchUp = await runFetchMessages(new MediaChat(3), { sessionId: 'm', syncId: 'media-catch-up', chatId: CHAT, limit: 3, catchUp: { after: at(-1), max: 10 } }, ledger(), { media: live });
+    expect(await statuses(catchUp.stagingKey)).toEqual(['pending:null', 'pending:null', 'skipped:too_large']);
+  });
+});

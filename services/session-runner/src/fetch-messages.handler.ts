@@ -1,6 +1,7 @@
 import type { FetchMessagesJob, FetchMessagesResult, Message } from '@wa-sync/shared/contracts';
 import type { FetchStats, SyncLedger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
+import { type MediaRule, settleLeftOutMedia } from './media.policy';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
 export const CATCHUP_PAGE_GROWTH = 4;
@@ -15,6 +16,8 @@ export type PhoneLine = Pick<WhatsAppClient, 'fetchMessages'>;
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
  *
+ * With `media`, files that rule leaves out are marked `skipped` before staging.
+ *
  * With `maxStaged`, the batch is staged only once the sync's back-pressure window has room
  * ({@link SyncLedger.waitForRoom}). The wait runs alongside the phone call, not before it: its round
  * trip (and any wait) overlaps the fetch, and Redis stays bounded all the same, since a batch
@@ -24,7 +27,7 @@ export async function runFetchMessages(
   client: PhoneLine,
   data: FetchMessagesJob,
   ledger: SyncLedger,
-  { maxStaged }: { maxStaged?: number } = {},
+  { maxStaged, media }: { maxStaged?: number; media?: MediaRule } = {},
 ): Promise<FetchMessagesResult> {
   const { sessionId, syncId, chatId } = data;
   const stats: FetchStats = { calls: 0, messages: 0 };
@@ -43,6 +46,8 @@ export async function runFetchMessages(
     if (stats.calls > 0) await ledger.countFetches(sessionId, stats);
     throw err;
   }
+  // Media the runner's rule leaves out is stored `skipped`: no download job is added for it.
+  if (media) messages = settleLeftOutMedia(messages, data.catchUp ? 'catch-up' : 'history', media);
   const stagingKey = await ledger.stage(sessionId, syncId, chatId, JSON.stringify(messages), stats);
   return { stagingKey, count: messages.length, ...(data.catchUp ? { catchUpAfter: data.catchUp.after } : {}) };
 }

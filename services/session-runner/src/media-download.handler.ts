@@ -5,16 +5,11 @@ import type { Store } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import type { MediaSlots } from './media-slots.semaphore';
+import { type MediaRule, leftOutBy } from './media.policy';
 import type { SessionStatusReporter } from './session-status.reporter';
 
-/** MEDIA_DOWNLOAD: `all` (history and live), `live` (catch-up and live, not the first sync's history), `off`. */
-export type MediaPolicy = 'all' | 'live' | 'off';
-
 /** The runner's media settings and the places files go. */
-export interface MediaPipeline {
-  policy: MediaPolicy;
-  /** MEDIA_MAX_BYTES: larger files are skipped (`too_large`), without a download when the size is known. */
-  maxBytes: number;
+export interface MediaPipeline extends MediaRule {
   /** Null only with policy `off`. */
   blobs: BlobStore | null;
   slots: MediaSlots;
@@ -46,11 +41,11 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
   const media = message?.media;
   if (!media || media.status !== 'pending') return { status: media?.status ?? 'gone' };
   const finish = (next: Partial<MediaDescriptor>) => recordMedia(deps, data, { ...media, ...next });
-  const { policy, maxBytes } = deps.media;
-  if (policy === 'off' || (policy === 'live' && data.origin === 'history') || !deps.media.blobs) return finish({ status: 'skipped', error: 'policy' });
-  // Large files are known to hang whatsapp-web.js's download: never asked for when the size says so.
-  if (media.size !== null && media.size > maxBytes) return finish({ status: 'skipped', error: 'too_large' });
-  const blobs = deps.media.blobs;
+  const { maxBytes, blobs } = deps.media;
+  // Fetched media is settled by the same rule before it is stored; live messages and media stored
+  // before that (or under another setting) come here.
+  const leftOut = blobs ? leftOutBy(media, data.origin, deps.media) : 'policy';
+  if (leftOut || !blobs) return finish({ status: 'skipped', error: leftOut ?? 'policy' });
   try {
     return await deps.media.slots.run(async () => {
       const phone = client();

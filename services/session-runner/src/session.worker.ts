@@ -54,7 +54,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
             }),
         };
         try {
-          return await runFetchMessages(phone, data, deps.ledger, { maxStaged: 2 * deps.concurrency });
+          return await runFetchMessages(phone, data, deps.ledger, { maxStaged: 2 * deps.concurrency, media });
         } catch (err) {
           // The client dropped (or the session left this runner) while this job waited for a slot:
           // it is put back like the jobs not yet taken, without spending an attempt. A job whose
