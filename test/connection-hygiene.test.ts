@@ -49,6 +49,21 @@ describe('connections', () => {
     await waitFor('both to be closed', () => silent.closedAt && partial.closedAt, 10_000);
   });
 
+  it('answers what the HTTP parser refuses in the error shape, then closes: headers over 16 KiB, bytes that are not HTTP', async () => {
+    const exchange = async (bytes: string) => {
+      const socket = await open();
+      let text = '';
+      socket.on('data', (c) => (text += c));
+      socket.write(bytes);
+      await waitFor('the answer and the close', () => socket.closedAt, 10_000);
+      const [head, body] = text.split('\r\n\r\n');
+      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) as unknown };
+    };
+    const errorShape = (code: string) => ({ error: { code, message: expect.any(String) } });
+    expect(await exchange(`GET /healthz?before=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).toEqual({ status: 431, body: errorShape('headers_too_large') });
+    expect(await exchange('\x16\x03\x01 not http at all\r\n\r\n')).toEqual({ status: 400, body: errorShape('bad_request') });
+  });
+
   it('closes the connection of a 401 once answered', async () => {
     const socket = await open();
     let text = '';

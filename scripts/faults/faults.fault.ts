@@ -210,6 +210,16 @@ async function storeLocked(row: Row): Promise<void> {
   ws.close();
 }
 
+/** `{ error: { code, message } }`, the shape of every 4xx the API sends. */
+function inErrorShape(text: string): boolean {
+  try {
+    const body = JSON.parse(text);
+    return typeof body?.error?.code === 'string' && typeof body?.error?.message === 'string';
+  } catch {
+    return false;
+  }
+}
+
 async function fuzz(row: Row): Promise<void> {
   const s = stack();
   const r = prng(13);
@@ -230,13 +240,9 @@ async function fuzz(row: Row): Promise<void> {
       if (res.status >= 500) {
         row.e5xx += 1;
         if (row.e5xx <= 3) row.note = `${row.note} ${res.status} ${req.method} ${req.path.slice(0, 60)};`.trim();
-      } else if (res.status >= 400 && req.method !== 'HEAD') {
-        try {
-          const body = JSON.parse(text);
-          if (typeof body?.error?.code !== 'string' || typeof body?.error?.message !== 'string') shapeless += 1;
-        } catch {
-          shapeless += 1;
-        }
+      } else if (res.status >= 400 && req.method !== 'HEAD' && !inErrorShape(text)) {
+        shapeless += 1;
+        if (shapeless <= 3) row.note = `${row.note} shapeless ${res.status} ${req.method} ${req.path.slice(0, 80)} (${req.headers['content-type'] ?? 'no body type'}): ${text.slice(0, 80)};`.trim();
       }
     }
   };

@@ -15,6 +15,7 @@ import { installCors } from './ops/cors.plugin';
 import { BOARD_PATH, registerBullBoard } from './ops/bull-board.plugin';
 import { ApiMetrics } from './ops/metrics.registry';
 import { QueueDirectory } from './ops/queue.directory';
+import { clientErrorHandler } from './ops/client-error.handler';
 import { capPendingConnections, closeSilentConnections, serverTimeouts } from './ops/connection.guard';
 import { installJsonBodyParser } from './ops/json-body.parser';
 import { installRateLimit } from './ops/rate-limit.plugin';
@@ -77,6 +78,8 @@ export async function buildApp(deps: ApiDeps, hub = new SocketHub()): Promise<Fa
     // Chat ids up to 256 characters are valid in paths, percent-encoded UTF-8 included (up to 12
     // characters each); the route's schema answers a 400 for a longer id.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // What Node's HTTP parser refuses (headers over 16 KiB, bytes that are not HTTP) in the error shape.
+    clientErrorHandler,
     // The router's own errors (a bad percent-encoding, a parameter over maxParamLength) in the error shape.
     frameworkErrors: (err, _req, reply) => {
       if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 414, 'url_too_long', 'a path parameter is too long');
