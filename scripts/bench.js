@@ -13,18 +13,17 @@
  * append times. A part that cannot run gives null fields and a reason; the command still exits 0.
  */
 'use strict';
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const Redis = require('ioredis');
-const { freePort, sleep, round, ratio } = require('./bench/util');
-const { startRedis } = require('./bench/redis');
-const { Product, logHead, timeSync, childPids } = require('./bench/product');
+const { sleep, round, ratio } = require('./bench/util');
+const { logHead, timeSync, childPids } = require('./bench/product');
 const inproc = require('./bench/inprocess');
-const { summarizeDir } = require('./bench/profile');
 const { startClients, cpuWindow } = require('./bench/progress-clients');
 const sessionScenarios = require('./bench/sessions');
 const { bareFlow } = require('./bench/bare-flow');
+const { printReport } = require('./bench/report');
+const { productPool } = require('./bench/product-pool');
+const { memorySampler, stagingCounter, dropNewest } = require('./bench/sync-probes');
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -84,58 +83,7 @@ async function part(name, fields, fn) {
   say(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
-/** Products running now, with their Redis and temp dir. */
-const live = new Set();
-
-/**
- * Deadline or Ctrl-C: stops every product still running (SIGINT to start.js, SIGKILL to it and
- * its services after 20 s), then its Redis, then removes its temp dir.
- */
-async function stopAll() {
-  await Promise.all(
-    [...live].map(async ({ product, redis, dataDir }) => {
-      const child = product.child;
-      if (child && child.exitCode === null) {
-        const services = childPids(child.pid);
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
-        if ((await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)])) === false) {
-          for (const pid of [...services, child.pid]) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {}
-          }
-        }
-      }
-      redis.kill();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }),
-  );
-}
-
-/** A product on its own Redis and temp dir; `fn(product, redis)`; always cleaned up. */
-async function withProduct(env, fn, o = {}) {
-  const redis = await startRedis();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-bench-'));
-  const profileDir = o.profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'wa-sync-prof-')) : undefined;
-  const product = new Product({ redisUrl: redis.url, dataDir, port: await freePort(), env: { SYNC_CONCURRENCY: '8', SIM_FETCH_LATENCY_MS: '0', ...env }, profileDir });
-  const entry = { product, redis, dataDir };
-  live.add(entry);
-  try {
-    await product.start();
-    return await fn(product, redis);
-  } finally {
-    live.delete(entry);
-    await product.stop().catch(() => {});
-    if (profileDir) {
-      (extra.profiles ??= []).push(...summarizeDir(profileDir, product.pidNames, 15).map((x) => ({ ...x, part: o.label })));
-      if (!flag('keep-profiles')) fs.rmSync(profileDir, { recursive: true, force: true });
-      else say(`  profiles kept in ${profileDir}`);
-    }
-    await redis.stop().catch(() => {});
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-}
+const { withProduct, stopAll } = productPool({ extra, say, keepProfiles: flag('keep-profiles') });
 
 // MEDIA_DOWNLOAD=off: the text-sync figures keep measuring the text sync; the media part turns it on.
 const simEnv = (chats, messages, extra = {}) => ({ SIM_CHATS: String(chats), SIM_MESSAGES_PER_CHAT: String(messages), SYNC_LIMIT_PER_CHAT: String(messages), MEDIA_DOWNLOAD: 'off', ...extra });
@@ -145,69 +93,6 @@ async function firstSync(product, redis, o = {}) {
   const head = await logHead(redis.client, SESSION);
   await product.createSession(SESSION);
   return timeSync(redis.client, SESSION, head, { timeoutMs: o.timeoutMs ?? SYNC_TIMEOUT_MS, onEntry: o.onEntry, product });
-}
-
-/** Samples INFO used_memory every 100 ms until stopped; returns { peak }. */
-function memorySampler(redis) {
-  const s = { peak: 0, peakKeys: 0, stop: null };
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const m = await redis.usedMemory().catch(() => NaN);
-      if (m > s.peak) {
-        s.peak = m;
-        // Keys at the memory peak: staging keys and job hashes are most of them.
-        const ks = await redis.client.info('keyspace').catch(() => '');
-        s.peakKeys = Number(/keys=(\d+)/.exec(ks)?.[1] ?? 0);
-      }
-      await sleep(100);
-    }
-  })();
-  s.stop = async () => {
-    running = false;
-    await loop;
-    return s.peak;
-  };
-  return s;
-}
-
-/** Counts staging writes (one per fetched chat) by syncId, through keyspace notifications. */
-async function stagingCounter(redisUrl) {
-  const admin = new Redis(redisUrl);
-  await admin.config('SET', 'notify-keyspace-events', 'K$');
-  const sub = new Redis(redisUrl);
-  const bySync = new Map();
-  sub.on('pmessage', (_p, channel, op) => {
-    if (op !== 'set') return;
-    const syncId = channel.split(':staging:')[1]?.split(':')[0];
-    if (syncId) bySync.set(syncId, (bySync.get(syncId) ?? 0) + 1);
-  });
-  await sub.psubscribe('__keyspace@*__:wa-sync:staging:*');
-  return {
-    count: (syncId) => bySync.get(syncId) ?? 0,
-    total: () => [...bySync.values()].reduce((a, b) => a + b, 0),
-    async stop() {
-      sub.disconnect();
-      await admin.config('SET', 'notify-keyspace-events', '').catch(() => {});
-      admin.disconnect();
-    },
-  };
-}
-
-/** Deletes the newest stored message of every `every`-th chat (by id); returns how many chats. */
-function dropNewest(dbFile, every) {
-  const Database = require('better-sqlite3');
-  const db = new Database(dbFile);
-  try {
-    db.pragma('busy_timeout = 10000');
-    const chats = db.prepare('SELECT id FROM chats WHERE session_id = ? ORDER BY id').all(SESSION).map((r) => r.id);
-    const changed = chats.filter((_, i) => i % every === 0);
-    const drop = db.prepare('DELETE FROM messages WHERE rowid = (SELECT rowid FROM messages WHERE session_id = ? AND chat_id = ? ORDER BY ts DESC LIMIT 1)');
-    db.transaction(() => changed.forEach((id) => drop.run(SESSION, id)))();
-    return changed.length;
-  } finally {
-    db.close();
-  }
 }
 
 async function progressRun(chats, messages, ws, sse) {
@@ -350,7 +235,7 @@ async function main() {
         // Changed: while the services are down, every 100th chat loses its newest stored message,
         // which is what a chat that got a message meanwhile looks like to a catch-up.
         await product.stop();
-        const changedChats = dropNewest(path.join(product.o.dataDir, 'wa-sync.db'), 100);
+        const changedChats = dropNewest(path.join(product.o.dataDir, 'wa-sync.db'), SESSION, 100);
         const head2 = await logHead(redis.client, SESSION);
         const f2 = await fetchCalls();
         await product.start();
@@ -450,91 +335,13 @@ async function main() {
   result.benchSeconds = round((performance.now() - started) / 1000, 1);
 }
 
-function report() {
-  const r = result;
-  const row = (label, value, base, goal = '') => say(`${label.padEnd(44)}${String(value ?? 'null').padStart(14)}  ${String(base ?? '').padEnd(34)}${goal}`);
-  say('');
-  say(`${''.padEnd(44)}${'figure'.padStart(14)}  ${'baseline (same run)'.padEnd(34)}goal`);
-  row('e2e msgs/s (ready → done)', r.e2eMsgsPerSec, `store direct ${r.rawStoreMsgsPerSec ?? 'null'}`, '');
-  row('  e2e ÷ store', r.e2eRatio, '', '(was the goal; see e2eVsComposed)');
-  row('bare BullMQ flow msgs/s (same graph)', r.bullmqFlowMsgsPerSec, extra.bareFlow ? `${extra.bareFlow.seconds} s for ${SIZES.chats} chats` : '');
-  row('  e2e ÷ composed (store, flow)', r.e2eVsComposed, extra.composedMsgsPerSec ? `composed ${extra.composedMsgsPerSec}` : '', '≥ 0.8');
-  row('store msgs/s', r.rawStoreMsgsPerSec, `minimal SQLite ${r.rawSqliteMsgsPerSec ?? 'null'}`);
-  row('  store ÷ minimal SQLite', r.storeVsRawSqlite, '', '≥ 0.6');
-  row('PostgreSQL store msgs/s', r.pgStoreMsgsPerSec, `minimal PostgreSQL ${r.rawPgMsgsPerSec ?? 'null'}`);
-  row('  PostgreSQL store ÷ minimal PostgreSQL', r.pgStoreVsRawPg, '', '≥ 0.6');
-  row('e2e msgs/s on PostgreSQL', r.e2ePgMsgsPerSec, `on SQLite ${r.e2eMsgsPerSec ?? 'null'}`);
-  row(`${SIZES.seedChats} chats @ ${LATENCY} ms, C=8 (s)`, r.concurrent50msSeconds, `seed loop ${r.seedLoopSeconds ?? 'null'} s`);
-  row('  speedup C=8', r.speedup50ms, '', '≥ 7.5');
-  row(`  ${SIZES.seedChats} chats @ ${LATENCY} ms, C=16 (s)`, r.concurrent50msC16Seconds, '');
-  row('  speedup C=16', r.speedup50msC16, '', '≥ 14');
-  row('catch-up, nothing new (s)', r.catchupIdleSeconds, extra.restartSync ? `restart sync: ${extra.restartSync.kind} ${extra.restartSync.seconds} s` : '', '≤ 1');
-  row('  fetches, nothing new', r.catchupIdleFetches, `${SIZES.chats} chats`, '0');
-  row('  fetches, some chats changed', r.catchupChangedFetches, extra.catchupChanged ? `${extra.catchupChanged.chatsChanged} chats changed, ${extra.catchupChanged.seconds} s` : '');
-  const p = extra.progress;
-  const c = r.progressClients ? `${r.progressClients.ws} WS + ${r.progressClients.sse} SSE` : 'clients';
-  row(`progress p50 (ms), ${c}`, r.progressP50Ms, p ? `1 client ${p.oneClient.p50Ms}` : '');
-  row('progress p99 (ms)', r.progressP99Ms, p ? `1 client ${p.oneClient.p99Ms}` : '', '≤ 50');
-  row('fan-out spread p99 (ms)', r.fanoutSpreadP99Ms, '1 client 0', '≤ 50');
-  row('sync slowdown with clients', r.slowdownWithClients, p ? `${p.withClients.seconds} s vs ${p.oneClient.seconds} s` : '', '≤ 1.25');
-  row('API peak RSS with clients (MiB)', r.apiRssMiB, p ? `1 client ${p.oneClient.apiRssMiB}` : '', '≤ 250');
-  if (p) {
-    const w = p.withClients;
-    const shares = w.clientProcessCpuShares.map((x) => (x === null ? '?' : `${Math.round(x * 100)}%`)).join(', ');
-    const cpu = (c) => Object.entries(c ?? {}).map(([k, v]) => `${k} ${round(v / 1000, 2)}`).join(', ');
-    say(`  CPU s from join to sync done: 1 client: ${cpu(p.oneClient.cpuMsDuringSync)}; many: ${cpu(w.cpuMsDuringSync)}`);
-    say(`  (${w.deliveries} deliveries of ${w.events} events, ${w.mismatches} not byte-identical; ${w.clientProcessCpuShares.length} client process(es) busy ${shares} of the time while receiving: near 100%, they, not the API, set the pace)`);
-  }
-  const fb = extra.fanoutBaseline;
-  row('bare broadcaster p99 (ms), same clients', r.fanoutBaselineP99Ms, fb ? `p50 ${fb.p50Ms}, spread p99 ${fb.spreadP99Ms}` : '');
-  row('  progress p99 ÷ bare broadcaster p99', r.fanoutVsBaseline, `API ${r.progressP99Ms ?? 'null'} ms`, '≤ 1.5');
-  row('  fan-out spread ÷ bare broadcaster', r.spreadVsBaseline, `API ${r.fanoutSpreadP99Ms ?? 'null'} ms`, '≤ 1.5');
-  row('progress p99 (ms), session tokens', r.tokenFanoutP99Ms, `operator key ${r.keyFanoutP99Ms ?? 'null'} ms`);
-  row('  token p99 ÷ key p99', r.tokenFanoutP99Ratio, extra.tokenFanout ? `${extra.tokenFanout.token.clients.ws} WS + ${extra.tokenFanout.token.clients.sse} SSE` : '', '≤ 1.1');
-  row('media MiB/s (1 MiB files, file store)', r.mediaMiBPerSec, `raw write ${r.rawBlobMiBPerSec ?? 'null'}`, '');
-  row('  media ÷ raw write', r.mediaVsRawFs, extra.media ? `${extra.media.files} files` : '', '≥ 0.5');
-  row('runner peak RSS, media downloads (MiB)', r.mediaPeakRssMiB, '', '≤ 200');
-  row(`runner peak RSS, ${SIZES.chats}-chat sync (MiB)`, r.runnerRssMiB, '', '≤ 150');
-  row('workers peak RSS (MiB)', r.workersRssMiB, '', '≤ 150');
-  row('Redis peak growth during sync (MiB)', r.redisPeakGrowthMiB, extra.redisKeysAtPeak ? `${extra.redisKeysAtPeak} keys at the peak` : '', '≤ 20');
-  row('Redis retained after sync (MiB)', r.redisRetainedMiB, '', '≤ 10');
-  row(`msgs/s ${SIZES.scaleLarge} ÷ ${SIZES.scaleSmall} chats`, r.scaling10kRatio, extra.scaling ? `${extra.scaling.largeMsgsPerSec} vs ${extra.scaling.smallMsgsPerSec}` : '', '≥ 0.9');
-  const m = extra.manySessions;
-  row(`many sessions msgs/s (${SIZES.manySessions} × ${SIZES.manyChats} × ${SIZES.manyMessages})`, m?.manySessionsMsgsPerSec, m ? `1 × ${SIZES.manySessions * SIZES.manyChats} chats ${m.oneSessionMsgsPerSec}` : '');
-  row('  many ÷ one session', r.manySessionsRatio, '', '≥ 0.8');
-  row('  last ready → last done (s)', m?.manySessionsReadyToDoneSeconds, m ? `first ready → last done ${m.manySessionsSeconds} s` : '');
-  row('  session done spread (s)', r.sessionDoneSpreadSeconds, '', 'no session waits for all');
-  row(`idle runner RSS per session (KiB), ${SIZES.idleSessions}`, r.idleSessionRunnerKiB, '', '≤ 256');
-  row('idle Redis memory per session (KiB)', r.idleSessionRedisKiB, '', '≤ 16');
-  row('idle runner CPU (% of a core)', r.idleRunnerCpuPct, '', '≤ 2');
-  row(`lease losses, ${SIZES.leaseSessions} sessions on one runner`, r.leaseLosses2000Sessions, extra.leases ? `window ${extra.leases.leaseWindowSeconds.join('-')} s, ${extra.leases.leaseLossesTotal} in all` : '', '0');
-  row('  all sessions ready (s)', r.allSessionsReadySeconds, extra.leases ? `created in ${extra.leases.sessionsCreatedSeconds} s` : '');
-  if (extra.storeTransactions) say(`\nstore transactions: ${JSON.stringify(extra.storeTransactions)}`);
-  if (extra.redisCommandStats) {
-    say(`Redis during the ${SIZES.chats}-chat sync: ${extra.redisCommandStats.totalCalls} calls, ${extra.redisCommandStats.totalMs} ms in commands; top:`);
-    for (const s of extra.redisCommandStats.top) say(`  ${s.cmd.padEnd(22)} ${String(s.calls).padStart(8)} calls ${String(s.ms).padStart(7)} ms ${String(s.perCallUs).padStart(7)} µs/call`);
-  }
-  for (const prof of extra.profiles ?? []) {
-    say(`\nCPU profile ${prof.name} (${prof.part}): busy ${round(prof.busyMs)} of ${round(prof.totalMs)} ms`);
-    for (const [fn, ms] of prof.rows) say(`  ${String(round(ms)).padStart(6)} ms  ${fn}`);
-  }
-  const nulls = Object.entries(reasons);
-  if (nulls.length) {
-    say('\nnot measured / notes:');
-    for (const [k, v] of nulls) say(`  ${k}: ${v}`);
-  }
-  say(`\n${r.benchSeconds} s in all`);
-  const { profiles, ...extraJson } = extra;
-  if (JSON_OUT) process.stdout.write(`${JSON.stringify({ ...result, quick: QUICK, cores: os.cpus().length, sizes: SIZES, reasons, extra: extraJson })}\n`);
-}
-
 let reported = false;
 function finish(why) {
   if (reported) return;
   reported = true;
   if (why) reasons.bench = why;
   result.benchSeconds ??= round(performance.now() / 1000, 1);
-  report();
+  printReport({ result, reasons, extra, sizes: SIZES, latency: LATENCY, say, json: JSON_OUT, quick: QUICK });
   if (!why) process.exit(0);
   stopAll().finally(() => process.exit(0));
 }

@@ -19,4 +19,6 @@ export interface FaultKit<R extends RowLike> {
   last(): R | undefined;
   trials: number;
   recoveryTimeoutMs: number;
+  /** `--quick` (CI): one trial, small sizes. */
+  quick: boolean;
 }

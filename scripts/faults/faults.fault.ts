@@ -5,23 +5,21 @@
  */
 import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { Keys, type Message } from '@wa-sync/shared/contracts';
-import { liveMessageK } from '../../services/session-runner/src/engine/simulated.live';
-import { createRedis } from '@wa-sync/shared/runtime';
 import { holdSqliteLock } from '../../test/support/store-lock';
 import { waitFor } from '../../test/support/wait-for';
 import { EXPECTED, FaultStack, type ServiceName } from './fault-stack';
-import { fuzzFrame, fuzzRequest, garbagePayloads, prng } from './fuzz';
 import { postgresFaultRow } from './postgres.fault-row';
 import { mediaFaultRows } from './media.fault-row';
 import { sentinelFaultRow } from './sentinel.fault-row';
 import { idleFloodFaultRow } from './idle-flood.fault-row';
 import { redisOutageFaultRow } from './redis-outage.fault-row';
 import { readonlyStoreFaultRow } from './readonly-store.fault-row';
+import { fuzzFaultRow, garbageFaultRow } from './fuzz.fault-row';
+import { liveTrafficFaultRow } from './live-traffic.fault-row';
+import type { FaultKit } from './fault.kit';
 
 const QUICK = process.env.FAULTS_QUICK === '1';
 const TRIALS = QUICK ? 1 : 3;
-const FUZZ_N = QUICK ? 1_000 : 10_000;
 const LOCK_MS = QUICK ? 3_000 : 30_000;
 /** While the store is locked, /healthz and a WebSocket ping must each answer within this (issue 13). */
 const PROBE_BUDGET_MS = 100;
@@ -210,115 +208,6 @@ async function storeLocked(row: Row): Promise<void> {
   ws.close();
 }
 
-/** `{ error: { code, message } }`, the shape of every 4xx the API sends. */
-function inErrorShape(text: string): boolean {
-  try {
-    const body = JSON.parse(text);
-    return typeof body?.error?.code === 'string' && typeof body?.error?.message === 'string';
-  } catch {
-    return false;
-  }
-}
-
-async function fuzz(row: Row): Promise<void> {
-  const s = stack();
-  const r = prng(13);
-  let shapeless = 0;
-  let sent = 0;
-  const worker = async () => {
-    while (sent < FUZZ_N) {
-      sent += 1;
-      const req = fuzzRequest(r);
-      const res = await fetch(`${s.url}${req.path}`, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        signal: AbortSignal.timeout(10_000),
-      }).catch(() => null);
-      if (!res) continue;
-      const text = await res.text().catch(() => '');
-      if (res.status >= 500) {
-        row.e5xx += 1;
-        if (row.e5xx <= 3) row.note = `${row.note} ${res.status} ${req.method} ${req.path.slice(0, 60)};`.trim();
-      } else if (res.status >= 400 && req.method !== 'HEAD' && !inErrorShape(text)) {
-        shapeless += 1;
-        if (shapeless <= 3) row.note = `${row.note} shapeless ${res.status} ${req.method} ${req.path.slice(0, 80)} (${req.headers['content-type'] ?? 'no body type'}): ${text.slice(0, 80)};`.trim();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  // WebSocket frames over a few sockets; a closed socket is reopened (oversized frames close by design).
-  let frames = 0;
-  let internal = 0;
-  while (frames < FUZZ_N) {
-    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/ws`);
-    const ok = await new Promise<boolean>((resolve) => ws.once('open', () => resolve(true)).once('error', () => resolve(false)));
-    if (!ok) break;
-    ws.on('message', (raw) => {
-      if (String(raw).includes('"internal"')) internal += 1;
-    });
-    while (frames < FUZZ_N && ws.readyState === WebSocket.OPEN) {
-      ws.send(fuzzFrame(r));
-      frames += 1;
-      if (frames % 50 === 0) await new Promise((res) => setTimeout(res, 5));
-    }
-    await new Promise((res) => setTimeout(res, 100));
-    ws.terminate();
-  }
-  row.e5xx += internal;
-  row.trials = sent + frames;
-  await s.waitHealthy(10_000);
-  row.note = `${row.note} ${sent} HTTP requests, ${frames} frames; 4xx not in the error shape: ${shapeless}; WS "internal" errors: ${internal}`.trim();
-  row.shapeless = shapeless;
-}
-
-async function garbage(row: Row): Promise<void> {
-  const s = stack();
-  const r = prng(21);
-  const redis = createRedis(s.redisUrl);
-  try {
-    for (let t = 0; t < TRIALS; t++) {
-      const sessionId = `garbage-${t}`;
-      const ws = new WebSocket(`${s.url.replace('http', 'ws')}/ws`);
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      ws.send(JSON.stringify({ event: 'join-session', data: { sessionId } }));
-      await createSession(s, sessionId);
-      await waitMidSync(s, sessionId);
-      const t0 = Date.now();
-      const payloads = garbagePayloads(r, QUICK ? 50 : 300);
-      const channels = [Keys.eventsChannel, ...((await redis.pubsub('CHANNELS', 'wa-sync:*')) as string[])];
-      const streams: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = (await redis.call('SCAN', cursor, 'MATCH', 'wa-sync:*', 'TYPE', 'stream', 'COUNT', '1000')) as [string, string[]];
-        cursor = next;
-        streams.push(...keys);
-      } while (cursor !== '0');
-      for (const p of payloads) {
-        for (const channel of new Set(channels)) await redis.publish(channel, p);
-        for (const stream of streams) {
-          await redis.xadd(stream, '*', 'e', p);
-          await redis.xadd(stream, '*', 'x', p);
-        }
-      }
-      // A client resuming from the start reads the garbage back from the log: it must be skipped.
-      ws.send(JSON.stringify({ event: 'join-session', data: { sessionId, since: '0-0' } }));
-      const complete = await s.waitComplete(sessionId, RECOVERY_TIMEOUT_MS);
-      row.trials += 1;
-      if (complete) row.recoveryMs.push(Date.now() - t0);
-      if (ws.readyState !== WebSocket.OPEN) row.note = `${row.note} the WebSocket was closed`.trim();
-      ws.terminate();
-      const audit = await s.audit(sessionId);
-      row.lost += audit.lost;
-      row.duplicated += audit.duplicated;
-      row.note = `${row.note} ${payloads.length} payloads × ${new Set(channels).size} channel(s), ${streams.length} stream(s)`.trim();
-    }
-    await s.waitHealthy(10_000);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 function table(): string {
   const head = ['fault', 'trials', 'recovery', 'lost', 'duplicated', '5xx', '503 (by design)', 'crashes', 'notes'];
   const lines = rows.map((row) => {
@@ -348,102 +237,9 @@ function failed(row: Row | undefined): string[] {
   return problems;
 }
 
-/** The live row's phone: a message every LIVE_INTERVAL_MS in a few chats, some edited or deleted later. */
-const LIVE_INTERVAL_MS = 50;
-const LIVE_ENV = { SIM_LIVE_INTERVAL_MS: String(LIVE_INTERVAL_MS), SIM_EDIT_EVERY: '7', SIM_REVOKE_EVERY: '11', SIM_CHATS: '4', SIM_MESSAGES_PER_CHAT: '20' };
-const LIVE_LOCK_MS = QUICK ? 2_000 : 10_000;
-
-/** Live messages in the store by k (`live #k`), with how many rows each has; the phone's clock anchor. */
-async function liveStored(s: FaultStack, sessionId: string): Promise<{ rows: Map<number, number>; anchorMs: number | null; overCount: number }> {
-  const messages: Message[] = [];
-  let overCount = 0;
-  for (const chat of (await s.store.listChats(sessionId, { limit: 500 })).items) {
-    // Read before the pages: messages keep arriving, so a count read after them could be higher.
-    const counted = (await s.store.getChat(sessionId, chat.id))?.messageCount ?? 0;
-    let before: string | undefined;
-    const ids = new Set<string>();
-    for (;;) {
-      const page = await s.store.listMessages(sessionId, chat.id, { limit: 500, ...(before ? { before } : {}) });
-      messages.push(...page.items);
-      for (const m of page.items) ids.add(m.id);
-      if (!page.nextCursor) break;
-      before = page.nextCursor;
-    }
-    if (counted > ids.size) overCount += counted - ids.size;
-  }
-  const first = messages.filter((m) => m.body === 'live #1').map((m) => Date.parse(m.timestamp));
-  if (!first.length) return { rows: new Map(), anchorMs: null, overCount };
-  const anchorMs = Math.min(...first) - LIVE_INTERVAL_MS;
-  const rows = new Map<number, number>();
-  for (const m of messages) {
-    if (Date.parse(m.timestamp) <= anchorMs) continue; // history ends at the first ready
-    const k = liveMessageK(m.id);
-    rows.set(k, (rows.get(k) ?? 0) + 1);
-  }
-  return { rows, anchorMs, overCount };
-}
-
-/** Until every live message that arrived before `t` is stored; the ms it took from `since`, or null. */
-async function liveCaughtUp(s: FaultStack, sessionId: string, t: number, since: number): Promise<number | null> {
-  const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const { rows, anchorMs } = await liveStored(s, sessionId).catch(() => ({ rows: new Map<number, number>(), anchorMs: null }));
-    if (anchorMs !== null) {
-      const upTo = Math.floor((t - anchorMs) / LIVE_INTERVAL_MS);
-      let complete = true;
-      for (let k = 1; k <= upTo && complete; k++) complete = rows.has(k);
-      if (complete) return Date.now() - since;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return null;
-}
-
-/**
- * Continuous sync through faults: a phone that keeps receiving messages (some edited or deleted
- * later) while the runner is killed, the store locked, Redis restarted and the workers killed.
- * Every message that arrived must be stored once, live or by the catch-up after a `ready`.
- */
-async function liveTraffic(row: Row): Promise<void> {
-  const s = stack();
-  const sessionId = 'live';
-  await createSession(s, sessionId);
-  await waitFor('the first sync', async () => {
-    const res = await fetch(`${s.url}/whatsapp-web/session/${sessionId}/sync`).catch(() => null);
-    return res?.ok && ((await res.json()) as { done?: boolean }).done === true;
-  }, 60_000);
-  const faults: [string, () => Promise<void>][] = [
-    ['runner kill -9', () => s.kill9AndRestart('session-runner')],
-    [`store locked ${LIVE_LOCK_MS / 1000} s`, async () => void (await (await holdSqliteLock(s.storeFile, LIVE_LOCK_MS)).released)],
-    ['Redis restart (data kept)', () => s.restartRedis(true)],
-    ['workers kill -9', () => s.kill9AndRestart('sync-workers')],
-  ];
-  const recoveries: string[] = [];
-  for (let t = 0; t < TRIALS; t++) {
-    for (const [name, fault] of faults) {
-      await fault();
-      const end = Date.now();
-      const took = await liveCaughtUp(s, sessionId, end, end);
-      row.trials += 1;
-      if (took === null) row.note = `${row.note} ${name}: not caught up`.trim();
-      else {
-        row.recoveryMs.push(took);
-        recoveries.push(`${name} ${(took / 1000).toFixed(1)} s`);
-      }
-    }
-  }
-  // Every live message up to a moment before the last fault ended: stored, and once.
-  const until = Date.now() - 2_000;
-  await liveCaughtUp(s, sessionId, until, until);
-  const { rows: stored, anchorMs, overCount } = await liveStored(s, sessionId);
-  const upTo = anchorMs === null ? 0 : Math.floor((until - anchorMs) / LIVE_INTERVAL_MS);
-  for (let k = 1; k <= upTo; k++) if (!stored.has(k)) row.lost += 1;
-  for (const n of stored.values()) if (n > 1) row.duplicated += n - 1;
-  row.duplicated += overCount;
-  row.note = `${upTo} live messages; ${recoveries.join(', ')}`;
-}
-
 const last = () => rows[rows.length - 1];
+/** What the row files get. */
+const kit: FaultKit<Row> = { scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS, quick: QUICK };
 
 describe('fault suite', () => {
   for (const name of ['session-runner', 'sync-workers', 'api'] as ServiceName[]) {
@@ -464,22 +260,13 @@ describe('fault suite', () => {
     await scenario(`store locked ${LOCK_MS / 1000} s`, storeLocked);
     expect(failed(last())).toEqual([]);
   });
-  it(`${FUZZ_N} fuzzed HTTP requests and WebSocket frames`, async () => {
-    await scenario(`fuzz ${FUZZ_N} HTTP + ${FUZZ_N} WS`, fuzz);
-    expect(failed(last())).toEqual([]);
-  });
-  it('live traffic through runner and workers kill -9, a store lock and a Redis restart', async () => {
-    await scenario('live traffic through faults', liveTraffic, LIVE_ENV);
-    expect(failed(last())).toEqual([]);
-  });
-  it('garbage on every Redis channel and stream of the product', async () => {
-    await scenario('garbage on Redis channels and streams', garbage);
-    expect(failed(last())).toEqual([]);
-  });
-  postgresFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
-  mediaFaultRows({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
-  sentinelFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
-  idleFloodFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
-  redisOutageFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
-  readonlyStoreFaultRow({ scenario, createSession, waitMidSync, stack, failed, last, trials: TRIALS, recoveryTimeoutMs: RECOVERY_TIMEOUT_MS });
+  fuzzFaultRow(kit);
+  liveTrafficFaultRow(kit);
+  garbageFaultRow(kit);
+  postgresFaultRow(kit);
+  mediaFaultRows(kit);
+  sentinelFaultRow(kit);
+  idleFloodFaultRow(kit);
+  redisOutageFaultRow(kit);
+  readonlyStoreFaultRow(kit);
 });
