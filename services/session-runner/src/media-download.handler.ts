@@ -42,10 +42,11 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
   if (!media || media.status !== 'pending') return { status: media?.status ?? 'gone' };
   const finish = (next: Partial<MediaDescriptor>) => recordMedia(deps, data, { ...media, ...next });
   const { maxBytes, blobs } = deps.media;
+  if (!blobs) return finish({ status: 'skipped', error: 'policy' });
   // Fetched media is settled by the same rule before it is stored; live messages and media stored
   // before that (or under another setting) come here.
-  const leftOut = blobs ? leftOutBy(media, data.origin, deps.media) : 'policy';
-  if (leftOut || !blobs) return finish({ status: 'skipped', error: leftOut ?? 'policy' });
+  const leftOut = leftOutBy(media, data.origin, deps.media);
+  if (leftOut) return finish({ status: 'skipped', error: leftOut });
   try {
     return await deps.media.slots.run(async () => {
       const phone = client();

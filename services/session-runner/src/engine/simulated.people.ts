@@ -2,7 +2,6 @@ import type { Contact } from '@wa-sync/shared/contracts';
 import { mulberry32 as stream } from './simulated.random';
 import { FIRST, LAST, PUSH_SUFFIXES } from './simulated.words';
 
-
 function fnv(s: string, h = 0x811c9dc5): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
