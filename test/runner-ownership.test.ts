@@ -182,16 +182,26 @@ describe('two runners', () => {
     const reader = h.redis.duplicate();
     try {
       expect((await sessionOwners(reader, SESSIONS)).every(Boolean)).toBe(true);
-      // The earliest moment any lease could lapse (renewals may only push it later).
-      const before = Date.now();
-      const ttls = await Promise.all(SESSIONS.map((id) => reader.pttl(RunnerKeys.lease(id))));
-      const earliestLapse = before + Math.min(...ttls);
       // Writes (renewals) block from now on.
       await reader.call('CLIENT', 'PAUSE', String(settings.leaseMs * 2), 'WRITE');
-      const running = () => SESSIONS.filter((id) => r2.sessions.has(id) || r3.sessions.has(id));
-      await waitFor('clients stopped', () => running().length === 0, settings.leaseMs * 2);
-      // Stopped while every lease was still alive: no other runner could have started one yet.
-      expect(Date.now()).toBeLessThan(earliestLapse);
+      // Read after the pause: a renewal that landed before it moved the lapse, none can after.
+      // Each runner renews on its own timer, so each lease has its own lapse.
+      const before = Date.now();
+      const ttls = await Promise.all(SESSIONS.map((id) => reader.pttl(RunnerKeys.lease(id))));
+      const lapse = new Map(SESSIONS.map((id, i) => [id, before + ttls[i]]));
+      const stoppedAt = new Map<string, number>();
+      await waitFor(
+        'clients stopped',
+        () => {
+          for (const id of SESSIONS) if (!stoppedAt.has(id) && !r2.sessions.has(id) && !r3.sessions.has(id)) stoppedAt.set(id, Date.now());
+          return stoppedAt.size === SESSIONS.length;
+        },
+        settings.leaseMs * 2,
+      );
+      // Each client stopped while its lease was still alive: no other runner could have started one yet.
+      const slack = SESSIONS.map((id) => lapse.get(id)! - stoppedAt.get(id)!);
+      process.stdout.write(`cut off from Redis: each client stopped [${slack}] ms before its lease could lapse\n`);
+      expect(slack.every((ms) => ms > 0)).toBe(true);
       await reader.call('CLIENT', 'UNPAUSE');
       await waitFor('all back', async () => (await sessionOwners(reader, SESSIONS)).filter(Boolean).length === SESSIONS.length, 20_000);
       await waitFor('all ready', () => SESSIONS.every((id) => r2.sessions.isReady(id) || r3.sessions.isReady(id)), 20_000);

@@ -113,7 +113,8 @@ export class SessionOwnership {
     // Renewals run on their own timer, one round trip for all leases: never behind claims and starts.
     this.renewTimer = setInterval(() => void this.renewNow(), every);
     this.tickTimer = setInterval(() => this.tickNow(), every);
-    this.guardTimer = setInterval(() => this.guard(), Math.max(20, Math.min(1000, Math.floor(deps.leaseMs / 10))));
+    // Checked 5× per margin (lease/4): most of the margin is left for event-loop stalls and the stop.
+    this.guardTimer = setInterval(() => this.guard(), Math.max(20, Math.min(1000, Math.floor(deps.leaseMs / 20))));
     await this.renewNow();
     await this.tickNow();
   }
@@ -314,9 +315,11 @@ export class SessionOwnership {
         this.leftUnclaimed = unowned.length - i;
         break;
       }
+      // From the send time, as for renewals: Redis started the lease's clock later than that.
+      const sentAt = Date.now();
       const lease = await this.leases.acquire(sessionId);
       if (!lease) continue;
-      const held: Held = { lease, validUntil: Date.now() + deps.leaseMs };
+      const held: Held = { lease, validUntil: sentAt + deps.leaseMs };
       this.held.set(sessionId, held);
       // The session may have been stopped between the list and the claim.
       const fresh = await deps.store.getSession(sessionId);
