@@ -59,17 +59,21 @@ export class SyncHarness {
     await subscribeEvents(h.subscriber, new EventLog(h.redis), (e) => h.events.push(e));
     h.queues = new SessionQueues(h.redis, h.logger);
     h.flow = new CatalogFlow({ connection: h.redis });
-    if (options.workers !== false) {
-      h.workers = startSyncWorkers({
-        store: h.store,
-        redis: h.workersRedis,
-        logger: h.logger,
-        concurrency: options.workerConcurrency ?? 4,
-        delivery: options.delivery,
-      });
-      await h.workers.delivery.ready;
-    }
+    if (options.workers !== false) await h.startWorkers(options);
     return h;
+  }
+
+  /** The sync workers, as their main.ts starts them (for a harness started with `workers: false`). */
+  async startWorkers(options: { workerConcurrency?: number; delivery?: DeliveryConfig } = {}): Promise<SyncWorkers> {
+    this.workers = startSyncWorkers({
+      store: this.store,
+      redis: this.workersRedis,
+      logger: this.logger,
+      concurrency: options.workerConcurrency ?? 4,
+      delivery: options.delivery,
+    });
+    await this.workers.delivery.ready;
+    return this.workers;
   }
 
   /** A session manager on this harness, as the runner's main.ts builds it; closed by `stop()`. */

@@ -93,6 +93,8 @@ export const SaveChatJob = z.object({
   sessionId: SessionId,
   syncId: z.string(),
   chatId: z.string().min(1),
+  /** Fetches added again because the staged batch was gone (sync-workers' lost-batch.refetch.ts). */
+  refetches: z.number().int().min(0).optional(),
 });
 export type SaveChatJob = z.infer<typeof SaveChatJob>;
 

@@ -14,6 +14,8 @@ export const SyncJobId = {
   gate: (syncId: string) => `gate-${syncId}`,
   save: (syncId: string, place: number) => `save-${syncId}-${place}`,
   fetch: (syncId: string, place: number) => `fetch-${syncId}-${place}`,
+  /** The chat's fetch once more (`n` from 1), when Redis lost the batch the first one staged. */
+  refetch: (fetchId: string, n: number) => `${fetchId.replace(/-again\d+$/, '')}-again${n}`,
 } as const;
 
 /**

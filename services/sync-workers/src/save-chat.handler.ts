@@ -1,34 +1,39 @@
 import type { Job } from 'bullmq';
 import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
-import { type ChatRecorded, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
+import { type ChatRecorded, type Logger, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
+import { awaitRefetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
 
 export interface SaveChatDeps {
   store: Store;
   ledger: SyncLedger;
   /** The session queues, where the media jobs of the saved messages go. */
   queues: SessionQueues;
+  logger?: Logger;
 }
 
 /**
  * Upserts one chat's staged messages, then counts the chat in the sync's progress and drops the
  * staged batch (one atomic call). Each step is idempotent, so a retry after a crash anywhere stores
- * nothing twice and counts the chat once. A chat whose fetch failed for good is counted as failed.
+ * nothing twice and counts the chat once. A chat whose fetch failed for good is counted as failed;
+ * one whose batch Redis lost is fetched again (lost-batch.refetch.ts).
  * Returns the sync's count after this chat when this call counted it (for the finalize job's
  * percentage), without a read of its own.
  */
 export async function runSaveChat(
   job: Job,
   data: SaveChatJob,
-  { store, ledger, queues }: SaveChatDeps,
+  { store, ledger, queues, logger }: SaveChatDeps,
+  token?: string,
 ): Promise<SaveChatResult & { recorded?: ChatRecorded }> {
   const { sessionId, syncId, chatId } = data;
   // The batch's key follows from the chat, so it is read alongside the fetch's result.
   const [children, expected] = await Promise.all([job.getChildrenValues(), ledger.staged(syncId, chatId)]);
-  const value = Object.values(children)[0];
+  const latest = latestFetch(children, data.refetches);
   // Parsed, not trusted: a fetch job of another version or a corrupted value fails here, clearly.
-  const fetched = value === undefined ? undefined : parseJobResult('session', 'fetch-messages', value);
-  if (!fetched) {
+  const fetched = latest === undefined ? undefined : parseJobResult('session', 'fetch-messages', latest.value);
+  if (!latest) await awaitRefetch(job, token, data);
+  if (!latest || !fetched) {
     const failures = Object.values(await job.getIgnoredChildrenFailures());
     const reason = failures[0] ?? 'no result';
     const recorded = await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `fetch failed: ${reason}` });
@@ -42,7 +47,12 @@ export async function runSaveChat(
       await ledger.unstage(syncId, chatId);
       return { messages: fetched.count, failed: false };
     }
-    throw new Error(`staged messages of chat ${chatId} are gone (expired?)`);
+    // Lost by Redis (a failover, a restart): the phone still has them.
+    if (token) {
+      logger?.warn({ sessionId, syncId, chatId, refetches: data.refetches ?? 0 }, 'staged batch gone: fetching the chat again');
+      await refetchLostBatch(job, token, data, latest.key, queues);
+    }
+    throw new Error(`staged messages of chat ${chatId} are gone, ${data.refetches ?? 0} refetches made`);
   }
   const messages = JSON.parse(batch) as Message[];
   await store.upsertMessages(sessionId, chatId, messages);

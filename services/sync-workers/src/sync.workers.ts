@@ -62,9 +62,9 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.chatSave,
     QueueName.chatSave,
     {
-      'save-chat': async (data, job) => {
+      'save-chat': async (data, job, token) => {
         // A locked store puts the save back without spending an attempt (createCatalogWorker); its batch stays staged.
-        const { recorded, ...result } = await runSaveChat(job, data, { store, ledger, queues });
+        const { recorded, ...result } = await runSaveChat(job, data, { store, ledger, queues, logger }, token);
         finalizeProgress.report(data.syncId, job.parent?.id, recorded);
         logger.debug({ sessionId: data.sessionId, syncId: data.syncId, chatId: data.chatId, ...result }, 'chat saved');
         return result;

@@ -1,0 +1,55 @@
+import { type Job, WaitingChildrenError } from 'bullmq';
+import { FetchMessagesJob, JobProducer, type SaveChatJob, SyncJobId } from '@wa-sync/shared/contracts';
+import type { SessionQueues } from '@wa-sync/shared/runtime';
+
+/**
+ * A chat whose staged batch is gone is fetched again this many times at most. Redis loses
+ * acknowledged writes when a primary dies before its replica has them (Sentinel failover), or
+ * everything when it restarts empty: the fetch's completion may survive where its batch did not.
+ */
+export const MAX_REFETCHES = 2;
+
+/**
+ * The save's fetch result: the newest fetch's, once a refetch was added (the first fetch's value
+ * stays among the children). `undefined` when that fetch failed for good.
+ */
+export function latestFetch(children: Record<string, unknown>, refetches = 0): { key: string; value: unknown } | undefined {
+  const entries = Object.entries(children);
+  const found = refetches === 0 ? entries[0] : entries.find(([key]) => key.endsWith(`-again${refetches}`));
+  return found && { key: found[0], value: found[1] };
+}
+
+/**
+ * Adds the chat's fetch once more as a child of this save and parks the save until it completes
+ * (BullMQ's step pattern: no attempt is spent). `childKey` is BullMQ's key of the fetch that named
+ * the lost batch (`<prefix>:<queue>:<jobId>`; job ids hold no `:`). False when no refetch is left or
+ * the fetch's payload is gone with it: the save then fails as before, clearly.
+ */
+export async function refetchLostBatch(job: Job, token: string, data: SaveChatJob, childKey: string, queues: SessionQueues): Promise<false> {
+  const n = (data.refetches ?? 0) + 1;
+  if (n > MAX_REFETCHES || !job.id) return false;
+  const queue = queues.get(data.sessionId);
+  const fetchId = childKey.slice(childKey.lastIndexOf(':') + 1);
+  const fetch = FetchMessagesJob.safeParse((await queue.getJob(fetchId))?.data);
+  if (!fetch.success) return false;
+  await new JobProducer('session', queue).add('fetch-messages', fetch.data, {
+    jobId: SyncJobId.refetch(fetchId, n),
+    parent: { id: job.id, queue: job.queueQualifiedName },
+    ignoreDependencyOnFailure: true,
+  });
+  await job.updateData({ ...data, refetches: n });
+  if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  // The refetch finished already (it cannot wait for the phone that fast, but BullMQ allows it):
+  // a plain retry reads its batch.
+  throw new Error(`chat ${data.chatId} fetched again; its save runs again`);
+}
+
+/**
+ * A save run again (its worker died, or BullMQ let it run early) while its refetch has not finished:
+ * parked again. False when nothing is pending: the refetch failed for good.
+ */
+export async function awaitRefetch(job: Job, token: string | undefined, data: SaveChatJob): Promise<false> {
+  if (!token || !data.refetches) return false;
+  if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+  return false;
+}
