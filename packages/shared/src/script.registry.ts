@@ -42,6 +42,16 @@ export const Script = {
   recordChat: 'waRecordChat:1',
   sessionReadyOnce: 'waSessionReadyOnce:1',
   closeGap: 'waCloseGap:1',
+  /**
+   * KEYS: a session queue's wait, active, prioritized, delayed, paused, marker (BullMQ's keys). ARGV:
+   * '1' to delete the marker when empty. Returns 1 when the queue is empty (session-queue.idle.ts).
+   */
+  sessionQueueEmpty: 'waSessionQueueEmpty:1',
+  /**
+   * KEYS: the same six keys for each of several session queues. Returns 1/0 per queue: it has work
+   * (a job waiting, active, prioritized, delayed or paused, or a marker).
+   */
+  sessionQueuesWithWork: 'waSessionQueuesWithWork:1',
 } as const;
 export type ScriptName = keyof typeof Script;
 
@@ -68,6 +78,21 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
+const SESSION_QUEUE_EMPTY_LUA = `
+if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+   + redis.call('ZCARD', KEYS[4]) + redis.call('LLEN', KEYS[5]) > 0 then return 0 end
+if ARGV[1] == '1' then redis.call('DEL', KEYS[6]) end
+return 1`;
+
+const SESSION_QUEUES_WITH_WORK_LUA = `
+local out = {}
+for i = 1, #KEYS, 6 do
+  local n = redis.call('LLEN', KEYS[i]) + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
+    + redis.call('ZCARD', KEYS[i + 3]) + redis.call('LLEN', KEYS[i + 4]) + redis.call('EXISTS', KEYS[i + 5])
+  out[#out + 1] = n > 0 and 1 or 0
+end
+return out`;
+
 /** numberOfKeys undefined: the caller passes the key count first (a variable number of keys). */
 const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = {
   compareAndDelete: { numberOfKeys: 1, lua: COMPARE_AND_DELETE_LUA },
@@ -84,6 +109,8 @@ const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = 
   recordChat: { numberOfKeys: 6, lua: RECORD_CHAT_LUA },
   sessionReadyOnce: { numberOfKeys: 2, lua: SESSION_READY_ONCE_LUA },
   closeGap: { numberOfKeys: 1, lua: CLOSE_GAP_LUA },
+  sessionQueueEmpty: { numberOfKeys: 6, lua: SESSION_QUEUE_EMPTY_LUA },
+  sessionQueuesWithWork: { lua: SESSION_QUEUES_WITH_WORK_LUA },
 };
 
 type Arg = string | number;
@@ -112,6 +139,16 @@ declare module 'ioredis' {
     ): Result<[number, number, number], Context>;
     [Script.sessionReadyOnce](marker: string, log: string, ...argv: Arg[]): Result<string, Context>;
     [Script.closeGap](gaps: string, chatId: string, after: string): Result<number, Context>;
+    [Script.sessionQueueEmpty](
+      wait: string,
+      active: string,
+      prioritized: string,
+      delayed: string,
+      paused: string,
+      marker: string,
+      clearMarker: '0' | '1',
+    ): Result<0 | 1, Context>;
+    [Script.sessionQueuesWithWork](numberOfKeys: number, ...keys: string[]): Result<number[], Context>;
   }
 }
 

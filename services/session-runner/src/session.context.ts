@@ -2,14 +2,16 @@
 // the few helpers they all use, so lifecycle, worker, events and reconnect can live in their own files.
 import type { SessionStatus } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
-import type { CatalogWorker, Logger, Redis, SessionQueues, SyncLedger } from '@wa-sync/shared/runtime';
+import type { Logger, Redis, SessionQueues, SyncLedger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient, WhatsAppEngine } from './engine/engine.interface';
 import type { FetchPacer, PacerClock } from './fetch.pacer';
 import type { GraphFlow } from './graph.writer';
 import type { LiveWriteQueue } from './live-write.queue';
 import type { MediaPipeline } from './media-download.handler';
 import type { ReconnectPolicy } from './reconnect.policy';
+import type { IdleWorkerOptions } from './idle-workers.watch';
 import type { SessionStatusReporter } from './session-status.reporter';
+import type { SessionWorkerSlot } from './session-worker.slot';
 
 export interface SessionManagerDeps {
   engine: WhatsAppEngine;
@@ -48,12 +50,15 @@ export interface SessionManagerDeps {
   mayRun?: (sessionId: string) => boolean;
   /** Media downloads (MEDIA_*); absent: every media is skipped by policy. */
   media?: MediaPipeline;
+  /** When an idle session's worker closes and how often idle queues are looked at (idle-workers.watch). */
+  idleWorkers?: IdleWorkerOptions;
 }
 
 export interface LiveSession {
   readonly sessionId: string;
   client: WhatsAppClient;
-  readonly worker: CatalogWorker<'session'>;
+  /** The session's queue worker, open only while the session has work (session-worker.slot). */
+  readonly worker: SessionWorkerSlot;
   status: SessionStatus;
   /** Client rebuilds since the last `ready`. */
   attempts: number;

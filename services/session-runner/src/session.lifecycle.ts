@@ -5,6 +5,7 @@ import { LiveWriteQueue } from './live-write.queue';
 import { dropSession, isCurrent, type LiveSession, type SessionContext } from './session.context';
 import { scheduleReconnect, wireSession } from './session.reconnect';
 import { createSessionWorker } from './session.worker';
+import { SessionWorkerSlot } from './session-worker.slot';
 
 /** Sessions restored whatever their auth: they were running when the runner stopped. */
 const RESTORABLE: SessionStatus[] = ['starting', 'qr', 'authenticated', 'ready'];
@@ -16,7 +17,9 @@ export async function startSession(ctx: SessionContext, sessionId: string): Prom
   const session: LiveSession = {
     sessionId,
     client,
-    worker: createSessionWorker(ctx, sessionId),
+    worker: new SessionWorkerSlot(sessionId, () => createSessionWorker(ctx, sessionId), deps.redis, (err) =>
+      deps.logger.error({ sessionId, err }, 'session worker failed'),
+    ),
     status: 'starting',
     attempts: 0,
     handling: Promise.resolve(),

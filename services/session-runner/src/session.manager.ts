@@ -3,6 +3,7 @@
 // worker), session.events (client events), session.reconnect (disconnect and backoff).
 import type { PairingCodeResult } from '@wa-sync/shared/contracts';
 import { NotLinkingError, type WhatsAppClient } from './engine/engine.interface';
+import { IdleWorkerWatch } from './idle-workers.watch';
 import { RECONNECT_DEFAULTS } from './reconnect.policy';
 import { clientFor, type SessionContext, type SessionManagerDeps } from './session.context';
 import { closeAllSessions, handOverSession, releaseSession, restoreSessions, startSession, stopSession } from './session.lifecycle';
@@ -16,9 +17,20 @@ export type { SessionManagerDeps } from './session.context';
  */
 export class SessionManager {
   private readonly ctx: SessionContext;
+  /** One timer for every idle session's worker (closed while its queue is empty, reopened on work). */
+  private readonly idle: IdleWorkerWatch;
 
   constructor(deps: SessionManagerDeps) {
     this.ctx = { deps, live: new Map(), pacers: new Map(), policy: { ...RECONNECT_DEFAULTS, ...deps.reconnect } };
+    const slots = () => [...this.ctx.live].map(([id, s]) => [id, s.worker] as [string, typeof s.worker]);
+    this.idle = new IdleWorkerWatch(slots, deps.redis, deps.logger, deps.idleWorkers);
+  }
+
+  /** Sessions whose queue worker is open now (an idle ready session's is closed). */
+  openWorkers(): number {
+    let n = 0;
+    for (const s of this.ctx.live.values()) if (s.worker.isRunning()) n++;
+    return n;
   }
 
   has(sessionId: string): boolean {
@@ -44,6 +56,7 @@ export class SessionManager {
   }
 
   start(sessionId: string): Promise<void> {
+    this.idle.start();
     return startSession(this.ctx, sessionId);
   }
 
@@ -76,11 +89,13 @@ export class SessionManager {
 
   /** On boot: every session that was running, and every linked one not stopped on purpose. */
   restore(): Promise<string[]> {
+    this.idle.start();
     return restoreSessions(this.ctx);
   }
 
   /** On shutdown: let active jobs finish, stop clients; stored statuses stay for the next restore. */
   closeAll(): Promise<void> {
+    this.idle.stop();
     return closeAllSessions(this.ctx);
   }
 }
