@@ -6,7 +6,7 @@
  * for as long as they stayed. Now the API must hold none of them 10 s after the last opened (past
  * the cap the oldest is evicted; the last 256 go by the silent-connection timeout), read from its
  * sockets in /proc, and /healthz, probed from the same address on a new connection every 50 ms as
- * a health checker would, must answer throughout. Printed: /healthz p99 during the flood (goal
+ * a health checker would (from a process of its own, idle-flood.prober.js), must answer throughout. Printed: /healthz p99 during the flood (goal
  * ≤ 100 ms, a figure, not an assertion), the API's socket peak, and the attacker's view: how long
  * connections lived, and those the kernel completed but the API never accepted (accept queue full).
  *
@@ -78,7 +78,6 @@ function socketsOf(pid: number): number {
 }
 
 const p = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((q / 100) * sorted.length) - 1)] : NaN);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function message<T>(child: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -107,17 +106,11 @@ async function flood<R extends RowLike>(kit: FaultKit<R>, row: R): Promise<void>
   }
   before.sort((a, b) => a - b);
 
-  const during: number[] = [];
-  let unanswered = 0;
-  let probing = true;
-  const probes = (async () => {
-    while (probing) {
-      const ms = await healthz(port);
-      if (ms === null) unanswered += 1;
-      else during.push(ms);
-      await sleep(PROBE_EVERY_MS);
-    }
-  })();
+  // The health checker in its own process: this one's socket sampler would stall its timings.
+  const prober = fork(join(__dirname, 'idle-flood.prober.js'), [String(port), String(PROBE_EVERY_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const probed = message<{ answeredMs: number[]; unanswered: number }>(prober, 'summary');
+  probed.catch(() => undefined);
+  await message(prober, 'started');
 
   const t0 = Date.now();
   const processes = Math.ceil(CONNECTIONS / PER_PROCESS);
@@ -134,10 +127,10 @@ async function flood<R extends RowLike>(kit: FaultKit<R>, row: R): Promise<void>
     summaries = await Promise.all(done).finally(() => clearTimeout(deadline));
   } finally {
     clearInterval(sampler);
-    probing = false;
-    await probes;
+    if (prober.connected) prober.send({ type: 'finish' });
     for (const a of attackers) if (a.exitCode === null) a.kill();
   }
+  const { answeredMs: during, unanswered } = await probed;
 
   const opened = summaries.reduce((n, s) => n + s.opened, 0);
   const refused = summaries.reduce((n, s) => n + s.refused, 0);
