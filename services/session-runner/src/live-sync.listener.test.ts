@@ -4,12 +4,14 @@
  * A real SQLite file locked by another process, a private redis-server for the event log.
  */
 import { EventEmitter } from 'node:events';
+import type { Message } from '@wa-sync/shared/contracts';
 import { EventLog, SessionQueues, createLogger } from '@wa-sync/shared/runtime';
 import { suiteRedis } from '../../../test/support/redis-server';
 import { holdSqliteLock, suiteBusyStore } from '../../../test/support/store-lock';
 import type { WhatsAppClient } from './engine/engine.interface';
 import { SimulatedAccount } from './engine/simulated.account';
 import { attachLiveSync } from './live-sync.listener';
+import type { MediaRule } from './media.policy';
 import { LiveWriteQueue } from './live-write.queue';
 import { SessionStatusReporter } from './session-status.reporter';
 
@@ -77,4 +79,48 @@ it('stores and announces a live reaction, replaces it, removes it, and stays qui
     ['message:reaction', 1], ['message:reaction', 2], ['message:reaction', 2], ['message:reaction', 1],
   ]);
   expect(events[3].data).toEqual({ sessionId: session, chatId: chat.id, id: message.id, reactions: [{ emoji: '😂', senderId: '1@c.us', timestamp: at(3) }] });
+});
+
+it('stores a live file the media rule leaves out as skipped at once, adding a download job only for the one it keeps', async () => {
+  const { store } = busy;
+  const logger = createLogger('test', 'silent');
+  const log = new EventLog(suite.redis);
+  const reporter = new SessionStatusReporter(store, suite.redis, log, logger);
+  const session = 'live-media-rule';
+  const chatId = '15550000009@c.us';
+  const withFile = (id: string, size: number): Message => ({
+    id: `false_${chatId}_${id}`,
+    chatId,
+    fromMe: false,
+    author: null,
+    body: '',
+    type: 'image',
+    timestamp: new Date(Date.UTC(2024, 5, 3)).toISOString(),
+    ack: 1,
+    hasMedia: true,
+    media: { mimetype: 'image/png', filename: null, size, sha256: null, durationSeconds: null, status: 'pending', error: null },
+  });
+  const queues = new SessionQueues(suite.redis);
+  const run = async (media: MediaRule, messages: Message[]) => {
+    const client = Object.assign(new EventEmitter(), { sessionId: session }) as unknown as WhatsAppClient & EventEmitter;
+    const writes = new LiveWriteQueue(logger);
+    attachLiveSync(client, { store, reporter, queues, logger, media }, writes);
+    for (const m of messages) client.emit('message', m);
+    await writes.drained();
+  };
+  try {
+    await run({ policy: 'off', maxBytes: 1 << 20 }, [withFile('OFF', 10)]);
+    await run({ policy: 'all', maxBytes: 1000 }, [withFile('BIG', 5000), withFile('KEPT', 10)]);
+    const status = async (id: string) => (await store.getMessage(session, chatId, `false_${chatId}_${id}`))?.media;
+    expect(await status('OFF')).toMatchObject({ status: 'skipped', error: 'policy' });
+    expect(await status('BIG')).toMatchObject({ status: 'skipped', error: 'too_large' });
+    expect(await status('KEPT')).toMatchObject({ status: 'pending', error: null });
+    // Announced as stored: a client sees the skip in message:new itself.
+    const announced = (await log.readAfter(session, '0-0')).events.map((e) => [e.event, (e.data as Message).media?.status]);
+    expect(announced).toEqual([['message:new', 'skipped'], ['message:new', 'skipped'], ['message:new', 'pending']]);
+    const jobs = await queues.get(session).getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(jobs.map((j) => j.data.messageId)).toEqual([`false_${chatId}_KEPT`]);
+  } finally {
+    await queues.close();
+  }
 });

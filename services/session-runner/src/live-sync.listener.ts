@@ -3,6 +3,7 @@ import type { Store } from '@wa-sync/shared/store';
 import { addMediaJobs, type Logger, type SessionQueues } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import type { LiveWriteQueue } from './live-write.queue';
+import { MEDIA_OFF, type MediaRule, settleLeftOutMedia } from './media.policy';
 import type { SessionStatusReporter } from './session-status.reporter';
 
 /**
@@ -17,11 +18,13 @@ import type { SessionStatusReporter } from './session-status.reporter';
  */
 export function attachLiveSync(
   client: WhatsAppClient,
-  deps: { store: Store; reporter: SessionStatusReporter; queues: SessionQueues; logger: Logger },
+  deps: { store: Store; reporter: SessionStatusReporter; queues: SessionQueues; logger: Logger; media?: MediaRule },
   writes: LiveWriteQueue,
 ): void {
   const sessionId = client.sessionId;
-  client.on('message', (message) =>
+  client.on('message', (received) => {
+    // A file the rule leaves out is stored `skipped` at once, as in a sync: no job only to be told so.
+    const [message] = settleLeftOutMedia([received], 'live', deps.media ?? MEDIA_OFF);
     writes.push('message', {
       store: async () => {
         await deps.store.upsertMessages(sessionId, message.chatId, [message]);
@@ -35,8 +38,8 @@ export function attachLiveSync(
         return true;
       },
       announce: () => deps.reporter.announce(sessionId, 'message:new', { ...message, sessionId }),
-    }),
-  );
+    });
+  });
   client.on('message_ack', (update) =>
     writes.push('ack', {
       store: () => deps.store.updateMessageAck(sessionId, update.chatId, update.id, update.ack),

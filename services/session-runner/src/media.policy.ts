@@ -9,6 +9,9 @@ export interface MediaRule {
   maxBytes: number;
 }
 
+/** Without a media pipeline: every file is left out. */
+export const MEDIA_OFF: MediaRule = { policy: 'off', maxBytes: 0 };
+
 /** Why a file is not to be downloaded at all (it ends `skipped` with this error); null when it is. */
 export function leftOutBy(media: MediaDescriptor, origin: DownloadMediaJob['origin'], { policy, maxBytes }: MediaRule): 'policy' | 'too_large' | null {
   if (policy === 'off' || (policy === 'live' && origin === 'history')) return 'policy';
