@@ -41,7 +41,13 @@ export function simulatedMediaFile(seed: number, messageId: string, mimetype: st
 /** Bytes drawn once per file (a 4 KiB block), then repeated natively: the bench's 1 MiB files cost the simulator next to nothing. */
 const BLOCK = 4096;
 function noise(key: number, n: number): Buffer {
-  const block = Buffer.allocUnsafe(Math.min(BLOCK, n));
+  return noiseInto(Buffer.allocUnsafe(n), key);
+}
+
+/** Fills `target` with `noise(key, target.length)`'s bytes, in place: a file is allocated once. */
+function noiseInto(target: Buffer, key: number): Buffer {
+  const n = target.length;
+  const block = n <= BLOCK ? target : Buffer.allocUnsafe(BLOCK);
   let s = key >>> 0;
   let i = 0;
   for (; i + 4 <= block.length; i += 4) {
@@ -49,12 +55,15 @@ function noise(key: number, n: number): Buffer {
     block.writeUInt32LE(fmix32(s), i);
   }
   for (; i < block.length; i++) block[i] = fmix32(s + i) & 0xff;
-  if (n <= BLOCK) return block;
-  return Buffer.allocUnsafe(n).fill(block);
+  return n <= BLOCK ? target : target.fill(block);
 }
 
 function withHead(head: Buffer, key: number, n: number, tail = Buffer.alloc(0)): Buffer {
-  return Buffer.concat([head, noise(key, Math.max(0, n - head.length - tail.length)), tail]);
+  const out = Buffer.allocUnsafe(head.length + Math.max(0, n - head.length - tail.length) + tail.length);
+  head.copy(out, 0);
+  noiseInto(out.subarray(head.length, out.length - tail.length), key);
+  tail.copy(out, out.length - tail.length);
+  return out;
 }
 
 /** `ftyp` box, then a `free` box filling the size: a well-formed box sequence. */
@@ -62,10 +71,12 @@ function mp4(key: number, n: number): Buffer {
   // size 24, 'ftyp', major brand isom, minor version 0x200, compatible brands isom and mp42.
   const ftyp = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom', 'latin1'), Buffer.from([0, 0, 2, 0]), Buffer.from('isommp42', 'latin1')]);
   const freeLen = Math.max(8, n - ftyp.length);
-  const free = Buffer.concat([Buffer.alloc(8), noise(key, freeLen - 8)]);
-  free.writeUInt32BE(freeLen, 0);
-  free.write('free', 4, 'latin1');
-  return Buffer.concat([ftyp, free]);
+  const out = Buffer.allocUnsafe(ftyp.length + freeLen);
+  ftyp.copy(out, 0);
+  out.writeUInt32BE(freeLen, ftyp.length);
+  out.write('free', ftyp.length + 4, 'latin1');
+  noiseInto(out.subarray(ftyp.length + 8), key);
+  return out;
 }
 
 /** RIFF container of type WEBP with one private chunk (a lossless image is not needed to test serving). */
@@ -87,8 +98,20 @@ function png(key: number, n: number): Buffer {
   const parts = [Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(Array(PNG_SIDE).fill(row))))];
   const end = chunk('IEND', Buffer.alloc(0));
   const used = parts.reduce((a, p) => a + p.length, 0) + end.length;
-  if (n - used >= 12) parts.push(chunk('waPd', noise(key, n - used - 12)));
-  return Buffer.concat([...parts, end]);
+  const pad = n - used >= 12 ? n - used - 12 : -1;
+  // One allocation: the padding chunk (the file's bulk) is drawn in place and summed there.
+  const out = Buffer.allocUnsafe(used + (pad >= 0 ? pad + 12 : 0));
+  let at = 0;
+  for (const p of parts) at += p.copy(out, at);
+  if (pad >= 0) {
+    out.writeUInt32BE(pad, at);
+    out.write('waPd', at + 4, 'latin1');
+    const data = noiseInto(out.subarray(at + 8, at + 8 + pad), key);
+    out.writeUInt32BE(crc32(out.subarray(at + 4, at + 8), data), at + 8 + pad);
+    at += pad + 12;
+  }
+  end.copy(out, at);
+  return out;
 }
 
 function chunk(type: string, data: Buffer): Buffer {
