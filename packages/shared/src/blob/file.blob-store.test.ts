@@ -28,6 +28,19 @@ describe('file blob store on disk', () => {
     await expect(store.tempFiles()).resolves.toEqual([]);
   });
 
+  it('stores again into a shard directory removed after its first put (the store remembers the shards it made)', async () => {
+    const dir = tempDir();
+    const store = (await createBlobStore({ url: `file:${dir}` })) as FileBlobStore;
+    const bytes = randomBytes(1000);
+    const { sha256 } = await store.put(bytes);
+    rmSync(join(dir, sha256.slice(0, 2)), { recursive: true, force: true });
+    await expect(store.has(sha256)).resolves.toBe(false);
+    await expect(store.put(bytes)).resolves.toEqual({ sha256, size: 1000 });
+    expect(readdirSync(join(dir, sha256.slice(0, 2)))).toEqual([sha256]);
+    expect(sha(bytes)).toBe(sha256);
+    await expect(store.tempFiles()).resolves.toEqual([]);
+  });
+
   it('removes, when opened, the temp file of a writer that died mid-write, and keeps a live one', async () => {
     const dir = tempDir();
     await createBlobStore({ url: `file:${dir}` });
@@ -51,6 +64,10 @@ describe('file blob store on disk', () => {
     await expect(store.ping()).resolves.toBeUndefined();
     const bytes = randomBytes(10);
     expect(await store.put(bytes)).toEqual({ sha256: sha(bytes), size: 10 });
+    // Its directory removed after it was opened and used: unavailable, not a plain failure.
+    rmSync(join(dir, 'mnt'), { recursive: true, force: true });
+    await expect(store.put(randomBytes(10))).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    await expect(store.ping()).rejects.toBeInstanceOf(BlobStoreUnavailableError);
   });
 
   it('accepts file:///abs, file:/abs and file:relative forms', async () => {

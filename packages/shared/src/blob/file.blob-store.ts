@@ -21,6 +21,8 @@ export class FileBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tempDir: string;
   private ready: Promise<void> | undefined;
+  /** Shard directories this store made or found (see put). */
+  private readonly shards = new Set<string>();
 
   constructor(dir: string) {
     this.root = resolve(dir);
@@ -29,7 +31,11 @@ export class FileBlobStore implements BlobStore {
   }
 
   async put(data: Readable | Uint8Array): Promise<BlobInfo> {
-    await this.ping();
+    // Not ping(): its stat was one more syscall per file. A directory gone or unusable since the
+    // store was opened shows in the put's own calls instead (ownFsError below).
+    await this.init().catch((err) => {
+      throw new BlobStoreUnavailableError(this.description, err);
+    });
     const temp = join(this.tempDir, `${HOST}-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const info = await writeHashed(data, temp);
@@ -40,14 +46,27 @@ export class FileBlobStore implements BlobStore {
         await unlink(temp);
         return info;
       }
-      await mkdir(dir, { recursive: true });
-      await rename(temp, target);
+      // A shard made once stays (a mkdir per put was a syscall round trip per file); one removed
+      // since is made again when the rename finds it gone.
+      if (!this.shards.has(dir)) await mkdir(dir, { recursive: true });
+      await rename(temp, target).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT' || !this.shards.has(dir)) throw err;
+        await mkdir(dir, { recursive: true });
+        await rename(temp, target);
+      });
+      this.shards.add(dir);
       await syncDir(dir);
       return info;
     } catch (err) {
       await rm(temp, { force: true });
-      throw err;
+      throw this.ownFsError(err) ? new BlobStoreUnavailableError(this.description, err) : err;
     }
+  }
+
+  /** The store's own directories missing or not directories (a volume gone, a path replaced). */
+  private ownFsError(err: unknown): boolean {
+    const e = err as NodeJS.ErrnoException;
+    return (e.code === 'ENOENT' || e.code === 'ENOTDIR') && typeof e.path === 'string' && e.path.startsWith(this.root);
   }
 
   async has(sha256: string): Promise<boolean> {
