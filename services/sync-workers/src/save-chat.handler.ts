@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
 import { type ChatRecorded, type Logger, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
-import { awaitRefetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
+import { MAX_REFETCHES, awaitRefetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
 
 export interface SaveChatDeps {
   store: Store;
@@ -48,7 +48,7 @@ export async function runSaveChat(
       return { messages: fetched.count, failed: false };
     }
     // Lost by Redis (a failover, a restart): the phone still has them.
-    if (token) {
+    if (token && (data.refetches ?? 0) < MAX_REFETCHES) {
       logger?.warn({ sessionId, syncId, chatId, refetches: data.refetches ?? 0 }, 'staged batch gone: fetching the chat again');
       await refetchLostBatch(job, token, data, latest.key, queues);
     }
