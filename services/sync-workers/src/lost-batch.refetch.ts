@@ -45,11 +45,13 @@ export async function refetchLostBatch(job: Job, token: string, data: SaveChatJo
 }
 
 /**
- * A save run again (its worker died, or BullMQ let it run early) while its refetch has not finished:
- * parked again. False when nothing is pending: the refetch failed for good.
+ * A save running while its fetch (or refetch) has not finished: parked again until it has. BullMQ
+ * only lets a save run once its fetch is done, so this is a state a lossy Sentinel failover leaves
+ * (the fetch's completion lost, the save already taken), or a save run again before its refetch
+ * finished. False when nothing is pending: the fetch failed for good (or its result is gone).
  */
-export async function awaitRefetch(job: Job, token: string | undefined, data: SaveChatJob): Promise<false> {
-  if (!token || !data.refetches) return false;
+export async function awaitFetch(job: Job, token: string | undefined): Promise<false> {
+  if (!token) return false;
   if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
   return false;
 }

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
 import { type ChatRecorded, type Logger, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
-import { MAX_REFETCHES, awaitRefetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
+import { MAX_REFETCHES, awaitFetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
 
 export interface SaveChatDeps {
   store: Store;
@@ -32,10 +32,13 @@ export async function runSaveChat(
   const latest = latestFetch(children, data.refetches);
   // Parsed, not trusted: a fetch job of another version or a corrupted value fails here, clearly.
   const fetched = latest === undefined ? undefined : parseJobResult('session', 'fetch-messages', latest.value);
-  if (!latest) await awaitRefetch(job, token, data);
+  if (!latest) await awaitFetch(job, token);
   if (!latest || !fetched) {
     const failures = Object.values(await job.getIgnoredChildrenFailures());
-    const reason = failures[0] ?? 'no result';
+    // Neither a result nor a failure, and nothing pending: not a fetch that failed, so the chat is
+    // not counted as failed (its fetch may yet complete); the save is tried again.
+    if (failures.length === 0) throw new Error(`chat ${chatId}: its fetch left neither a result nor a failure`);
+    const reason = failures[0];
     const recorded = await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: `fetch failed: ${reason}` });
     return { messages: 0, failed: true, recorded };
   }
