@@ -15,7 +15,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import type { FaultKit, RowLike } from './fault.kit';
 
@@ -46,21 +45,6 @@ export function idleFloodFaultRow<R extends RowLike>(kit: FaultKit<R>): void {
   it(fault, async () => {
     await kit.scenario(fault, (row) => flood(kit, row), { API_KEY: 'idle-flood-operator-key', MAX_PENDING_CONNECTIONS_PER_IP: String(CAP) });
     expect(kit.failed(kit.last())).toEqual([]);
-  });
-}
-
-/** GET /healthz on a new connection: ms until the whole 200 answer, or null (error, timeout, other status). */
-function healthz(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 5_000 }, (res) => {
-      res.on('error', () => resolve(null));
-      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : null));
-      res.resume();
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-    req.end();
   });
 }
 
@@ -99,18 +83,12 @@ async function flood<R extends RowLike>(kit: FaultKit<R>, row: R): Promise<void>
   // The API's sockets every 100 ms: its peak, and when it is back near where it was.
   const sockets: [number, number][] = [];
   const sampler = setInterval(() => sockets.push([Date.now(), socketsOf(apiPid)]), 100);
-  const before: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const ms = await healthz(port);
-    if (ms !== null) before.push(ms);
-  }
-  before.sort((a, b) => a - b);
 
   // The health checker in its own process: this one's socket sampler would stall its timings.
-  const prober = fork(join(__dirname, 'idle-flood.prober.js'), [String(port), String(PROBE_EVERY_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const probed = message<{ answeredMs: number[]; unanswered: number }>(prober, 'summary');
+  const prober = fork(join(__dirname, 'idle-flood.prober.js'), [String(port), String(PROBE_EVERY_MS), '20'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const probed = message<{ answeredMs: number[]; unanswered: number; afterMs: number | null }>(prober, 'summary');
   probed.catch(() => undefined);
-  await message(prober, 'started');
+  const before = (await message<{ beforeMs: number[] }>(prober, 'started')).beforeMs.sort((a, b) => a - b);
 
   const t0 = Date.now();
   const processes = Math.ceil(CONNECTIONS / PER_PROCESS);
@@ -130,7 +108,8 @@ async function flood<R extends RowLike>(kit: FaultKit<R>, row: R): Promise<void>
     if (prober.connected) prober.send({ type: 'finish' });
     for (const a of attackers) if (a.exitCode === null) a.kill();
   }
-  const { answeredMs: during, unanswered } = await probed;
+  // The last probe, after the flood, comes with the summary.
+  const { answeredMs: during, unanswered, afterMs: after } = await probed;
 
   const opened = summaries.reduce((n, s) => n + s.opened, 0);
   const refused = summaries.reduce((n, s) => n + s.refused, 0);
@@ -140,7 +119,6 @@ async function flood<R extends RowLike>(kit: FaultKit<R>, row: R): Promise<void>
   const lifetimes = summaries.flatMap((s) => s.lifetimes).sort((a, b) => a - b);
   const longest = lifetimes.at(-1) ?? 0;
   during.sort((a, b) => a - b);
-  const after = await healthz(port);
   // Back to the sockets it had before (plus a probe or two in flight) for good.
   const settle = baseSockets + 4;
   const busy = sockets.filter(([, n]) => n > settle);

@@ -4,13 +4,14 @@
  * own: the row's process samples the API's sockets from /proc (up to 20,000 readlinks every
  * 100 ms), and a probe on that event loop timed its own stalls, not the API's.
  *
- *   node idle-flood.prober.js <port> <everyMs>
- * GET /healthz on a new connection every <everyMs> until {type:'finish'}; then IPC to the parent:
- * {type:'summary', answeredMs: number[], unanswered}.
+ *   node idle-flood.prober.js <port> <everyMs> <beforeCount>
+ * GET /healthz on a new connection: <beforeCount> times first, then IPC {type:'started', beforeMs};
+ * then every <everyMs> until {type:'finish'}; then once more, and IPC {type:'summary', answeredMs,
+ * unanswered, afterMs} (afterMs null when that last one failed).
  */
 const { request } = require('node:http');
 
-const [port, everyMs] = process.argv.slice(2).map(Number);
+const [port, everyMs, beforeCount] = process.argv.slice(2).map(Number);
 let probing = true;
 const answeredMs = [];
 let unanswered = 0;
@@ -34,12 +35,18 @@ process.on('message', (m) => {
 });
 
 (async () => {
-  process.send({ type: 'started' });
+  const beforeMs = [];
+  for (let i = 0; i < beforeCount; i++) {
+    const ms = await healthz();
+    if (ms !== null) beforeMs.push(ms);
+  }
+  process.send({ type: 'started', beforeMs });
   while (probing) {
     const ms = await healthz();
     if (ms === null) unanswered += 1;
     else answeredMs.push(ms);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  process.send({ type: 'summary', answeredMs, unanswered }, () => process.exit(0));
+  const afterMs = await healthz();
+  process.send({ type: 'summary', answeredMs, unanswered, afterMs }, () => process.exit(0));
 })();
