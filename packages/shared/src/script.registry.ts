@@ -78,18 +78,23 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-const SESSION_QUEUE_EMPTY_LUA = `
-if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-   + redis.call('ZCARD', KEYS[4]) + redis.call('LLEN', KEYS[5]) > 0 then return 0 end
+/** Jobs of a session queue a worker must act on, from KEYS[i..i+4]: wait, active, prioritized, delayed, paused. */
+const QUEUE_JOBS_LUA_FN = `
+local function wa_queue_jobs(i)
+  return redis.call('LLEN', KEYS[i]) + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
+    + redis.call('ZCARD', KEYS[i + 3]) + redis.call('LLEN', KEYS[i + 4])
+end
+`;
+
+const SESSION_QUEUE_EMPTY_LUA = `${QUEUE_JOBS_LUA_FN}
+if wa_queue_jobs(1) > 0 then return 0 end
 if ARGV[1] == '1' then redis.call('DEL', KEYS[6]) end
 return 1`;
 
-const SESSION_QUEUES_WITH_WORK_LUA = `
+const SESSION_QUEUES_WITH_WORK_LUA = `${QUEUE_JOBS_LUA_FN}
 local out = {}
 for i = 1, #KEYS, 6 do
-  local n = redis.call('LLEN', KEYS[i]) + redis.call('LLEN', KEYS[i + 1]) + redis.call('ZCARD', KEYS[i + 2])
-    + redis.call('ZCARD', KEYS[i + 3]) + redis.call('LLEN', KEYS[i + 4]) + redis.call('EXISTS', KEYS[i + 5])
-  out[#out + 1] = n > 0 and 1 or 0
+  out[#out + 1] = (wa_queue_jobs(i) + redis.call('EXISTS', KEYS[i + 5]) > 0) and 1 or 0
 end
 return out`;
 

@@ -7,6 +7,7 @@ import { FetchPacer } from './fetch.pacer';
 import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
 import { ClientAwayError, type MediaPipeline, runDownloadMedia } from './media-download.handler';
 import { MediaSlots } from './media-slots.semaphore';
+import { MEDIA_OFF } from './media.policy';
 import { clientFor, type SessionContext } from './session.context';
 import { runSyncStart } from './sync-start.handler';
 
@@ -20,7 +21,7 @@ const JOBS_PER_PHONE_SLOT = 2;
 const PUT_BACK_MS = 500;
 
 /** Without a configured pipeline (tests that do not look at media), every file is skipped by policy. */
-const NO_MEDIA: MediaPipeline = { policy: 'off', maxBytes: 0, blobs: null, slots: new MediaSlots(1) };
+const NO_MEDIA: MediaPipeline = { ...MEDIA_OFF, blobs: null, slots: new MediaSlots(1) };
 
 export function createSessionWorker(ctx: SessionContext, sessionId: string): CatalogWorker<'session'> {
   const { deps } = ctx;

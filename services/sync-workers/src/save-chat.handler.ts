@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { type Message, type SaveChatJob, type SaveChatResult, parseJobResult } from '@wa-sync/shared/contracts';
 import { type Store } from '@wa-sync/shared/store';
 import { type ChatRecorded, type Logger, type SessionQueues, type SyncLedger, addMediaJobs, pendingMediaOf } from '@wa-sync/shared/runtime';
-import { MAX_REFETCHES, awaitFetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
+import { awaitFetch, latestFetch, refetchLostBatch } from './lost-batch.refetch';
 
 export interface SaveChatDeps {
   store: Store;
@@ -51,10 +51,7 @@ export async function runSaveChat(
       return { messages: fetched.count, failed: false };
     }
     // Lost by Redis (a failover, a restart): the phone still has them.
-    if (token && (data.refetches ?? 0) < MAX_REFETCHES) {
-      logger?.warn({ sessionId, syncId, chatId, refetches: data.refetches ?? 0 }, 'staged batch gone: fetching the chat again');
-      await refetchLostBatch(job, token, data, latest.key, queues);
-    }
+    if (token) await refetchLostBatch(job, token, data, latest.key, { queues, logger });
     throw new Error(`staged messages of chat ${chatId} are gone, ${data.refetches ?? 0} refetches made`);
   }
   const messages = JSON.parse(batch) as Message[];
