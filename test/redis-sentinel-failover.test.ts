@@ -78,7 +78,10 @@ afterAll(async () => {
 async function exact(syncId: string): Promise<boolean> {
   const run = await store.getSyncRun(syncId);
   if (!run?.done) return false;
-  expect({ nChats: run.nChats, chatsFailed: run.chatsFailed, totalMessages: run.totalMessages }).toEqual({ nChats: CHATS, chatsFailed: 0, totalMessages: CHATS * LIMIT });
+  const counts = { nChats: run.nChats, chatsFailed: run.chatsFailed, totalMessages: run.totalMessages };
+  // An inexact sync is rare (CI once, in a Node 22 run): what the services logged goes with it.
+  if (counts.chatsFailed !== 0) process.stdout.write(`[sentinel] inexact sync ${syncId}: ${JSON.stringify(counts)}\n${procs.map((p) => p.output().split('\n').filter((l) => /"level":(4|5)0/.test(l)).slice(-20).join('\n')).join('\n')}\n`);
+  expect(counts).toEqual({ nChats: CHATS, chatsFailed: 0, totalMessages: CHATS * LIMIT });
   return true;
 }
 
