@@ -127,8 +127,8 @@ describeWithChromium('conversations.browser.test')(`a chat with media in the das
       if (!((s.image && !seen.image) || (s.audio && !seen.audio) || (s.reply && !seen.reply))) continue;
       await openChat(page, chatId);
       if (s.image) {
-        // Drawn: the PNG decoded by the browser has a width.
-        await page.waitForFunction(() => Array.from(document.querySelectorAll('.message .media-image .media-img')).some((img) => (img.naturalWidth ?? 0) > 0), WAIT);
+        // Drawn from an object URL (never copied into the page as data:): the decoded PNG has a width.
+        await page.waitForFunction(() => Array.from(document.querySelectorAll('.message .media-image .media-img')).some((img) => (img.src ?? '').startsWith('blob:') && (img.naturalWidth ?? 0) > 0), WAIT);
         seen.image = true;
       }
       if (s.audio) {

@@ -40,7 +40,7 @@ describe('the dashboard at /', () => {
     expect(page.headers['cache-control']).toBe('no-cache');
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     const csp = directives(page.headers['content-security-policy'] as string);
-    expect(csp).toMatchObject({ 'default-src': "'self'", 'script-src': "'self'", 'style-src': "'self'", 'connect-src': "'self'", 'img-src': "'self' data:", 'object-src': "'none'" });
+    expect(csp).toMatchObject({ 'default-src': "'self'", 'script-src': "'self'", 'style-src': "'self'", 'connect-src': "'self'", 'img-src': "'self' data: blob:", 'object-src': "'none'" });
     expect(JSON.stringify(csp)).not.toMatch(/unsafe|upgrade-insecure-requests/);
     // No inline script or style in the page itself.
     expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style|style=/);

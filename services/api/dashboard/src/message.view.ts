@@ -9,10 +9,8 @@ import { bytes, ticks, when } from './format.helpers';
  * Files are fetched with the key (a plain `src` could not carry it).
  */
 export interface MessageViewDeps {
-  /** An object URL of the stored file (fetched with the key), for players and links; rejects when it cannot be had. */
+  /** An object URL of the stored file (fetched with the credential), for images, players and links; rejects when it cannot be had. */
   mediaUrl(m: Message): Promise<string>;
-  /** The stored image as a `data:` URL (the page's CSP allows `data:` images, not `blob:`). */
-  imageUrl(m: Message): Promise<string>;
 }
 
 const MEDIA_LABEL: Record<string, string> = { image: '🖼️ Photo', sticker: 'Sticker', ptt: '🎤 Voice message', audio: '🎵 Audio', video: '🎬 Video', document: '📄 Document' };
@@ -76,7 +74,7 @@ function media(m: Message, deps: MessageViewDeps): HTMLElement | null {
   if (m.type === 'image' || m.type === 'sticker') {
     const img = h('img', { class: 'media-img', alt: m.type === 'sticker' ? 'sticker' : m.body || 'image' });
     fill(img);
-    void deps.imageUrl(m).then((url) => (img.src = url), () => fill(h('span', { class: 'media-note small' }, `${label} · could not load`)));
+    void deps.mediaUrl(m).then((url) => (img.src = url), () => fill(h('span', { class: 'media-note small' }, `${label} · could not load`)));
   } else if (m.type === 'ptt' || m.type === 'audio') {
     const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': label });
     fill(audio);

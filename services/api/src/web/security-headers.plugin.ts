@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 /**
  * The dashboard's policy: everything from this origin, nothing inline. The WebSocket is
  * same-origin ('self' covers ws:/wss: on the page's host), the QR is a `data:` PNG. Media files
- * are fetched with the key: images are shown as `data:` URLs, players play `blob:` object URLs.
+ * are fetched with the credential and shown from `blob:` object URLs (images and players).
  * No `upgrade-insecure-requests`: the API often runs on plain http on a LAN, and upgraded
  * asset requests would fail there.
  */
@@ -15,7 +15,7 @@ export const DASHBOARD_CSP = {
   'font-src': ["'self'"],
   'form-action': ["'self'"],
   'frame-ancestors': ["'none'"],
-  'img-src': ["'self'", 'data:'],
+  'img-src': ["'self'", 'data:', 'blob:'],
   'media-src': ["'self'", 'blob:'],
   'object-src': ["'none'"],
   'script-src': ["'self'"],
