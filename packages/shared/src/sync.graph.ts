@@ -27,6 +27,14 @@ export function finalizeParent(syncId: string): { id: string; queue: string } {
 }
 
 /**
+ * The key under which the finalize job's `getChildrenValues()` holds the result of the save at
+ * `place` (BullMQ keys a child's value by its queue's qualified name and its id).
+ */
+export function saveResultKey(syncId: string, place: number): string {
+  return `${new QueueKeys(BULL_PREFIX).getQueueQualifiedName(QueueName.chatSave)}:${SyncJobId.save(syncId, place)}`;
+}
+
+/**
  * A sync of more chats than this adds its graph in steps: finalize, a gate and this many chats
  * first (their fetches start at once), then `GRAPH_STEP_CHATS` at a time, then the gate opens.
  * BullMQ builds every job of an add in memory, nothing runs until it is in Redis, and Redis runs

@@ -1,4 +1,4 @@
-import type { FinalizeSyncJob, SessionEvents } from '@wa-sync/shared/contracts';
+import { type FinalizeSyncJob, SaveChatResult, type SessionEvents, saveResultKey } from '@wa-sync/shared/contracts';
 import type { Store } from '@wa-sync/shared/store';
 import { type Logger, type SessionQueues, SyncGoneError, type SyncLedger } from '@wa-sync/shared/runtime';
 import type { DeliveryRouter } from './delivery.router';
@@ -14,18 +14,21 @@ export interface FinalizeDeps {
 }
 
 /**
- * Runs once every chat of the sync is saved or has failed for good. Chats never counted (their
- * save job failed after its retries) are counted as failed here, so `done` always arrives; then
+ * Runs once every chat of the sync is saved or has failed for good. Chats never counted are
+ * counted here, so `done` always arrives: as saved when their save job's result says so (see
+ * `countUncounted`), else as failed (the save failed after its retries). Then
  * the store gets the summary, the session's log one `session_ready`, and downstream targets a
  * delivery job each. Every step is idempotent: a retry after a crash anywhere logs no second
  * `session_ready` (its log id is kept beside the sync) and adds no second job (ids from that id).
  */
-export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps): Promise<SessionEvents['session_ready']> {
+export async function runFinalizeSync(
+  data: FinalizeSyncJob,
+  saveResults: Record<string, unknown>,
+  deps: FinalizeDeps,
+): Promise<SessionEvents['session_ready']> {
   const { sessionId, syncId, chatIds } = data;
   const { ledger } = deps;
-  for (const chatId of await ledger.uncounted(syncId, chatIds)) {
-    await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
-  }
+  await countUncounted(data, saveResults, deps);
   const snapshot = await ledger.get(syncId);
   if (!snapshot) throw new SyncGoneError(syncId);
 
@@ -51,4 +54,25 @@ export async function runFinalizeSync(data: FinalizeSyncJob, deps: FinalizeDeps)
   if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');
   deps.logger.info({ sessionId, syncId, kind: summary.kind, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;
+}
+
+/**
+ * Counts the chats the ledger has not. A save job that completed stored its chat: its result says
+ * how many messages. Its count can still be missing when a Sentinel failover lost the primary's
+ * newest writes: a save taken before the failover writes its count to the old primary (lost) and
+ * then completes on the new one, where its lock is still valid. Without a result, the save failed
+ * after its retries.
+ */
+async function countUncounted({ sessionId, syncId, chatIds }: FinalizeSyncJob, saveResults: Record<string, unknown>, { ledger, logger }: FinalizeDeps): Promise<void> {
+  const uncounted = new Set(await ledger.uncounted(syncId, chatIds));
+  for (const [place, chatId] of chatIds.entries()) {
+    if (!uncounted.has(chatId)) continue;
+    const saved = SaveChatResult.safeParse(saveResults[saveResultKey(syncId, place)]);
+    if (saved.success && !saved.data.failed) {
+      logger.warn({ sessionId, syncId, chatId, messages: saved.data.messages }, 'chat saved but its count was lost: counted from its save result');
+      await ledger.recordChat({ sessionId, syncId, chatId, messages: saved.data.messages, failed: false });
+    } else {
+      await ledger.recordChat({ sessionId, syncId, chatId, messages: 0, failed: true, error: 'save failed after retries' });
+    }
+  }
 }

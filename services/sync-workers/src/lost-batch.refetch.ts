@@ -5,7 +5,9 @@ import type { Logger, SessionQueues } from '@wa-sync/shared/runtime';
 /**
  * A chat whose staged batch is gone is fetched again this many times at most. Redis loses
  * acknowledged writes when a primary dies before its replica has them (Sentinel failover), or
- * everything when it restarts empty: the fetch's completion may survive where its batch did not.
+ * everything when it restarts empty. A fetch taken before a failover can stage its batch on the old
+ * primary (lost) and then complete on the new one, where its lock is still valid: the completion
+ * survives, the batch does not.
  */
 export const MAX_REFETCHES = 2;
 
