@@ -15,7 +15,7 @@
 'use strict';
 const os = require('node:os');
 const path = require('node:path');
-const { sleep, round, ratio } = require('./bench/util');
+const { sleep, round, ratio, medianBy } = require('./bench/util');
 const { logHead, timeSync, childPids } = require('./bench/product');
 const inproc = require('./bench/inprocess');
 const { startClients, cpuWindow } = require('./bench/progress-clients');
@@ -133,9 +133,8 @@ async function main() {
       sqls.push(await inproc.rawSqlite(data));
       raws.push(await inproc.rawStore(data));
     }
-    const median = (runs) => [...runs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs.length / 2)];
-    const sql = median(sqls);
-    raw = median(raws);
+    const sql = medianBy(sqls, (r) => r.perSecond);
+    raw = medianBy(raws, (r) => r.perSecond);
     result.rawStoreMsgsPerSec = round(raw.perSecond);
     result.rawSqliteMsgsPerSec = round(sql.perSecond);
     result.storeVsRawSqlite = round(ratio(raw.perSecond, sql.perSecond), 3);

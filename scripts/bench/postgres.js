@@ -13,6 +13,7 @@
  */
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
+const { medianBy } = require('./util');
 
 const root = path.resolve(__dirname, '..', '..');
 const HOST_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -86,7 +87,7 @@ async function interleavedRound(url, data, sessionId, table) {
   }
 }
 
-const median = (runs) => [...runs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(runs.length / 2)];
+const median = (runs) => medianBy(runs, (r) => r.perSecond);
 
 /**
  * Fills `result` (pgStoreMsgsPerSec, rawPgMsgsPerSec, pgStoreVsRawPg, e2ePgMsgsPerSec) and

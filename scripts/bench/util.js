@@ -33,4 +33,10 @@ function round(x, digits = 0) {
 
 const ratio = (a, b) => (a == null || b == null || !b ? null : a / b);
 
-module.exports = { freePort, sleep, percentile, idMs, round, ratio };
+/** The item whose `by` is the median (the upper one of an even count): the figure of interleaved rounds. */
+const medianBy = (items, by) => [...items].sort((x, y) => by(x) - by(y))[Math.floor(items.length / 2)];
+
+/** The median of numbers (the upper one of an even count). */
+const median = (xs) => medianBy(xs, (x) => x);
+
+module.exports = { freePort, sleep, percentile, idMs, round, ratio, median, medianBy };
