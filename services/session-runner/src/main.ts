@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const subscriber = createRedis(env.REDIS_URL);
   subscriber.on('error', () => undefined); // `health` logs the outage once, from the command connection
   // A bad MEDIA_URL stops the runner at env parsing; a blob store it cannot reach yet is waited for (media jobs are put back).
-  const blobs = env.MEDIA_DOWNLOAD === 'off' && env.WA_AUTH_STORE !== 'blob' ? null : await createBlobStore(blobStoreConfig(env));
+  const blobs = env.MEDIA_DOWNLOAD === 'off' && env.WA_AUTH_STORE !== 'blob' ? null : await createBlobStore(blobStoreConfig(env), { writerThread: true });
   const engine = createEngine(env, logger, { store, redis, blobs });
   const runner = createRunner(
     { engine, store, redis, subscriber, logger, flow: new ThreadedGraphFlow(env.REDIS_URL, redis, logger) },

@@ -55,7 +55,8 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
       const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
       if (file.status === 'expired') return finish({ status: 'expired', error: null });
       if (file.data.length > maxBytes) return finish({ status: 'skipped', error: 'too_large', size: file.data.length });
-      const stored = await blobs.put(file.data);
+      // Not used again here: the file store's writer thread takes the bytes without a copy.
+      const stored = await blobs.put(file.data, { handOver: true });
       return finish({
         status: 'stored',
         error: null,

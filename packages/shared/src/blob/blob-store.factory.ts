@@ -1,5 +1,6 @@
 import type { BlobStore } from './blob-store.interface';
 import { FileBlobStore } from './file.blob-store';
+import { ThreadedFileBlobStore } from './threaded.file-blob-store';
 import { type MediaStoreEnv, parseMediaUrl } from './media-url.parser';
 
 export interface BlobStoreConfig {
@@ -18,10 +19,11 @@ export function blobStoreConfig(env: MediaStoreEnv): BlobStoreConfig {
  * files removed) now if it can be; if not (a missing mount, a file in the way), that is retried by
  * ping() and the next put: an unreachable blob store is waited for, it never stops a service.
  */
-export async function createBlobStore(config: BlobStoreConfig): Promise<BlobStore> {
+export async function createBlobStore(config: BlobStoreConfig, options: { writerThread?: boolean } = {}): Promise<BlobStore> {
   const location = parseMediaUrl(config.url);
   if (location.kind === 'file') {
-    const store = new FileBlobStore(location.dir);
+    // The session runner's downloads: written from a thread of their own (threaded.file-blob-store.ts).
+    const store = options.writerThread ? new ThreadedFileBlobStore(location.dir) : new FileBlobStore(location.dir);
     await store.init().catch(() => undefined);
     return store;
   }

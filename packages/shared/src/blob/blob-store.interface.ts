@@ -12,6 +12,14 @@ export interface BlobRange {
   end: number;
 }
 
+export interface PutOptions {
+  /**
+   * The caller does not use the bytes again: the store may move them to another thread instead of
+   * copying them (the file store's writer thread), which leaves them empty here.
+   */
+  handOver?: boolean;
+}
+
 /**
  * Content-addressed storage of media files. A blob is visible under its SHA-256 only once it is
  * whole (file: temp + fsync + rename; S3: one PutObject), so a reader never sees half a file and
@@ -21,7 +29,7 @@ export interface BlobStore {
   /** `file:<dir>` or `s3://bucket/prefix`, without secrets: for logs. */
   readonly description: string;
   /** Stores the bytes (a stream is read once, to its end) and answers their key and size. */
-  put(data: Readable | Uint8Array): Promise<BlobInfo>;
+  put(data: Readable | Uint8Array, options?: PutOptions): Promise<BlobInfo>;
   has(sha256: string): Promise<boolean>;
   /** Null when no blob has this key. */
   stat(sha256: string): Promise<BlobInfo | null>;

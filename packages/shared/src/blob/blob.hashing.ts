@@ -16,14 +16,21 @@ export function sha256Hex(bytes: Uint8Array): string {
 export async function writeHashed(data: Readable | Uint8Array, path: string): Promise<BlobInfo> {
   if (data instanceof Uint8Array) {
     // Bytes already in memory (a downloaded file): one hash call, one write, no stream machinery.
+    // The hash runs while the write is on the disk's thread, not after the fsync.
     const handle = await open(path, 'wx');
+    let sha256: string;
     try {
-      await handle.writeFile(data);
+      const written = handle.writeFile(data);
+      try {
+        sha256 = sha256Hex(data);
+      } finally {
+        await written;
+      }
       await handle.sync();
     } finally {
       await handle.close();
     }
-    return { sha256: sha256Hex(data), size: data.length };
+    return { sha256, size: data.length };
   }
   const hash = createHash('sha256');
   let size = 0;

@@ -67,7 +67,12 @@ describe('file blob store on disk', () => {
     // Its directory removed after it was opened and used: unavailable, not a plain failure.
     rmSync(join(dir, 'mnt'), { recursive: true, force: true });
     await expect(store.put(randomBytes(10))).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    // A file in the way again: still unavailable. Once it is gone, the store makes its directories again.
+    writeFileSync(join(dir, 'mnt'), 'not a directory');
     await expect(store.ping()).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    rmSync(join(dir, 'mnt'));
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect(await store.put(bytes)).toEqual({ sha256: sha(bytes), size: 10 });
   });
 
   it('accepts file:///abs, file:/abs and file:relative forms', async () => {

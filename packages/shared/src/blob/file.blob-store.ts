@@ -59,7 +59,9 @@ export class FileBlobStore implements BlobStore {
       return info;
     } catch (err) {
       await rm(temp, { force: true });
-      throw this.ownFsError(err) ? new BlobStoreUnavailableError(this.description, err) : err;
+      if (!this.ownFsError(err)) throw err;
+      this.forgetDirectories();
+      throw new BlobStoreUnavailableError(this.description, err);
     }
   }
 
@@ -116,8 +118,15 @@ export class FileBlobStore implements BlobStore {
       await this.init();
       if (!(await stat(this.tempDir)).isDirectory()) throw new Error(`${this.tempDir} is not a directory`);
     } catch (err) {
+      this.forgetDirectories();
       throw new BlobStoreUnavailableError(this.description, err);
     }
+  }
+
+  /** The directories went away (a volume unmounted, removed by hand): the next put or ping makes them again. */
+  private forgetDirectories(): void {
+    this.ready = undefined;
+    this.shards.clear();
   }
 
   async close(): Promise<void> {}

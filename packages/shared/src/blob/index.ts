@@ -4,4 +4,5 @@ export * from './blob-store.interface';
 export * from './media-url.parser';
 export * from './blob-store.factory';
 export { FileBlobStore } from './file.blob-store';
+export { ThreadedFileBlobStore } from './threaded.file-blob-store';
 export type { S3BlobStore, S3BlobStoreOptions } from './s3.blob-store';
