@@ -47,24 +47,28 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
   // before that (or under another setting) come here.
   const leftOut = leftOutBy(media, data.origin, deps.media);
   if (leftOut) return finish({ status: 'skipped', error: leftOut });
+  let outcome: Partial<MediaDescriptor>;
   try {
-    return await deps.media.slots.run(async () => {
+    // The slot bounds the files held in memory: it is released once the bytes are written, before
+    // the descriptor is recorded.
+    outcome = await deps.media.slots.run(async (): Promise<Partial<MediaDescriptor>> => {
       const phone = client();
       // Asked before the download: with the blob store away, the phone is not asked for a file that has nowhere to go.
       await blobs.ping();
       const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
-      if (file.status === 'expired') return finish({ status: 'expired', error: null });
-      if (file.data.length > maxBytes) return finish({ status: 'skipped', error: 'too_large', size: file.data.length });
+      if (file.status === 'expired') return { status: 'expired', error: null };
+      if (file.data.length > maxBytes) return { status: 'skipped', error: 'too_large', size: file.data.length };
+      const { mimetype, filename } = file;
       // Not used again here: the file store's writer thread takes the bytes without a copy.
       const stored = await blobs.put(file.data, { handOver: true });
-      return finish({
+      return {
         status: 'stored',
         error: null,
         sha256: stored.sha256,
         size: stored.size,
-        mimetype: media.mimetype ?? file.mimetype,
-        filename: media.filename ?? file.filename,
-      });
+        mimetype: media.mimetype ?? mimetype,
+        filename: media.filename ?? filename,
+      };
     });
   } catch (err) {
     if (err instanceof ClientAwayError || err instanceof BlobStoreUnavailableError) throw err;
@@ -72,6 +76,7 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
     if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) return finish({ status: 'failed', error: (err as Error).message.slice(0, 500) });
     throw err;
   }
+  return finish(outcome);
 }
 
 /** The session's client is not here (not ready, moved): nothing was asked of the phone. */

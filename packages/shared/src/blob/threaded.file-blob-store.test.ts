@@ -1,4 +1,4 @@
-import { readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +77,11 @@ describe('file blob store with a writer thread', () => {
     await store.put(owned(randomBytes(100)), { handOver: true });
     rmSync(dir, { recursive: true, force: true });
     await expect(store.put(owned(randomBytes(100)), { handOver: true })).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    // The put just before answered for the directories; the one the thread found gone does not.
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'a file in the way');
+    await expect(store.ping()).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    rmSync(dir, { force: true });
     const bytes = randomBytes(100);
     await expect(store.put(owned(bytes), { handOver: true })).resolves.toEqual({ sha256: sha(bytes), size: 100 });
   });

@@ -53,8 +53,16 @@ export class ThreadedFileBlobStore extends FileBlobStore {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.info);
-      else waiter.reject(reply.unavailable ? new BlobStoreUnavailableError(this.description, new Error(reply.message)) : new Error(reply.message));
+      if (reply.ok) {
+        this.noteOk();
+        waiter.resolve(reply.info);
+      } else if (reply.unavailable) {
+        // What the thread found gone, ping here must not answer for from an earlier success.
+        this.forgetDirectories();
+        waiter.reject(new BlobStoreUnavailableError(this.description, new Error(reply.message)));
+      } else {
+        waiter.reject(new Error(reply.message));
+      }
     });
     const fail = (err: Error) => {
       if (this.thread !== thread) return;
