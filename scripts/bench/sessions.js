@@ -97,6 +97,46 @@ async function many({ withProduct, simEnv, sizes, timeoutMs }) {
   };
 }
 
+/**
+ * Where an idle session's Redis memory is: `MEMORY USAGE` of every key, grouped by the key with
+ * the session ids and any other id in it (sync ids, job numbers) replaced by `*`, in KiB per
+ * session, largest first; `keysKiB` is their sum (used_memory also holds connections' buffers,
+ * the script cache and the allocator's overhead).
+ */
+async function memoryByFamily(client, sessionIds) {
+  const own = new Set(sessionIds);
+  const families = new Map();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const family = key.split(/([:-])/).map((p) => (own.has(p) || /^\d+$|^(?=.*\d)[0-9a-z]{6,}$/.test(p) ? '*' : p)).join('');
+      families.set(family, (families.get(family) ?? 0) + ((await client.memory('USAGE', key, 'SAMPLES', 0)) ?? 0));
+    }
+  } while (cursor !== '0');
+  const perSession = (bytes) => round(bytes / 1024 / sessionIds.length, 2);
+  const total = [...families.values()].reduce((a, b) => a + b, 0);
+  return { keysKiB: perSession(total), ...Object.fromEntries([...families].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, bytes]) => [k, perSession(bytes)])) };
+}
+
+/** MEMORY STATS' byte counters (flattened), to show the part of used_memory no key accounts for. */
+async function memoryStats(client) {
+  const raw = await client.call('MEMORY', 'STATS');
+  const out = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    if (typeof raw[i + 1] === 'number') out[raw[i]] = raw[i + 1];
+    else if (Array.isArray(raw[i + 1])) for (let j = 0; j < raw[i + 1].length; j += 2) if (typeof raw[i + 1][j + 1] === 'number') out[`${raw[i]}.${raw[i + 1][j]}`] = raw[i + 1][j + 1];
+  }
+  return out;
+}
+
+function diffStats(before, after, sessions) {
+  const out = {};
+  for (const [k, v] of Object.entries(after)) if (!/peak|percentage|ratio|startup|keys\.count|count$/.test(k) && Math.abs(v - (before[k] ?? 0)) > 1024) out[k] = round((v - (before[k] ?? 0)) / 1024 / sessions, 2);
+  return out;
+}
+
 async function idle({ withProduct, simEnv, sizes, timeoutMs }) {
   return withProduct(simEnv(3, 5), async (product, redis) => {
     await sleep(2000);
@@ -104,6 +144,7 @@ async function idle({ withProduct, simEnv, sizes, timeoutMs }) {
     if (!pid) throw new Error('no session-runner process found');
     const rss0 = rssKiB(pid);
     const mem0 = await redis.usedMemory();
+    const stats0 = await memoryStats(redis.client);
     const sessionIds = ids('i', sizes.sessions);
     const watchers = sessionIds.map((id) => followLog(redis.client, id, '0-0', (e) => e.event === 'sync_chats' && e.data.done === true, { timeoutMs, product }));
     await createSessions(product, sessionIds);
@@ -121,6 +162,8 @@ async function idle({ withProduct, simEnv, sizes, timeoutMs }) {
       idleSessionRedisKiB: round((mem1 - mem0) / 1024 / sizes.sessions, 1),
       idleRunnerCpuPct: round(cpuPct, 2),
       idleSessions: sizes.sessions,
+      redisKiBPerSessionByKey: await memoryByFamily(redis.client, sessionIds),
+      redisMemoryStatsKiBPerSession: diffStats(stats0, await memoryStats(redis.client), sizes.sessions),
     };
   });
 }
