@@ -226,6 +226,11 @@ export class SyncLedger {
     );
   }
 
+  /** Whether the sync's `session_ready` is logged (its marker, kept as long as the progress record). */
+  async readyLogged(syncId: string): Promise<boolean> {
+    return (await this.redis.exists(Keys.sessionReady(syncId))) === 1;
+  }
+
   /** After the store has the summary: the progress record expires (the store keeps it for good). */
   async finish(syncId: string): Promise<void> {
     await this.redis.multi().expire(Keys.syncProgress(syncId), FINISHED_SYNC_TTL_S).expire(Keys.syncFinished(syncId), FINISHED_SYNC_TTL_S).exec();

@@ -52,6 +52,10 @@ export async function runFinalizeSync(
   await ledger.finish(syncId);
   const next = await ledger.end(deps.queues, sessionId, syncId);
   if (next) deps.logger.info({ sessionId, syncId: next, after: syncId }, 'queued sync started');
+  // Read back before the job completes: a finalize taken before a Sentinel failover can write all
+  // of the above to the old primary (lost) and then complete on the new one (see countUncounted).
+  // Thrown, the job runs again and every step above is redone, once.
+  if (!(await ledger.readyLogged(syncId))) throw new Error(`session_ready of ${syncId} is gone from Redis (a failover?): finalizing again`);
   deps.logger.info({ sessionId, syncId, kind: summary.kind, nChats: summary.nChats, totalMessages: summary.totalMessages, chatsFailed: summary.chatsFailed }, 'sync finished');
   return summary;
 }
