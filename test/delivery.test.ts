@@ -112,7 +112,7 @@ describeWithBroker('downstream delivery', brokerReachableSync(), () => {
     const workers = h.workers!;
     const again = await runFinalizeSync(
       { sessionId: S, syncId, chatIds: logged.data.chats },
-      {},
+      async () => ({}),
       { store: h.store, ledger: new SyncLedger(h.redis, 2000), router: workers.delivery.router, queues: new SessionQueues(h.redis, h.logger), logger: h.logger },
     );
     expect(again).toEqual(logged.data);

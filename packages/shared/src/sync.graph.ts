@@ -18,12 +18,15 @@ export const SyncJobId = {
   refetch: (fetchId: string, n: number) => `${fetchId.replace(/-again\d+$/, '')}-again${n}`,
 } as const;
 
+/** BullMQ's name for a queue in parent references and children's value keys (`<prefix>:<queue>`). */
+const qualified = (queue: string): string => new QueueKeys(BULL_PREFIX).getQueueQualifiedName(queue);
+
 /**
  * The sync's finalize job as a parent of jobs added later (`opts.parent`): BullMQ names a parent's
  * queue by its qualified name (`<prefix>:<queue>`), so it comes from BullMQ's own QueueKeys.
  */
 export function finalizeParent(syncId: string): { id: string; queue: string } {
-  return { id: SyncJobId.finalize(syncId), queue: new QueueKeys(BULL_PREFIX).getQueueQualifiedName(QueueName.syncFinalize) };
+  return { id: SyncJobId.finalize(syncId), queue: qualified(QueueName.syncFinalize) };
 }
 
 /**
@@ -31,7 +34,7 @@ export function finalizeParent(syncId: string): { id: string; queue: string } {
  * `place` (BullMQ keys a child's value by its queue's qualified name and its id).
  */
 export function saveResultKey(syncId: string, place: number): string {
-  return `${new QueueKeys(BULL_PREFIX).getQueueQualifiedName(QueueName.chatSave)}:${SyncJobId.save(syncId, place)}`;
+  return `${qualified(QueueName.chatSave)}:${SyncJobId.save(syncId, place)}`;
 }
 
 /**

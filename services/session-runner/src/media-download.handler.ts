@@ -58,7 +58,6 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
       const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
       if (file.status === 'expired') return { status: 'expired', error: null };
       if (file.data.length > maxBytes) return { status: 'skipped', error: 'too_large', size: file.data.length };
-      const { mimetype, filename } = file;
       // Not used again here: the file store's writer thread takes the bytes without a copy.
       const stored = await blobs.put(file.data, { handOver: true });
       return {
@@ -66,8 +65,8 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
         error: null,
         sha256: stored.sha256,
         size: stored.size,
-        mimetype: media.mimetype ?? mimetype,
-        filename: media.filename ?? filename,
+        mimetype: media.mimetype ?? file.mimetype,
+        filename: media.filename ?? file.filename,
       };
     });
   } catch (err) {

@@ -23,7 +23,7 @@ export interface FinalizeDeps {
  */
 export async function runFinalizeSync(
   data: FinalizeSyncJob,
-  saveResults: Record<string, unknown>,
+  saveResults: () => Promise<Record<string, unknown>>,
   deps: FinalizeDeps,
 ): Promise<SessionEvents['session_ready']> {
   const { sessionId, syncId, chatIds } = data;
@@ -67,11 +67,18 @@ export async function runFinalizeSync(
  * then completes on the new one, where its lock is still valid. Without a result, the save failed
  * after its retries.
  */
-async function countUncounted({ sessionId, syncId, chatIds }: FinalizeSyncJob, saveResults: Record<string, unknown>, { ledger, logger }: FinalizeDeps): Promise<void> {
+async function countUncounted(
+  { sessionId, syncId, chatIds }: FinalizeSyncJob,
+  saveResults: () => Promise<Record<string, unknown>>,
+  { ledger, logger }: FinalizeDeps,
+): Promise<void> {
   const uncounted = new Set(await ledger.uncounted(syncId, chatIds));
+  // Read only then: every save's value of a 10,000-chat sync is one large read, rarely needed.
+  if (uncounted.size === 0) return;
+  const results = await saveResults();
   for (const [place, chatId] of chatIds.entries()) {
     if (!uncounted.has(chatId)) continue;
-    const saved = SaveChatResult.safeParse(saveResults[saveResultKey(syncId, place)]);
+    const saved = SaveChatResult.safeParse(results[saveResultKey(syncId, place)]);
     if (saved.success && !saved.data.failed) {
       logger.warn({ sessionId, syncId, chatId, messages: saved.data.messages }, 'chat saved but its count was lost: counted from its save result');
       await ledger.recordChat({ sessionId, syncId, chatId, messages: saved.data.messages, failed: false });

@@ -93,7 +93,7 @@ export function startSyncWorkers(deps: SyncWorkersDeps): SyncWorkers {
     QueueName.syncFinalize,
     {
       'finalize-sync': async (data, job) => {
-        const summary = await runFinalizeSync(data, await job.getChildrenValues(), { store, ledger, router: delivery.router, queues, logger });
+        const summary = await runFinalizeSync(data, () => job.getChildrenValues(), { store, ledger, router: delivery.router, queues, logger });
         await job.updateProgress(100);
         return summary;
       },

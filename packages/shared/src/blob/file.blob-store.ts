@@ -20,7 +20,7 @@ const HOST = hostname().replace(/[^A-Za-z0-9_.]/g, '_');
  */
 export class FileBlobStore implements BlobStore {
   readonly description: string;
-  private readonly root: string;
+  protected readonly root: string;
   private readonly tempDir: string;
   private ready: Promise<void> | undefined;
   /** Shard directories this store made or found (see put). */

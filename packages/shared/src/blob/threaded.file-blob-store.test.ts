@@ -96,4 +96,13 @@ describe('file blob store with a writer thread', () => {
     // What a dead thread left half-written is never visible under a key.
     for (const { sha256, size } of await listAll(store)) expect(size === 4 << 20 || sha256 === sha(bytes)).toBe(true);
   });
+
+  it('fails the puts in flight when it is closed, instead of leaving them waiting', async () => {
+    const inFlight = Array.from({ length: 4 }, () => store.put(owned(randomBytes(4 << 20)), { handOver: true }));
+    const settled = Promise.allSettled(inFlight);
+    await store.close();
+    const outcomes = await settled;
+    expect(outcomes.every((o) => o.status === 'fulfilled' || /blob store closed/.test(String(o.reason)))).toBe(true);
+    expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+  });
 });

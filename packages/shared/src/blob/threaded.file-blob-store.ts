@@ -25,10 +25,6 @@ export class ThreadedFileBlobStore extends FileBlobStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (info: BlobInfo) => void; reject: (err: Error) => void }>();
 
-  constructor(private readonly dir: string) {
-    super(dir);
-  }
-
   override put(data: Readable | Uint8Array, options: PutOptions = {}): Promise<BlobInfo> {
     if (!options.handOver || !(data instanceof Uint8Array) || !movable(data)) return super.put(data);
     return new Promise<BlobInfo>((resolve, reject) => {
@@ -41,13 +37,19 @@ export class ThreadedFileBlobStore extends FileBlobStore {
   override async close(): Promise<void> {
     const thread = this.thread;
     this.thread = null;
+    this.failPending(new Error('blob store closed'));
     await thread?.terminate();
     await super.close();
   }
 
+  private failPending(err: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+
   private start(): Worker {
     if (this.thread) return this.thread;
-    const thread = new Worker(THREAD_FILE, { workerData: { dir: this.dir } });
+    const thread = new Worker(THREAD_FILE, { workerData: { dir: this.root } });
     thread.unref();
     thread.on('message', (reply: WriterReply) => {
       const waiter = this.pending.get(reply.id);
@@ -67,8 +69,7 @@ export class ThreadedFileBlobStore extends FileBlobStore {
     const fail = (err: Error) => {
       if (this.thread !== thread) return;
       this.thread = null;
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
+      this.failPending(err);
     };
     thread.on('error', (err) => fail(new Error(`blob writer thread failed: ${err.message}`)));
     thread.on('exit', (code) => fail(new Error(`blob writer thread exited with ${code}`)));
