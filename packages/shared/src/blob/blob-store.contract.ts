@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobInfo, type BlobStore } from './blob-store.interface';
 
@@ -115,4 +118,15 @@ function chunked(bytes: Buffer, size: number): Readable {
   const parts: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size));
   return Readable.from(parts);
+}
+
+/** Makes fresh temp directories for a test file's file stores; all are removed after its tests. */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
 }

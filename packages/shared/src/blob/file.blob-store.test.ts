@@ -1,20 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createBlobStore } from './blob-store.factory';
-import { describeBlobStoreContract, listAll, sha } from './blob-store.contract';
+import { describeBlobStoreContract, listAll, sha, tempDirs } from './blob-store.contract';
 import { BlobStoreUnavailableError } from './blob-store.interface';
 import { FileBlobStore } from './file.blob-store';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-sync-blob-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('wa-sync-blob-');
 
 describeBlobStoreContract('file', () => createBlobStore({ url: `file:${tempDir()}` }));
 

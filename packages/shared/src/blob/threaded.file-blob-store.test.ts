@@ -1,19 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createBlobStore } from './blob-store.factory';
-import { describeBlobStoreContract, listAll, sha } from './blob-store.contract';
+import { describeBlobStoreContract, listAll, sha, tempDirs } from './blob-store.contract';
 import { type BlobStore, BlobStoreUnavailableError } from './blob-store.interface';
 import { ThreadedFileBlobStore } from './threaded.file-blob-store';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-sync-blob-thread-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('wa-sync-blob-thread-');
 
 async function threaded(dir = tempDir()): Promise<ThreadedFileBlobStore> {
   const store = await createBlobStore({ url: `file:${dir}` }, { writerThread: true });
