@@ -11,6 +11,8 @@ import { EventLog, type Redis, createRedis } from '@wa-sync/shared/runtime';
 import { type ApiFixture, startApi } from './support/api-fixture';
 import { appendLive } from './support/live-events';
 import { openRaw } from './support/sse-client';
+import { TcpProxy } from './support/tcp-proxy';
+import { holdSqliteLock } from './support/store-lock';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { waitFor } from './support/wait-for';
 import { type Frame, WsClient } from './support/ws-client';
@@ -109,6 +111,48 @@ describe('resume with since', () => {
     expect(bodies(again.frames)).toEqual(range(16, 22));
     ws.close();
     again.close();
+  });
+});
+
+describe('a join while the session changes', () => {
+  it('sends joined before any live event: a QR announced while the join reads its snapshot stays on screen', async () => {
+    // The second API's command connection (the join's snapshot reads) goes through a proxy that
+    // can stall; its bus subscription does not.
+    const proxy = await TcpProxy.open({ host: '127.0.0.1', port: Number(new URL(redisServer.url).port) });
+    const slow = await startApi({ commands: proxy.url(redisServer.url), bus: redisServer.url, commandTimeoutMs: 10_000 });
+    await slow.app.listen({ port: 0, host: '127.0.0.1' });
+    const s = 'join-slow-read';
+    const ws = await WsClient.connect(`ws://127.0.0.1:${(slow.app.server.address() as AddressInfo).port}/ws`);
+    try {
+      proxy.pause();
+      ws.send('join-session', { sessionId: s });
+      await waitFor('the join to be registered', () => [...slow.hub.sessions()].includes(s));
+      // Meanwhile the runner shows a QR, as SessionStatusReporter.qr announces it.
+      const qrDataUrl = 'data:image/png;base64,QUJD';
+      await redis.hset(Keys.sessionLive(s), { qr: 'code-1', qrDataUrl });
+      await log.append(s, 'status', { sessionId: s, status: 'qr', detail: null });
+      await log.append(s, 'qr', { sessionId: s, qr: 'code-1', qrDataUrl });
+      // Time for the bus to bring both events.
+      await new Promise((r) => setTimeout(r, 100));
+      proxy.resume();
+      await waitFor('joined and both events', () => ws.frames.length >= 3);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(ws.frames.map((f) => f.event)).toEqual(['joined', 'status', 'qr']);
+      // A client applies frames in order: it ends on the QR, whatever the snapshot said.
+      let screen: { status?: unknown; qrDataUrl?: unknown } = {};
+      for (const f of ws.frames) {
+        const data = f.data as { status?: string; qrDataUrl?: string };
+        if (f.event === 'joined') screen = { status: data.status, qrDataUrl: data.status === 'qr' ? data.qrDataUrl : undefined };
+        if (f.event === 'status') screen = { status: data.status, qrDataUrl: data.status === 'qr' ? screen.qrDataUrl : undefined };
+        if (f.event === 'qr') screen = { status: 'qr', qrDataUrl: data.qrDataUrl };
+      }
+      expect(screen).toEqual({ status: 'qr', qrDataUrl });
+    } finally {
+      ws.close();
+      proxy.resume();
+      await slow.close();
+      await proxy.stop();
+    }
   });
 });
 

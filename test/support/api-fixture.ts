@@ -24,7 +24,11 @@ export interface ApiFixture {
  * `injectWS`. The command connection has a short commandTimeout, as in production.
  */
 export async function startApi(
-  redisUrl: string,
+  /**
+   * One Redis for everything, or the command connection through another address (a proxy that
+   * can stall) than the bus's, with its own command timeout (500 ms, as in production, otherwise).
+   */
+  redisUrl: string | { commands: string; bus: string; commandTimeoutMs?: number },
   options: Partial<ApiSettings> = {},
   storeUrl?: string,
   /** As main.ts opens it (STORE_LOCK_WAIT_MS default). */
@@ -33,8 +37,9 @@ export async function startApi(
   const dir = mkdtempSync(join(tmpdir(), 'wa-sync-api-'));
   const store = await createStore(storeUrl ?? `sqlite:${join(dir, 'api.db')}`, storeOptions);
   // A short disconnectTimeout: tests that stop Redis would otherwise keep Jest waiting 2 s on close.
-  const redis: Redis = createRedis(redisUrl, { commandTimeout: 500, disconnectTimeout: 100 });
-  const subscriber = createRedis(redisUrl, { disconnectTimeout: 100 });
+  const urls = typeof redisUrl === 'string' ? { commands: redisUrl, bus: redisUrl } : redisUrl;
+  const redis: Redis = createRedis(urls.commands, { commandTimeout: urls.commandTimeoutMs ?? 500, disconnectTimeout: 100 });
+  const subscriber = createRedis(urls.bus, { disconnectTimeout: 100 });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

@@ -2,13 +2,15 @@ import { type Server, type Socket, createServer, connect } from 'node:net';
 import { freePort } from './redis-server';
 
 /**
- * A TCP proxy on a fixed local port in front of a real server (the test broker): `stop()` closes
- * the port and cuts every connection, as a broker outage would, without touching the broker;
- * `start()` opens it again on the same port.
+ * A TCP proxy on a fixed local port in front of a real server (the test broker, a Redis): `stop()`
+ * closes the port and cuts every connection, as an outage would, without touching the server;
+ * `start()` opens it again on the same port; `pause()` stalls the requests until `resume()`.
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Each connection's client side and its upstream, for pause and resume. */
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
 
   private constructor(
     readonly port: number,
@@ -42,6 +44,9 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
       client.pipe(upstream);
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
@@ -52,6 +57,19 @@ export class TcpProxy {
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
+  }
+
+  /** Stalls every connection's requests (nothing is cut: they wait in the proxy, as on a stalled network). */
+  pause(): void {
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      client.pause();
+    }
+  }
+
+  /** Lets the stalled requests through, in order. */
+  resume(): void {
+    for (const { client, upstream } of this.pairs) client.pipe(upstream);
   }
 
   async stop(): Promise<void> {

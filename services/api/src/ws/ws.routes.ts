@@ -104,10 +104,11 @@ async function handleFrame(
     return hub.send(socket, 'error', { code: 'forbidden', message: `this token cannot join session ${sessionId}` });
   }
   const { since } = data.data as ClientEvents['join-session'];
-  // Join first (holding live events back when resuming), then read: events published in
-  // between are either in the replay or held back, never lost; stale progress is dropped by the
-  // hub's currentChat check.
-  hub.join(socket, sessionId, since !== undefined);
+  // Join first, holding live events back, then read: events published in between are either in
+  // the replay or held back, never lost, and none reaches the client before `joined` (a `qr`
+  // delivered first would be undone by a snapshot read just before it); stale progress is
+  // dropped by the hub's currentChat check.
+  hub.join(socket, sessionId, true);
   try {
     const [session, live, sync, head] = await Promise.all([
       deps.store.getSession(sessionId),
@@ -119,7 +120,11 @@ async function handleFrame(
     if (head) feed?.observe(sessionId, head);
     const status = session?.status ?? null;
     const joined = { sessionId, status, ...(status === 'qr' && live.qr ? { qr: live.qr, qrDataUrl: live.qrDataUrl } : {}), sync };
-    if (since === undefined) return hub.send(socket, 'joined', joined);
+    if (since === undefined) {
+      hub.send(socket, 'joined', joined);
+      // No replay: everything held back since the join is newer than the snapshot or repeats it.
+      return hub.release(socket, sessionId, null);
+    }
 
     const replay = await deps.events.replayAfter(sessionId, since);
     hub.send(socket, 'joined', { ...joined, resumed: replay.resumed });
