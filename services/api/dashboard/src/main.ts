@@ -77,6 +77,8 @@ function showConnection(state: SocketState, attempt: number): void {
   connection.textContent = { connecting: 'connecting…', open: 'live', reconnecting: `reconnecting (${attempt})…`, closed: 'not connected' }[state];
   if (state === 'reconnecting') showBanner('Connection to the server lost: reconnecting… (what happens meanwhile is replayed)', 'connection');
   if (state === 'open') showBanner(null, 'connection');
+  // Until each session's `joined` comes back, the list and the watch say its status again.
+  else for (const s of sessions.values()) s.streamed = false;
   // A shared link's socket closed for good (its token expired or was revoked): ask once, to say why.
   if (shared && state === 'closed' && !sharedEnded) void refreshRow(shared.sessionId);
 }
@@ -92,7 +94,7 @@ function upsertRow(row: SessionRow): SessionState {
     sessions.set(row.sessionId, s);
     socket.join(row.sessionId);
   } else {
-    s.row = { ...s.row, ...row };
+    s.row = { ...s.row, ...row, ...(s.streamed ? { status: s.row.status, statusDetail: s.row.statusDetail } : {}) };
   }
   return s;
 }
@@ -171,7 +173,7 @@ function onWatch(frame: Frame): boolean {
     case 'session:status': {
       const u = frame.data;
       const s = upsertRow({ sessionId: u.sessionId, status: u.status, statusDetail: u.detail, runnerId: u.runnerId, lastSync: u.lastSync });
-      if (u.status !== 'qr') s.qrDataUrl = undefined;
+      if (s.row.status !== 'qr') s.qrDataUrl = undefined;
       if (detail?.sessionId === u.sessionId) detail.render();
       break;
     }
@@ -249,6 +251,7 @@ function onFrame(frame: Frame, rejoined: boolean): void {
 }
 
 function onJoined(s: SessionState, data: ServerEvents['joined']): void {
+  s.streamed = true;
   if (data.status) s.row = { ...s.row, status: data.status };
   s.qrDataUrl = data.status === 'qr' ? data.qrDataUrl : undefined;
   if (!data.sync) s.sync ??= null;

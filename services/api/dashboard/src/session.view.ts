@@ -9,6 +9,11 @@ import { messageItem } from './message.view';
 export interface SessionState {
   row: SessionRow;
   qrDataUrl?: string;
+  /**
+   * The session's own stream is live (joined on an open socket): its status and QR then come
+   * from there only, in log order; a list read or a watch frame may be older than what it said.
+   */
+  streamed?: boolean;
   sync?: SyncSnapshot | null;
   /** `sync_error` messages of the current sync. */
   syncErrors: string[];
