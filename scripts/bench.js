@@ -258,7 +258,7 @@ async function main() {
 
   // 3. At 50 ms fetch latency, against the seed's loop.
   // 2b. Media files of 1 MiB into the file blob store beside a raw write of the same files (scripts/bench/media.js).
-  await part('media', ['mediaMiBPerSec', 'rawBlobMiBPerSec', 'mediaVsRawFs', 'mediaPeakRssMiB'], () =>
+  await part('media', ['mediaMiBPerSec', 'rawBlobMiBPerSec', 'mediaVsRawFs', 'blobPutMiBPerSec', 'mediaVsBlobPut', 'mediaPeakRssMiB'], () =>
     require('./bench/media').run({ files: QUICK ? 100 : 1000, withProduct, simEnv, result, extra, round, ratio, sleep, timeoutMs: SYNC_TIMEOUT_MS, profile: PROFILE }),
   );
 

@@ -9,6 +9,10 @@
  *   files (writeFile + fsync, MEDIA_CONCURRENCY at once): what the disk gives without the product
  *   (the median of three rounds, each into a directory of its own, none deleted until the end);
  * - mediaVsRawFs: the first ÷ the second (goal ≥ 0.5);
+ * - blobPutMiBPerSec, mediaVsBlobPut: the same files put straight into a new blob store of the
+ *   runner's kind (ThreadedFileBlobStore, bytes handed over, MEDIA_CONCURRENCY at once; median of
+ *   three rounds interleaved with the raw ones): the store's own rate, and what the product's
+ *   download, jobs and bookkeeping leave of it;
  * - mediaPeakRssMiB: the session runner's peak RSS over the run (goal ≤ 200): whole files are held
  *   only while in flight.
  */
@@ -49,34 +53,49 @@ async function mediaEvents(redis) {
   return out.sort((a, b) => a[0] - b[0]);
 }
 
-/** The stored blobs, written again as plain files (writeFile + fsync), `concurrency` at once; the reads are not timed. */
-async function rawWrite(mediaDir, outDir, concurrency) {
+/** The stored blobs, written again with `write(bytes, index)`, `concurrency` at once; the reads are not timed. */
+async function writeAgain(mediaDir, concurrency, write) {
   const files = [];
   for (const shard of fs.readdirSync(mediaDir)) {
     if (!/^[0-9a-f]{2}$/.test(shard)) continue;
     for (const name of fs.readdirSync(path.join(mediaDir, shard))) files.push(path.join(mediaDir, shard, name));
   }
-  fs.mkdirSync(outDir, { recursive: true });
   let bytes = 0;
   let ms = 0;
   for (let i = 0; i < files.length; i += concurrency) {
     const batch = files.slice(i, i + concurrency).map((f) => fs.readFileSync(f));
+    const size = batch.reduce((n, b) => n + b.length, 0);
     const t0 = performance.now();
-    await Promise.all(
-      batch.map(async (buf, j) => {
-        const handle = await fs.promises.open(path.join(outDir, `f${i + j}`), 'w');
-        try {
-          await handle.writeFile(buf);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      }),
-    );
+    await Promise.all(batch.map((buf, j) => write(buf, i + j)));
     ms += performance.now() - t0;
-    bytes += batch.reduce((n, b) => n + b.length, 0);
+    bytes += size;
   }
   return { files: files.length, bytes, seconds: ms / 1000 };
+}
+
+/** Plain files (writeFile + fsync) in `outDir`: what the disk gives. */
+function rawWrite(mediaDir, outDir, concurrency) {
+  fs.mkdirSync(outDir, { recursive: true });
+  return writeAgain(mediaDir, concurrency, async (buf, k) => {
+    const handle = await fs.promises.open(path.join(outDir, `f${k}`), 'w');
+    try {
+      await handle.writeFile(buf);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** Puts into a new store of the runner's kind in `outDir`: what the blob store gives. */
+async function blobPut(mediaDir, outDir, concurrency) {
+  const { ThreadedFileBlobStore } = require('../../packages/shared/dist/blob/threaded.file-blob-store.js');
+  const store = new ThreadedFileBlobStore(outDir);
+  try {
+    return await writeAgain(mediaDir, concurrency, (buf) => store.put(buf, { handOver: true }));
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -106,12 +125,32 @@ async function run(o) {
     // The disk's rate moves by a third between runs of the same write: the median of three rounds.
     // Each round writes new files beside the others, as the product did (a round written over the
     // space the one before just freed ran up to half again as fast: the product never deletes).
+    const mediaDir = path.join(product.o.dataDir, 'media');
     const rounds = [];
-    for (let r = 0; r < RAW_ROUNDS; r++) rounds.push(await rawWrite(path.join(product.o.dataDir, 'media'), path.join(product.o.dataDir, `raw-media-${r}`), concurrency));
-    const raw = medianBy(rounds, (x) => x.bytes / x.seconds);
-    o.result.rawBlobMiBPerSec = o.round(raw.bytes / MiB / raw.seconds, 1);
+    const puts = [];
+    for (let r = 0; r < RAW_ROUNDS; r++) {
+      rounds.push(await rawWrite(mediaDir, path.join(product.o.dataDir, `raw-media-${r}`), concurrency));
+      puts.push(await blobPut(mediaDir, path.join(product.o.dataDir, `put-media-${r}`), concurrency));
+    }
+    const rate = (x) => x.bytes / MiB / x.seconds;
+    const raw = medianBy(rounds, rate);
+    const put = medianBy(puts, rate);
+    o.result.rawBlobMiBPerSec = o.round(rate(raw), 1);
     o.result.mediaVsRawFs = o.round(o.ratio(o.result.mediaMiBPerSec, o.result.rawBlobMiBPerSec), 2);
-    o.extra.media = { readyAfterFirstMs: events.readyMs - events[0][0], storedBeforeReady: events.filter(([ms]) => ms < events.readyMs).length, files: events.length, distinctFiles: raw.files, counts, seconds: o.round(seconds, 2), rawSeconds: o.round(raw.seconds, 2), rawRoundsMiBPerSec: rounds.map((x) => o.round(x.bytes / MiB / x.seconds, 1)), chats };
+    o.result.blobPutMiBPerSec = o.round(rate(put), 1);
+    o.result.mediaVsBlobPut = o.round(o.ratio(o.result.mediaMiBPerSec, o.result.blobPutMiBPerSec), 2);
+    o.extra.media = {
+      readyAfterFirstMs: events.readyMs - events[0][0],
+      storedBeforeReady: events.filter(([ms]) => ms < events.readyMs).length,
+      files: events.length,
+      distinctFiles: raw.files,
+      counts,
+      seconds: o.round(seconds, 2),
+      rawSeconds: o.round(raw.seconds, 2),
+      rawRoundsMiBPerSec: rounds.map((x) => o.round(rate(x), 1)),
+      blobPutRoundsMiBPerSec: puts.map((x) => o.round(rate(x), 1)),
+      chats,
+    };
   }, { profile: o.profile, label: 'media' });
 }
 

@@ -49,6 +49,7 @@ function printReport({ result, reasons, extra, sizes: SIZES, latency: LATENCY, s
   row('  token p99 ÷ key p99', r.tokenFanoutP99Ratio, extra.tokenFanout ? `${extra.tokenFanout.token[0].clients.ws} WS + ${extra.tokenFanout.token[0].clients.sse} SSE, median of ${extra.tokenFanout.rounds} run(s) each` : '', '≤ 1.1');
   row('media MiB/s (1 MiB files, file store)', r.mediaMiBPerSec, `raw write ${r.rawBlobMiBPerSec ?? 'null'}`, '');
   row('  media ÷ raw write', r.mediaVsRawFs, extra.media ? `${extra.media.files} files` : '', '≥ 0.5');
+  row('  media ÷ the blob store\'s own put', r.mediaVsBlobPut, `put ${r.blobPutMiBPerSec ?? 'null'} MiB/s`, '');
   row('runner peak RSS, media downloads (MiB)', r.mediaPeakRssMiB, '', '≤ 200');
   row(`runner peak RSS, ${SIZES.chats}-chat sync (MiB)`, r.runnerRssMiB, '', '≤ 150');
   row('workers peak RSS (MiB)', r.workersRssMiB, '', '≤ 150');
