@@ -6,13 +6,12 @@
  * (watch-sessions): a session made by another client appears without the list being fetched again.
  * Screenshots go to a temporary directory, or DASHBOARD_SCREENSHOTS (docs/screenshots for the README).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { Chat, Message } from '@wa-sync/shared/contracts';
-import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
-import { CHROME, describeWithChromium } from './support/chromium';
+import { CHROME, type TestChromium, describeWithChromium, launchChromium } from './support/chromium';
 import { type ServiceStack, startStack } from './support/service-stack';
 import { waitFor } from './support/wait-for';
 
@@ -29,7 +28,7 @@ const WAIT = { timeout: 90_000 };
 
 let stack: ServiceStack;
 let browser: Browser;
-let profileDir: string;
+let chromium: TestChromium;
 
 async function api<T>(method: string, path: string): Promise<T> {
   const res = await fetch(`${stack.url}/whatsapp-web${path}`, { method, headers: { authorization: `Bearer ${KEY}` } });
@@ -68,14 +67,13 @@ describeWithChromium('conversations.browser.test')(`a chat with media in the das
       SIM_MEDIA_EXPIRED_RATE: '0.05',
     });
     mkdirSync(SCREENSHOTS, { recursive: true });
-    profileDir = mkdtempSync(join(tmpdir(), 'wa-sync-conv-profile-'));
-    browser = await puppeteer.launch({ executablePath: CHROME, headless: true, userDataDir: profileDir, args: CHROMIUM_ARGS });
+    chromium = await launchChromium('conv');
+    browser = chromium.browser;
   }, TIMEOUT);
 
   afterAll(async () => {
-    await browser?.close().catch(() => undefined);
+    await chromium?.close().catch(() => undefined);
     await stack?.stop();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }, TIMEOUT);
 
   it('lists a session made elsewhere live, then shows a drawn image, an audio player, a reply with its quote, names and reactions', async () => {

@@ -4,14 +4,10 @@
  * what it missed. The API in-process on a real socket (so the test can drop the sockets), a real
  * Redis, the system Chromium. Needs the dashboard built (`npm run build`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
-import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
+import type { Browser } from 'puppeteer-core';
 import { type ApiFixture, startApi } from './support/api-fixture';
-import { CHROME, describeWithChromium } from './support/chromium';
+import { type TestChromium, describeWithChromium, launchChromium } from './support/chromium';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { waitFor } from './support/wait-for';
 
@@ -26,7 +22,7 @@ const WAIT = { timeout: 30_000 };
 let redisServer: PrivateRedis;
 let api: ApiFixture;
 let browser: Browser;
-let profileDir: string;
+let chromium: TestChromium;
 let base: string;
 /** Every frame the browser sent to the server. */
 const sent: Array<{ event: string; data: { sessionId?: string; since?: string } }> = [];
@@ -40,16 +36,15 @@ describeWithChrome('dashboard: a lost WebSocket', () => {
     api.app.websocketServer.on('connection', (ws: import('ws').WebSocket) => ws.on('message', (m) => sent.push(JSON.parse(m.toString()))));
     await api.store.ensureSession(SESSION);
     await api.store.setSessionStatus(SESSION, 'ready');
-    profileDir = mkdtempSync(join(tmpdir(), 'wa-sync-reconnect-profile-'));
-    browser = await puppeteer.launch({ executablePath: CHROME, headless: true, userDataDir: profileDir, args: CHROMIUM_ARGS });
+    chromium = await launchChromium('reconnect');
+    browser = chromium.browser;
   }, TIMEOUT);
 
   afterAll(async () => {
     const errors: unknown[] = [];
-    for (const step of [() => browser?.close(), () => api?.close(), () => redisServer?.stop()]) {
+    for (const step of [() => chromium?.close(), () => api?.close(), () => redisServer?.stop()]) {
       await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
     }
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }, TIMEOUT);
 

@@ -4,14 +4,10 @@
  * live, and says so once the session's tokens are revoked. The API in-process on a real socket, a
  * real Redis, the system Chromium. Needs the dashboard built (`npm run build:dashboard`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
-import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
+import type { Browser } from 'puppeteer-core';
 import { type ApiFixture, startApi } from './support/api-fixture';
-import { CHROME, describeWithChromium } from './support/chromium';
+import { type TestChromium, describeWithChromium, launchChromium } from './support/chromium';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 
 declare const document: { querySelector(s: string): { textContent: string | null; value?: string; hidden?: boolean } | null };
@@ -26,7 +22,7 @@ const WAIT = { timeout: 30_000 };
 let redisServer: PrivateRedis;
 let api: ApiFixture;
 let browser: Browser;
-let profileDir: string;
+let chromium: TestChromium;
 let base: string;
 
 describeWithChrome('dashboard: share this session', () => {
@@ -39,16 +35,15 @@ describeWithChrome('dashboard: share this session', () => {
       await api.store.ensureSession(id);
       await api.store.setSessionStatus(id, 'ready');
     }
-    profileDir = mkdtempSync(join(tmpdir(), 'wa-sync-share-profile-'));
-    browser = await puppeteer.launch({ executablePath: CHROME, headless: true, userDataDir: profileDir, args: CHROMIUM_ARGS });
+    chromium = await launchChromium('share');
+    browser = chromium.browser;
   }, TIMEOUT);
 
   afterAll(async () => {
     const errors: unknown[] = [];
-    for (const step of [() => browser?.close(), () => api?.close(), () => redisServer?.stop()]) {
+    for (const step of [() => chromium?.close(), () => api?.close(), () => redisServer?.stop()]) {
       await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
     }
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }, TIMEOUT);
 

@@ -5,16 +5,12 @@
  * command connection through a proxy that stalls (as a busy Redis would stall the watch's
  * reads), a real Redis, the system Chromium. Needs the dashboard built (`npm run build`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { Keys } from '@wa-sync/shared/contracts';
 import { EventLog, type Redis, createRedis } from '@wa-sync/shared/runtime';
-import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
 import { type ApiFixture, startApi } from './support/api-fixture';
-import { CHROME, describeWithChromium } from './support/chromium';
+import { type TestChromium, describeWithChromium, launchChromium } from './support/chromium';
 import { type PrivateRedis, startRedis } from './support/redis-server';
 import { TcpProxy } from './support/tcp-proxy';
 import { waitFor } from './support/wait-for';
@@ -34,7 +30,7 @@ let log: EventLog;
 let proxy: TcpProxy;
 let api: ApiFixture;
 let browser: Browser;
-let profileDir: string;
+let chromium: TestChromium;
 let base: string;
 
 describeWithChrome('dashboard: a session status heard on two channels', () => {
@@ -49,17 +45,16 @@ describeWithChrome('dashboard: a session status heard on two channels', () => {
     base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
     await api.store.ensureSession(SESSION);
     await api.store.setSessionStatus(SESSION, 'stopped');
-    profileDir = mkdtempSync(join(tmpdir(), 'wa-sync-order-profile-'));
-    browser = await puppeteer.launch({ executablePath: CHROME, headless: true, userDataDir: profileDir, args: CHROMIUM_ARGS });
+    chromium = await launchChromium('order');
+    browser = chromium.browser;
   }, TIMEOUT);
 
   afterAll(async () => {
     const errors: unknown[] = [];
     proxy?.resume();
-    for (const step of [() => browser?.close(), () => api?.close(), () => proxy?.stop(), () => redis?.disconnect(), () => redisServer?.stop()]) {
+    for (const step of [() => chromium?.close(), () => api?.close(), () => proxy?.stop(), () => redis?.disconnect(), () => redisServer?.stop()]) {
       await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
     }
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }, TIMEOUT);
 

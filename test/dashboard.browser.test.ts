@@ -6,13 +6,12 @@
  * same flow on a 390 px wide phone, with no horizontal scroll at any step. Screenshots go to a
  * temporary directory (or DASHBOARD_SCREENSHOTS). Needs a build (`npm run build`, which `npm test` runs first).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { Chat } from '@wa-sync/shared/contracts';
-import { CHROMIUM_ARGS } from '../services/session-runner/src/engine/webjs.engine';
-import { CHROME, describeWithChromium } from './support/chromium';
+import { CHROME, type TestChromium, describeWithChromium, launchChromium } from './support/chromium';
 import { type ServiceStack, startStack } from './support/service-stack';
 import { WsClient } from './support/ws-client';
 import { waitFor } from './support/wait-for';
@@ -45,7 +44,7 @@ const WAIT = { timeout: 60_000 };
 
 let stack: ServiceStack;
 let browser: Browser;
-let profileDir: string;
+let chromium: TestChromium;
 let watcher: WsClient;
 
 /** Everything that went wrong in a page: console errors, script errors, failed or refused requests, CSP violations. */
@@ -176,16 +175,15 @@ describeWithChrome(`dashboard on the system Chromium (${CHROME})`, () => {
     });
     watcher = await WsClient.connect(`${stack.wsUrl}?token=${KEY}`);
     mkdirSync(SCREENSHOTS, { recursive: true });
-    profileDir = mkdtempSync(join(tmpdir(), 'wa-sync-dashboard-profile-'));
-    browser = await puppeteer.launch({ executablePath: CHROME, headless: true, userDataDir: profileDir, args: CHROMIUM_ARGS });
+    chromium = await launchChromium('dashboard');
+    browser = chromium.browser;
   }, TIMEOUT);
 
   afterAll(async () => {
     const errors: unknown[] = [];
-    for (const step of [() => watcher?.close(), () => browser?.close(), () => stack?.stop()]) {
+    for (const step of [() => watcher?.close(), () => chromium?.close(), () => stack?.stop()]) {
       await Promise.resolve().then(step).catch((err: unknown) => errors.push(err));
     }
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }, TIMEOUT);
 
