@@ -8,9 +8,9 @@ import { freePort } from './redis-server';
  */
 export class TcpProxy {
   private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  /** Each connection's client side and its upstream, for pause and resume. */
+  /** Each open connection: its client side and its upstream. */
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private paused = false;
 
   private constructor(
     readonly port: number,
@@ -39,15 +39,13 @@ export class TcpProxy {
     if (this.server) return;
     const server = createServer((client) => {
       const upstream = connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
+      for (const s of [client, upstream]) s.on('error', () => undefined);
       const pair = { client, upstream };
       this.pairs.add(pair);
       client.on('close', () => this.pairs.delete(pair));
-      client.pipe(upstream);
+      // A connection made while paused starts stalled too.
+      if (this.paused) client.pause();
+      else client.pipe(upstream);
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -61,14 +59,18 @@ export class TcpProxy {
 
   /** Stalls every connection's requests (nothing is cut: they wait in the proxy, as on a stalled network). */
   pause(): void {
+    if (this.paused) return;
+    this.paused = true;
     for (const { client, upstream } of this.pairs) {
       client.unpipe(upstream);
       client.pause();
     }
   }
 
-  /** Lets the stalled requests through, in order. */
+  /** Lets the stalled requests through, in order. A second call does nothing (a second pipe would send everything twice). */
   resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
     for (const { client, upstream } of this.pairs) client.pipe(upstream);
   }
 
@@ -76,8 +78,12 @@ export class TcpProxy {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    this.paused = false;
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
