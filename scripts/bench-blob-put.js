@@ -16,6 +16,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { median, writeSynced } = require('./bench/util');
 const { FileBlobStore } = require('../packages/shared/dist/blob/file.blob-store.js');
 const { ThreadedFileBlobStore } = require('../packages/shared/dist/blob/threaded.file-blob-store.js');
 
@@ -35,35 +36,25 @@ function freshFile() {
   return b;
 }
 
-async function writeSynced(file, bytes, hash) {
-  const h = await fsp.open(file, 'w');
-  try {
-    const written = h.writeFile(bytes);
-    if (hash) crypto.createHash('sha256').update(bytes).digest('hex');
-    await written;
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 const VARIANTS = {
   raw(dir) {
     fs.mkdirSync(dir);
     let i = 0;
-    return (b) => writeSynced(path.join(dir, `f${i++}`), b, false);
+    return (b) => writeSynced(path.join(dir, `f${i++}`), b);
   },
   rawHash(dir) {
     fs.mkdirSync(dir);
     let i = 0;
-    return (b) => writeSynced(path.join(dir, `f${i++}`), b, true);
+    return (b) => writeSynced(path.join(dir, `f${i++}`), b, sha256);
   },
   rawRename(dir) {
     fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
     let i = 0;
     return async (b) => {
       const name = `f${i++}`;
-      await writeSynced(path.join(dir, 'tmp', name), b, false);
+      await writeSynced(path.join(dir, 'tmp', name), b);
       await fsp.rename(path.join(dir, 'tmp', name), path.join(dir, name));
     };
   },
@@ -72,16 +63,8 @@ const VARIANTS = {
     const shards = new Set();
     return async (b) => {
       const temp = path.join(dir, 'tmp', crypto.randomBytes(8).toString('hex'));
-      const h = await fsp.open(temp, 'wx');
       let sha;
-      try {
-        const written = h.writeFile(b);
-        sha = crypto.createHash('sha256').update(b).digest('hex');
-        await written;
-        await h.sync();
-      } finally {
-        await h.close();
-      }
+      await writeSynced(temp, b, (bytes) => (sha = sha256(bytes)));
       const shard = path.join(dir, sha.slice(0, 2));
       if (!shards.has(shard)) await fsp.mkdir(shard, { recursive: true });
       shards.add(shard);
@@ -122,7 +105,6 @@ async function main() {
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const raw = rates.raw ? median(rates.raw) : null;
   for (const name of names) {
     const m = median(rates[name]);

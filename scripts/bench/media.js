@@ -19,7 +19,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { medianBy } = require('./util');
+const { medianBy, writeSynced } = require('./util');
 
 const MiB = 1024 * 1024;
 const RAW_ROUNDS = 3;
@@ -76,15 +76,7 @@ async function writeAgain(mediaDir, concurrency, write) {
 /** Plain files (writeFile + fsync) in `outDir`: what the disk gives. */
 function rawWrite(mediaDir, outDir, concurrency) {
   fs.mkdirSync(outDir, { recursive: true });
-  return writeAgain(mediaDir, concurrency, async (buf, k) => {
-    const handle = await fs.promises.open(path.join(outDir, `f${k}`), 'w');
-    try {
-      await handle.writeFile(buf);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
+  return writeAgain(mediaDir, concurrency, (buf, k) => writeSynced(path.join(outDir, `f${k}`), buf));
 }
 
 /** Puts into a new store of the runner's kind in `outDir`: what the blob store gives. */

@@ -39,4 +39,20 @@ const medianBy = (items, by) => [...items].sort((x, y) => by(x) - by(y))[Math.fl
 /** The median of numbers (the upper one of an even count). */
 const median = (xs) => medianBy(xs, (x) => x);
 
-module.exports = { freePort, sleep, percentile, idMs, round, ratio, median, medianBy };
+/**
+ * A plain durable write, the media baselines' unit: open, write, fsync, close. `during(bytes)` runs
+ * while the write is on libuv's thread (bench-blob-put hashes there).
+ */
+async function writeSynced(file, bytes, during) {
+  const handle = await require('node:fs').promises.open(file, 'w');
+  try {
+    const written = handle.writeFile(bytes);
+    during?.(bytes);
+    await written;
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+module.exports = { freePort, sleep, percentile, idMs, round, ratio, median, medianBy, writeSynced };
