@@ -154,6 +154,41 @@ describe('a join while the session changes', () => {
       await proxy.stop();
     }
   });
+
+  it('answers a join whose reads find Redis unreachable with unavailable, as REST does, and joins once Redis is back', async () => {
+    // The API's command connection (500 ms timeout, as in production) goes through a proxy that is cut.
+    const proxy = await TcpProxy.open({ host: '127.0.0.1', port: Number(new URL(redisServer.url).port) });
+    const cut = await startApi({ commands: proxy.url(redisServer.url), bus: redisServer.url });
+    await cut.app.listen({ port: 0, host: '127.0.0.1' });
+    const s = 'join-redis-down';
+    const ws = await WsClient.connect(`ws://127.0.0.1:${(cut.app.server.address() as AddressInfo).port}/ws`);
+    try {
+      await proxy.stop();
+      ws.send('join-session', { sessionId: s });
+      await waitFor('an error frame', () => ws.of('error').length === 1, 10_000);
+      expect(ws.of('error')[0]).toEqual({ code: 'unavailable', message: 'Redis is unreachable; retry later' });
+      expect(ws.of('joined')).toEqual([]);
+      // A warning, not an error with a stack: Redis being down is not the API's fault.
+      expect(cut.logs.filter((l) => l.includes('"level":50'))).toEqual([]);
+      expect(cut.logs.some((l) => l.includes('websocket frame: dependency unavailable'))).toBe(true);
+      // The failed join left its room: nothing is held for the socket.
+      expect([...cut.hub.sessions()]).not.toContain(s);
+
+      await proxy.start();
+      await waitFor('joined once Redis is back', async () => {
+        if (ws.of('joined').length === 0) ws.send('join-session', { sessionId: s });
+        await new Promise((r) => setTimeout(r, 200));
+        return ws.of('joined').length >= 1;
+      }, 20_000);
+      const id = await log.append(s, 'status', { sessionId: s, status: 'ready', detail: 'back' });
+      await waitFor('the live event', () => ws.of('status').length === 1, 10_000);
+      expect(ws.frames.filter((f) => f.event === 'status').map((f) => f.id)).toEqual([id]);
+    } finally {
+      ws.close();
+      await cut.close();
+      await proxy.stop();
+    }
+  });
 });
 
 describe('bad frames', () => {

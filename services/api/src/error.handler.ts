@@ -45,24 +45,32 @@ export function isRedisUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * A dependency that is down or busy, not a fault of the request: the code and message every entry
+ * point answers with (REST with 503, the WebSocket with an `error` frame), and the seconds to wait
+ * when known. Null for anything else.
+ */
+export function unavailableReason(err: unknown): { code: string; message: string; retryAfterS?: number } | null {
+  if (err instanceof StoreUnavailableError) {
+    return { code: 'store_unavailable', message: `${err.message}; nothing was written, retry after ${err.retryAfterS} s`, retryAfterS: err.retryAfterS };
+  }
+  if (err instanceof StoreBusyError) {
+    return { code: 'store_busy', message: `${err.message}; nothing was written, retry after ${err.retryAfterS} s`, retryAfterS: err.retryAfterS };
+  }
+  if (isRedisUnavailable(err)) return { code: 'unavailable', message: 'Redis is unreachable; retry later' };
+  return null;
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) return sendError(reply, err.statusCode, err.code, err.message);
     if (hasZodFastifySchemaValidationErrors(err)) return sendError(reply, 400, 'bad_request', validationMessage(err));
     if (err instanceof InvalidCursorError) return sendError(reply, 400, 'bad_cursor', err.message);
-    if (err instanceof StoreUnavailableError) {
-      req.log.warn({ err: err.message }, 'store unavailable');
-      reply.header('retry-after', String(err.retryAfterS));
-      return sendError(reply, 503, 'store_unavailable', `${err.message}; nothing was written, retry after ${err.retryAfterS} s`);
-    }
-    if (err instanceof StoreBusyError) {
-      req.log.warn({ err: err.message }, 'store locked by another process');
-      reply.header('retry-after', String(err.retryAfterS));
-      return sendError(reply, 503, 'store_busy', `${err.message}; nothing was written, retry after ${err.retryAfterS} s`);
-    }
-    if (isRedisUnavailable(err)) {
-      req.log.warn({ err: err.message }, 'redis unavailable');
-      return sendError(reply, 503, 'unavailable', 'Redis is unreachable; retry later');
+    const unavailable = unavailableReason(err);
+    if (unavailable) {
+      req.log.warn({ err: err.message, code: unavailable.code }, 'dependency unavailable');
+      if (unavailable.retryAfterS !== undefined) reply.header('retry-after', String(unavailable.retryAfterS));
+      return sendError(reply, 503, unavailable.code, unavailable.message);
     }
     // Fastify's own 4xx (malformed JSON, unsupported content type, body too large…).
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {

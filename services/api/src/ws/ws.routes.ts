@@ -4,6 +4,7 @@ import type { ApiDeps } from '../api.deps';
 import type { ApiPlugin } from '../app.types';
 import { mayStream, OPEN, type Principal } from '../auth/access.policy';
 import type { LiveFeed } from '../stream/live.feed';
+import { unavailableReason } from '../error.handler';
 import { currentSync } from '../sync-snapshot.reader';
 import type { SessionWatch } from './session.watch';
 import type { SocketHub } from './socket.hub';
@@ -48,6 +49,12 @@ export const wsRoutes: ApiPlugin = async (app) => {
     socket.on('error', (err) => deps.logger.info({ err: err.message }, 'websocket closed on a bad frame'));
     socket.on('message', (raw) => {
       handleFrame(socket, principal, raw.toString(), deps, hub, feed, watch).catch((err) => {
+        // Redis or the store down: the same codes REST answers with 503, and only a warning.
+        const unavailable = unavailableReason(err);
+        if (unavailable) {
+          deps.logger.warn({ err: (err as Error).message, code: unavailable.code }, 'websocket frame: dependency unavailable');
+          return hub.send(socket, 'error', { code: unavailable.code, message: unavailable.message });
+        }
         deps.logger.error({ err }, 'websocket frame failed');
         hub.send(socket, 'error', { code: 'internal', message: 'could not handle the frame' });
       });
