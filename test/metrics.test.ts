@@ -115,9 +115,10 @@ describe('/metrics during a sync', () => {
   it('shows save jobs piling up while no sync worker runs, and the session queue', async () => {
     const created = await api.app.inject({ method: 'POST', url: `/whatsapp-web/session/${SESSION}` });
     expect(created.statusCode).toBe(201);
+    // Saves wait with a priority, so they run in the order they became ready (SAVE_JOB_PRIORITY).
     const text = await waitForMetrics(
       `${CHATS} waiting save jobs`,
-      (t) => sample(t, 'wa_sync_queue_jobs', { queue: 'chat-save', state: 'waiting' }) === CHATS,
+      (t) => sample(t, 'wa_sync_queue_jobs', { queue: 'chat-save', state: 'prioritized' }) === CHATS,
     );
     // The per-session fetch queue appears on its own: its broken chat failed there for good.
     // Per-session queues are summed under one label: no series per session.

@@ -78,9 +78,10 @@ async function snapshot(sessionId: string): Promise<SyncSnapshot | null> {
 /** Until saves are being worked on with more waiting behind them: the worker is mid-sync. */
 async function midSync(sessionId: string): Promise<void> {
   await waitFor('saves in progress with a backlog', async () => {
-    const counts = await saves.getJobCounts('active', 'waiting');
+    // Saves wait with a priority (SAVE_JOB_PRIORITY), so the backlog is in `prioritized`.
+    const counts = await saves.getJobCounts('active', 'prioritized');
     const sync = await snapshot(sessionId);
-    return counts.active > 0 && counts.waiting > 0 && sync !== null && sync.currentChat > 0;
+    return counts.active > 0 && counts.prioritized > 0 && sync !== null && sync.currentChat > 0;
   });
 }
 

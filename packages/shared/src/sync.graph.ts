@@ -50,6 +50,16 @@ export const GRAPH_STEP_CHATS = 50;
 /** A gate sync-start never opened (it failed for good) opens by itself after this. */
 export const GRAPH_GATE_DELAY_MS = 10 * 60_000;
 
+/**
+ * BullMQ priority of every save. BullMQ puts a parent whose children are done at the head of its
+ * queue's wait list (RPUSH, where workers take from), so saves without a priority ran newest-ready
+ * first: with a backlog in the shared save queue, the sessions whose fetches finished early waited
+ * until the others' stopped coming (one session saved its first chat after another had finished
+ * its whole sync). Prioritized jobs of one priority run in the order they became ready (BullMQ's
+ * priority counter), so every session's saves take their turn.
+ */
+export const SAVE_JOB_PRIORITY = 1;
+
 /** One chat to fetch, and how. */
 export type PlannedChat = { chatId: string; limit: number; catchUp?: FetchMessagesJob['catchUp'] };
 
@@ -66,7 +76,7 @@ function chatJobs(sessionId: string, syncId: string, { chatId, limit, catchUp }:
     queueName: QueueName.chatSave,
     data: { sessionId, syncId, chatId },
     // A failed chat must not stall the finalize job: it is counted in chatsFailed instead.
-    opts: { jobId: SyncJobId.save(syncId, place), ignoreDependencyOnFailure: true, ...(parent ? { parent } : {}) },
+    opts: { jobId: SyncJobId.save(syncId, place), priority: SAVE_JOB_PRIORITY, ignoreDependencyOnFailure: true, ...(parent ? { parent } : {}) },
     children: [
       flowJob('session', 'fetch-messages', {
         queueName: sessionQueueName(sessionId),
