@@ -43,10 +43,11 @@ export const Script = {
   sessionReadyOnce: 'waSessionReadyOnce:1',
   closeGap: 'waCloseGap:1',
   /**
-   * KEYS: a session queue's wait, active, prioritized, delayed, paused, marker (BullMQ's keys). ARGV:
-   * '1' to delete the marker when empty. Returns 1 when the queue is empty (session-queue.idle.ts).
+   * KEYS: a session queue's wait, active, prioritized, delayed, paused, marker, events (BullMQ's
+   * keys). ARGV: '1' to delete the marker and the events stream when empty. Returns 1 when the queue
+   * is empty (session-queue.idle.ts).
    */
-  sessionQueueEmpty: 'waSessionQueueEmpty:1',
+  sessionQueueEmpty: 'waSessionQueueEmpty:2',
   /**
    * KEYS: the same six keys for each of several session queues. Returns 1/0 per queue: it has work
    * (a job waiting, active, prioritized, delayed or paused, or a marker).
@@ -88,7 +89,7 @@ end
 
 const SESSION_QUEUE_EMPTY_LUA = `${QUEUE_JOBS_LUA_FN}
 if wa_queue_jobs(1) > 0 then return 0 end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[6]) end
+if ARGV[1] == '1' then redis.call('DEL', KEYS[6], KEYS[7]) end
 return 1`;
 
 const SESSION_QUEUES_WITH_WORK_LUA = `${QUEUE_JOBS_LUA_FN}
@@ -114,7 +115,7 @@ const DEFINITIONS: Record<ScriptName, { numberOfKeys?: number; lua: string }> = 
   recordChat: { numberOfKeys: 6, lua: RECORD_CHAT_LUA },
   sessionReadyOnce: { numberOfKeys: 2, lua: SESSION_READY_ONCE_LUA },
   closeGap: { numberOfKeys: 1, lua: CLOSE_GAP_LUA },
-  sessionQueueEmpty: { numberOfKeys: 6, lua: SESSION_QUEUE_EMPTY_LUA },
+  sessionQueueEmpty: { numberOfKeys: 7, lua: SESSION_QUEUE_EMPTY_LUA },
   sessionQueuesWithWork: { lua: SESSION_QUEUES_WITH_WORK_LUA },
 };
 
@@ -151,6 +152,7 @@ declare module 'ioredis' {
       delayed: string,
       paused: string,
       marker: string,
+      events: string,
       clearMarker: '0' | '1',
     ): Result<0 | 1, Context>;
     [Script.sessionQueuesWithWork](numberOfKeys: number, ...keys: string[]): Result<number[], Context>;

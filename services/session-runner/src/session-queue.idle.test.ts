@@ -41,7 +41,11 @@ it('finds the queues with a job waiting, active, delayed or marked, and only tho
   await done.add('x', {});
   await finished;
   await worker.close();
+  const events = `${BULL_PREFIX}:${sessionQueueName('done')}:events`;
+  expect(await suite.redis.exists(events)).toBe(1);
   expect(await closeIfQueueEmpty(suite.redis, 'done', { clearMarker: true })).toBe(true);
+  // Nothing reads a session queue's events: an idle queue keeps none.
+  expect(await suite.redis.exists(events, marker('done'))).toBe(0);
 
   await waiting.add('x', {});
   await markerLost.add('x', {});

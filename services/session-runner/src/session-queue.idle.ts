@@ -13,12 +13,14 @@ function key(sessionId: string, part: string): string {
 
 /**
  * True when the session's queue is empty. With clearMarker, atomically clears its marker too: run
- * after the worker closed, so no add can slip between the look and the clear.
+ * after the worker closed, so no add can slip between the look and the clear. Its events stream
+ * goes with it: nothing reads a session queue's events (catalog.queue.ts), and an idle session
+ * would otherwise keep the stream's last node (up to 100 entries, ~4.6 KiB) for good.
  */
 export async function closeIfQueueEmpty(redis: Redis, sessionId: string, opts: { clearMarker: boolean }): Promise<boolean> {
   const k = (part: string) => key(sessionId, part);
   // Empty = nothing waiting, active, prioritized, delayed or paused (script.registry.ts).
-  const r = await script(redis, 'sessionQueueEmpty')(k('wait'), k('active'), k('prioritized'), k('delayed'), k('paused'), k('marker'), opts.clearMarker ? '1' : '0');
+  const r = await script(redis, 'sessionQueueEmpty')(k('wait'), k('active'), k('prioritized'), k('delayed'), k('paused'), k('marker'), k('events'), opts.clearMarker ? '1' : '0');
   return r === 1;
 }
 
