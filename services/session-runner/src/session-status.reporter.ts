@@ -1,7 +1,7 @@
 import { Keys, type SessionEventName, type SessionEvents, type SessionStatus } from '@wa-sync/shared/contracts';
 import { type Store, untilStoreFree } from '@wa-sync/shared/store';
 import type { EventLog, Logger, Redis } from '@wa-sync/shared/runtime';
-import QRCode from 'qrcode';
+import { renderQr } from './qr.image';
 
 /**
  * Writes a session's lifecycle where readers look for it (status in the store, the current QR
@@ -23,7 +23,7 @@ export class SessionStatusReporter {
   }
 
   async qr(sessionId: string, qr: string): Promise<void> {
-    const qrDataUrl = await QRCode.toDataURL(qr);
+    const qrDataUrl = await renderQr(qr);
     // The QR first: whoever sees the status `qr` (in the store or the log) can fetch the code.
     await this.redis.hset(Keys.sessionLive(sessionId), { qr, qrDataUrl });
     await this.storeStatus(sessionId, 'qr', null);
