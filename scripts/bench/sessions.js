@@ -77,7 +77,10 @@ async function many({ withProduct, simEnv, sizes, timeoutMs }) {
     const lastReady = Math.max(...readyAt.values());
     const dones = [...doneAt.values()].map((d) => d.ms);
     const total = [...doneAt.values()].reduce((a, d) => a + d.messages, 0);
+    // Each session's own wait, its ready to its done: what a user of that account sees.
+    const own = sessionIds.map((id) => (doneAt.get(id).ms - readyAt.get(id)) / 1000).sort((a, b) => a - b);
     return {
+      ownSyncSeconds: { p50: own[Math.floor(own.length / 2)], max: own[own.length - 1] },
       seconds: (Math.max(...dones) - firstReady) / 1000,
       readyToLastDoneSeconds: (Math.max(...dones) - lastReady) / 1000,
       spreadSeconds: (Math.max(...dones) - Math.min(...dones)) / 1000,
@@ -93,6 +96,8 @@ async function many({ withProduct, simEnv, sizes, timeoutMs }) {
     manySessionsSeconds: round(multi.seconds, 1),
     manySessionsReadyToDoneSeconds: round(multi.readyToLastDoneSeconds, 1),
     sessionDoneSpreadSeconds: round(multi.spreadSeconds, 1),
+    sessionOwnSyncP50Seconds: round(multi.ownSyncSeconds.p50, 1),
+    sessionOwnSyncMaxSeconds: round(multi.ownSyncSeconds.max, 1),
     manySessionsMessages: multi.messages,
   };
 }
