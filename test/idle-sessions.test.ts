@@ -124,3 +124,21 @@ it('an idle runner holds no timer per session: four more idle sessions add none'
   await waitFor('idle again', () => manager.openWorkers() === 0, 30_000);
   expect(await timers()).toBe(before);
 });
+
+it("sweeps an idle session queue's finished jobs once they are past their retention, and only then", async () => {
+  // BullMQ removes finished jobs past removeOnComplete's age only when another job of the same queue
+  // finishes: an idle session kept its first sync's job records for good. A retention of 3 s here
+  // (an hour in production, JobRetention).
+  const sweeping = h.manager(engine, { idleWorkers: { graceMs: 300, everyMs: 50, completedKeepMs: 3_000 } });
+  engine.auth.add('swept');
+  await h.store.ensureSession('swept');
+  await sweeping.start('swept');
+  await waitFor('its first sync done', () => sweeping.isReady('swept') && doneSyncs('swept').length >= 1, 60_000);
+  const queue = (id: string) => outsideQueues.get(id);
+  expect((await queue('swept').getJobCounts('completed')).completed).toBeGreaterThan(0);
+  await waitFor('its finished jobs swept', async () => (await queue('swept').getJobCounts('completed')).completed === 0, 30_000);
+  // The others keep theirs: their hour is not over.
+  for (const s of SESSIONS) expect((await queue(s).getJobCounts('completed')).completed).toBeGreaterThan(0);
+  expect(sweeping.openWorkers()).toBe(0);
+  await sweeping.stop('swept', { logout: false });
+});

@@ -190,13 +190,20 @@ export type JobData<Q extends CatalogQueue, N extends JobName<Q>> = JobCatalog[Q
   ? z.infer<S>
   : never;
 
+/**
+ * How long finished jobs are kept (for Bull Board, and a save's refetch reads its fetch's record).
+ * BullMQ applies these only when another job of the same queue finishes: an idle session's queue
+ * is swept by its runner instead (idle-workers.watch.ts).
+ */
+export const JobRetention = { completedS: 3600, completedCount: 1000, failedS: 7 * 24 * 3600 } as const;
+
 /** Retry options of a job, from the catalog; completed jobs are kept briefly for Bull Board. */
 export function jobOptions<Q extends CatalogQueue>(queue: Q, name: JobName<Q>) {
   const spec = (JobCatalog[queue] as Record<string, JobSpec>)[name];
   return {
     attempts: spec.attempts,
     backoff: spec.backoff,
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    removeOnComplete: { age: JobRetention.completedS, count: JobRetention.completedCount },
+    removeOnFail: { age: JobRetention.failedS },
   };
 }

@@ -4,8 +4,9 @@
 // children completed. A closed worker's queue is looked at whole, not only for its marker: a failover
 // that loses the primary's newest writes can leave a job waiting whose marker a worker had consumed,
 // or a job active (its completion lost) that only an open worker's stalled check brings back.
-import { BULL_PREFIX, sessionQueueName } from '@wa-sync/shared/contracts';
-import { type Redis, script } from '@wa-sync/shared/runtime';
+import { BULL_PREFIX, JobRetention, sessionQueueName } from '@wa-sync/shared/contracts';
+import { type Redis, type SessionQueues, type SyncLedger, script } from '@wa-sync/shared/runtime';
+import type { SweepFinishedJobs } from './idle-workers.watch';
 
 function key(sessionId: string, part: string): string {
   return `${BULL_PREFIX}:${sessionQueueName(sessionId)}:${part}`;
@@ -38,4 +39,22 @@ export async function queuesWithWork(redis: Redis, sessionIds: string[]): Promis
     out.push(...batch.filter((_, j) => replies[j] === 1));
   }
   return out;
+}
+
+/**
+ * Sweeps an idle session queue's finished jobs past their retention (BullMQ applies its own
+ * removeOnComplete only when another job of the queue finishes). Not while the session's newest
+ * sync is unfinished: a save still to run reads its fetch's record to fetch the chat again if Redis
+ * lost the staged batch. At most `JobRetention.completedCount` of each kind per call.
+ */
+export function finishedJobsSweeper(queues: SessionQueues, ledger: SyncLedger): SweepFinishedJobs {
+  return async (sessionId, keep) => {
+    const sync = await ledger.getForSession(sessionId);
+    if (sync && !sync.done) return true;
+    const queue = queues.get(sessionId);
+    const limit = JobRetention.completedCount;
+    const completed = await queue.clean(keep.completedMs, limit, 'completed');
+    const failed = await queue.clean(keep.failedMs, limit, 'failed');
+    return completed.length < limit && failed.length < limit;
+  };
 }

@@ -7,6 +7,9 @@ import { closeIfQueueEmpty } from './session-queue.idle';
 
 type Worker = CatalogWorker<'session'>;
 
+/** An open worker silent this long has its queue looked at, whatever BullMQ's events said. */
+export const QUIET_CHECK_MS = 30_000;
+
 /**
  * Same face as the Worker it replaces (pause, resume, close, isPaused, isRunning). Every open or
  * close runs in one chain, so an idle close, a wake, a pause and the final close never interleave.
@@ -20,6 +23,10 @@ export class SessionWorkerSlot {
   private closing = false;
   /** When the worker last found its queue empty with no job taken since; null while it has work. */
   private drainedAt: number | null = null;
+  /** When the worker last emitted anything (a job taken, finished, or the queue found empty). */
+  private lastEventAt = 0;
+  /** Since when the worker is closed for idleness, or when its finished jobs were last swept. */
+  private idleSince: number | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -72,9 +79,30 @@ export class SessionWorkerSlot {
     return this.run(() => this.open());
   }
 
-  /** True when the worker has found nothing to take for at least `graceMs`. */
+  /**
+   * True when the worker has been closed for idleness for `everyMs` since it closed or since its
+   * queue's finished jobs were last swept ({@link swept}).
+   */
+  sweepDue(now: number, everyMs: number): boolean {
+    return this.state === 'idle' && this.idleSince !== null && now - this.idleSince >= everyMs;
+  }
+
+  /** The watch swept the queue's finished jobs: the next sweep is due `everyMs` from now. */
+  swept(now: number): void {
+    if (this.state === 'idle') this.idleSince = now;
+  }
+
+  /**
+   * True when the worker has found nothing to take for at least `graceMs`, or has been silent for
+   * `QUIET_CHECK_MS` (then the queue itself is looked at: closeIdle closes only an empty one).
+   * BullMQ emits `drained` once per run of empty fetches, and with several jobs in flight it can come
+   * before the `active` of a job fetched just earlier: that job's end then brings no new `drained`,
+   * and a worker waiting for it alone stayed open for good (seen under load in idle-sessions).
+   */
   drainedFor(now: number, graceMs: number): boolean {
-    return this.state === 'open' && this.drainedAt !== null && now - this.drainedAt >= graceMs;
+    if (this.state !== 'open') return false;
+    if (this.drainedAt !== null) return now - this.drainedAt >= graceMs;
+    return now - this.lastEventAt >= QUIET_CHECK_MS;
   }
 
   /**
@@ -87,8 +115,10 @@ export class SessionWorkerSlot {
       const worker = this.worker;
       if (!worker || this.paused || this.ended) return;
       if (!(await closeIfQueueEmpty(this.redis, this.sessionId, { clearMarker: false }))) {
-        // A job of its own still active, or a delayed one: look again after another grace period.
-        this.drainedAt = Date.now();
+        // A job of its own still active, or a delayed one: look again when the next job ends, or
+        // after QUIET_CHECK_MS of silence.
+        this.drainedAt = null;
+        this.lastEventAt = Date.now();
         return;
       }
       this.worker = null;
@@ -98,6 +128,7 @@ export class SessionWorkerSlot {
         // Unsure (Redis away) counts as not empty: better a worker open for nothing than a job unseen.
         const empty = await closeIfQueueEmpty(this.redis, this.sessionId, { clearMarker: true }).catch(() => false);
         if (!empty) await this.open();
+        else this.idleSince = Date.now();
       } finally {
         this.closing = false;
       }
@@ -113,12 +144,27 @@ export class SessionWorkerSlot {
     const worker = this.create();
     this.worker = worker;
     this.drainedAt = null;
+    this.idleSince = null;
+    this.lastEventAt = Date.now();
     worker.on('drained', () => {
-      if (this.worker === worker && this.drainedAt === null) this.drainedAt = Date.now();
+      if (this.worker !== worker) return;
+      this.lastEventAt = Date.now();
+      if (this.drainedAt === null) this.drainedAt = this.lastEventAt;
     });
     worker.on('active', () => {
-      if (this.worker === worker) this.drainedAt = null;
+      if (this.worker !== worker) return;
+      this.lastEventAt = Date.now();
+      this.drainedAt = null;
     });
+    // A job's end starts the grace period if no `drained` is pending: the one BullMQ emitted may
+    // have come before this job's `active` (see drainedFor).
+    const ended = () => {
+      if (this.worker !== worker) return;
+      this.lastEventAt = Date.now();
+      if (this.drainedAt === null) this.drainedAt = this.lastEventAt;
+    };
+    worker.on('completed', ended);
+    worker.on('failed', ended);
     // Not awaited: run() lasts until the close. It starts with a stalled check, so the jobs a
     // killed runner left active are found as soon as a new owner's worker opens.
     worker.run().catch((err: Error) => this.onError(err));

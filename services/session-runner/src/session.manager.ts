@@ -4,6 +4,7 @@
 import type { PairingCodeResult } from '@wa-sync/shared/contracts';
 import { NotLinkingError, type WhatsAppClient } from './engine/engine.interface';
 import { IdleWorkerWatch } from './idle-workers.watch';
+import { finishedJobsSweeper } from './session-queue.idle';
 import { RECONNECT_DEFAULTS } from './reconnect.policy';
 import { clientFor, type SessionContext, type SessionManagerDeps } from './session.context';
 import { closeAllSessions, handOverSession, releaseSession, restoreSessions, startSession, stopSession } from './session.lifecycle';
@@ -23,7 +24,7 @@ export class SessionManager {
   constructor(deps: SessionManagerDeps) {
     this.ctx = { deps, live: new Map(), pacers: new Map(), policy: { ...RECONNECT_DEFAULTS, ...deps.reconnect } };
     const slots = () => [...this.ctx.live].map(([id, s]) => [id, s.worker] as [string, typeof s.worker]);
-    this.idle = new IdleWorkerWatch(slots, deps.redis, deps.logger, deps.idleWorkers);
+    this.idle = new IdleWorkerWatch(slots, deps.redis, deps.logger, deps.idleWorkers, finishedJobsSweeper(deps.queues, deps.ledger));
   }
 
   /** Sessions whose queue worker is open now (an idle ready session's is closed). */
