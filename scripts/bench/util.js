@@ -1,5 +1,6 @@
 'use strict';
 /** Small helpers shared by the bench parts: ports, sleeping, percentiles, formatting. */
+const fs = require('node:fs');
 const net = require('node:net');
 
 function freePort() {
@@ -44,7 +45,7 @@ const median = (xs) => medianBy(xs, (x) => x);
  * while the write is on libuv's thread (bench-blob-put hashes there).
  */
 async function writeSynced(file, bytes, during) {
-  const handle = await require('node:fs').promises.open(file, 'w');
+  const handle = await fs.promises.open(file, 'w');
   try {
     const written = handle.writeFile(bytes);
     during?.(bytes);

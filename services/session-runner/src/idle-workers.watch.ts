@@ -39,8 +39,8 @@ export class IdleWorkerWatch {
     private readonly slots: () => Iterable<[string, SessionWorkerSlot]>,
     private readonly redis: Redis,
     private readonly logger: Logger,
+    private readonly sweep: SweepFinishedJobs,
     opts: IdleWorkerOptions = {},
-    private readonly sweep?: SweepFinishedJobs,
   ) {
     this.graceMs = opts.graceMs ?? 2_000;
     this.everyMs = opts.everyMs ?? 500;
@@ -87,11 +87,10 @@ export class IdleWorkerWatch {
    * idle, its queue is swept with the same ages. A sweep that removed a full batch is due again.
    */
   private async sweepIdle(idle: Map<string, SessionWorkerSlot>, now: number): Promise<void> {
-    if (!this.sweep) return;
     let budget = SWEEPS_PER_TICK;
     for (const [id, slot] of idle) {
       if (budget === 0) return;
-      if (slot.state !== 'idle' || !slot.sweepDue(now, this.keep.completedMs)) continue;
+      if (!slot.sweepDue(now, this.keep.completedMs)) continue;
       budget--;
       if (await this.sweep(id, this.keep)) slot.swept(now);
     }

@@ -146,25 +146,21 @@ export class SessionWorkerSlot {
     this.drainedAt = null;
     this.idleSince = null;
     this.lastEventAt = Date.now();
-    worker.on('drained', () => {
+    // The queue found empty, or a job's end, starts the grace period unless one is running: the
+    // `drained` BullMQ emitted may have come before the last job's `active` (see drainedFor).
+    const quiet = () => {
       if (this.worker !== worker) return;
       this.lastEventAt = Date.now();
       if (this.drainedAt === null) this.drainedAt = this.lastEventAt;
-    });
+    };
+    worker.on('drained', quiet);
+    worker.on('completed', quiet);
+    worker.on('failed', quiet);
     worker.on('active', () => {
       if (this.worker !== worker) return;
       this.lastEventAt = Date.now();
       this.drainedAt = null;
     });
-    // A job's end starts the grace period if no `drained` is pending: the one BullMQ emitted may
-    // have come before this job's `active` (see drainedFor).
-    const ended = () => {
-      if (this.worker !== worker) return;
-      this.lastEventAt = Date.now();
-      if (this.drainedAt === null) this.drainedAt = this.lastEventAt;
-    };
-    worker.on('completed', ended);
-    worker.on('failed', ended);
     // Not awaited: run() lasts until the close. It starts with a stalled check, so the jobs a
     // killed runner left active are found as soon as a new owner's worker opens.
     worker.run().catch((err: Error) => this.onError(err));

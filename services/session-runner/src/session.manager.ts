@@ -24,7 +24,7 @@ export class SessionManager {
   constructor(deps: SessionManagerDeps) {
     this.ctx = { deps, live: new Map(), pacers: new Map(), policy: { ...RECONNECT_DEFAULTS, ...deps.reconnect } };
     const slots = () => [...this.ctx.live].map(([id, s]) => [id, s.worker] as [string, typeof s.worker]);
-    this.idle = new IdleWorkerWatch(slots, deps.redis, deps.logger, deps.idleWorkers, finishedJobsSweeper(deps.queues, deps.ledger));
+    this.idle = new IdleWorkerWatch(slots, deps.redis, deps.logger, finishedJobsSweeper(deps.queues, deps.ledger), deps.idleWorkers);
   }
 
   /** Sessions whose queue worker is open now (an idle ready session's is closed). */
