@@ -1,4 +1,5 @@
-import { type ChatInput, type Contact, Keys, type Message, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
+import { type ChatInput, type Contact, Keys, type Message, type Reaction, STAGED_STALE_MS } from '@wa-sync/shared/contracts';
+import type { ReactionsSeen } from '@wa-sync/shared/store';
 import { UnrecoverableError } from 'bullmq';
 import { Script, SyncGoneError, SyncLedger, useScripts } from '@wa-sync/shared/runtime';
 import type { ClientEvents, FetchOptions, WhatsAppClient } from './engine/engine.interface';
@@ -15,6 +16,10 @@ const ledger = () => new SyncLedger(suite.redis);
 class ScriptedChat implements WhatsAppClient {
   readonly sessionId = 'fetch-test';
   readonly limits: number[] = [];
+  readonly options: FetchOptions[] = [];
+  /** Reactions by message index (asked with `reactionState`, the others have `[]`), and those that cannot be read. */
+  reacted = new Map<number, Reaction[]>();
+  unreadable = new Set<number>();
   constructor(private readonly n: number) {}
   on<E extends keyof ClientEvents>(): this {
     return this;
@@ -33,12 +38,16 @@ class ScriptedChat implements WhatsAppClient {
   async downloadMedia(): Promise<never> {
     throw new Error('no media here');
   }
-  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+  async fetchMessages(chatId: string, options: FetchOptions): Promise<Message[]> {
+    const { limit } = options;
     this.limits.push(limit);
+    this.options.push(options);
     const from = Math.max(0, this.n - limit);
     return Array.from({ length: this.n - from }, (_, j) => {
       const i = from + j;
-      return { id: `false_${chatId}_M${i}`, chatId, fromMe: false, author: null, body: `#${i}`, type: 'chat', timestamp: at(i), ack: 0, hasMedia: false };
+      const m: Message = { id: `false_${chatId}_M${i}`, chatId, fromMe: false, author: null, body: `#${i}`, type: 'chat', timestamp: at(i), ack: 0, hasMedia: false };
+      const reactions = options.reactionState && !this.unreadable.has(i) ? this.reacted.get(i) ?? [] : this.reacted.get(i);
+      return reactions ? { ...m, reactions } : m;
     });
   }
 }
@@ -73,9 +82,42 @@ describe('catch-up fetch', () => {
 
   it('a plain fetch is one call of the given limit', async () => {
     const chat = new ScriptedChat(300);
-    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, ledger());
-    expect(chat.limits).toEqual([100]);
+    const seen: unknown[] = [];
+    const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, ledger(), { reactionsSeen: (...a) => seen.push(a) });
+    expect(chat.options).toEqual([{ limit: 100 }]);
     expect(r).toEqual({ stagingKey: Keys.staging('s4', CHAT), count: 100 });
+    // A first sync's history has nothing stored to compare reactions with.
+    expect(seen).toEqual([]);
+  });
+
+  it('reads the reactions of every message on its last page, stored ones too, and stages the new ones as usual', async () => {
+    const chat = new ScriptedChat(100);
+    const like: Reaction = { emoji: '👍', senderId: '15550002222@c.us', timestamp: at(120) };
+    chat.reacted.set(60, [like]).set(95, [like]);
+    chat.unreadable.add(70);
+    const seen: Array<[string, ReactionsSeen[]]> = [];
+    const r = await runFetchMessages(chat, { sessionId: 'z', syncId: 's5', chatId: CHAT, limit: 50, catchUp: { after: at(89), max: 5000 } }, ledger(), {
+      reactionsSeen: (chatId, list) => seen.push([chatId, list]),
+    });
+    expect(chat.options).toEqual([{ limit: 50, reactionState: true }]);
+    // One reading, of the page's 50 messages but the one whose reactions could not be read.
+    expect(seen).toHaveLength(1);
+    const [chatId, list] = seen[0];
+    expect(chatId).toBe(CHAT);
+    expect(list.map((x) => x.id)).toEqual(Array.from({ length: 50 }, (_, j) => `false_${CHAT}_M${50 + j}`).filter((id) => !id.endsWith('_M70')));
+    expect(list.find((x) => x.id.endsWith('_M60'))!.reactions).toEqual([like]);
+    expect(list.find((x) => x.id.endsWith('_M61'))!.reactions).toEqual([]);
+    // Staged as before: what is new, and `[]` (none) left out as a history sync leaves it.
+    const messages = await staged(r.stagingKey);
+    expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 11 }, (_, i) => `#${89 + i}`));
+    expect(messages.find((m) => m.body === '#95')!.reactions).toEqual([like]);
+    expect(messages.filter((m) => 'reactions' in m).map((m) => m.body)).toEqual(['#95']);
+  });
+
+  it('a catch-up without a reader of reactions does not ask the phone for them', async () => {
+    const chat = new ScriptedChat(100);
+    await runFetchMessages(chat, { sessionId: 'z', syncId: 's6', chatId: CHAT, limit: 50, catchUp: { after: at(89), max: 5000 } }, ledger());
+    expect(chat.options).toEqual([{ limit: 50, reactionState: false }]);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { FetchMessagesJob, FetchMessagesResult, Message } from '@wa-sync/shared/contracts';
 import type { FetchStats, SyncLedger } from '@wa-sync/shared/runtime';
-import type { WhatsAppClient } from './engine/engine.interface';
+import type { ReactionsSeen } from '@wa-sync/shared/store';
+import type { FetchOptions, WhatsAppClient } from './engine/engine.interface';
 import { type MediaRule, settleLeftOutMedia } from './media.policy';
 
 /** A catch-up's pages grow by this factor: 50, 200, 800, 3,200, … up to its max. */
@@ -12,11 +13,18 @@ export const CATCHUP_PAGE_GROWTH = 4;
  */
 export type PhoneLine = Pick<WhatsAppClient, 'fetchMessages'>;
 
+/** A catch-up's reading of the reactions on a chat's newest page (stored messages among them). */
+export type ReactionsSeenSink = (chatId: string, seen: ReactionsSeen[]) => void;
+
 /**
  * Fetches a chat's messages and stages them in Redis for its save job. Only a pointer and a count
  * go back through BullMQ: return values travel in every `completed` event.
  *
  * With `media`, files that rule leaves out are marked `skipped` before staging.
+ *
+ * A catch-up reads the reactions of every message on its last page and hands them to
+ * `reactionsSeen` as soon as the page is in, before any wait: a reaction sent or removed on an
+ * older message while no runner listened never comes as an event.
  *
  * With `maxStaged`, the batch is staged only once the sync's back-pressure window has room
  * ({@link SyncLedger.waitForRoom}). The wait runs alongside the phone call, not before it: its round
@@ -27,7 +35,7 @@ export async function runFetchMessages(
   client: PhoneLine,
   data: FetchMessagesJob,
   ledger: SyncLedger,
-  { maxStaged, media }: { maxStaged?: number; media?: MediaRule } = {},
+  { maxStaged, media, reactionsSeen }: { maxStaged?: number; media?: MediaRule; reactionsSeen?: ReactionsSeenSink } = {},
 ): Promise<FetchMessagesResult> {
   const { sessionId, syncId, chatId } = data;
   const stats: FetchStats = { calls: 0, messages: 0 };
@@ -38,7 +46,9 @@ export async function runFetchMessages(
   room?.catch(() => {});
   let messages: Message[];
   try {
-    messages = data.catchUp ? await fetchBack(client, chatId, data.limit, data.catchUp, stats) : await fetchCounted(client, chatId, data.limit, stats);
+    messages = data.catchUp
+      ? await fetchBack(client, chatId, data.limit, data.catchUp, stats, reactionsSeen)
+      : await fetchCounted(client, chatId, { limit: data.limit }, stats);
     await room;
   } catch (err) {
     stop.abort(); // nothing to stage: the wait's outcome no longer matters
@@ -57,6 +67,7 @@ export async function runFetchMessages(
  * until the page reaches past the newest stored message (a message strictly older than `after`:
  * then every message at `after`'s second is in it too), the chat has no more, or `max` is
  * reached. Only messages from `after` on are staged: Redis holds what is new, not whole pages.
+ * The last page's reactions go to `seen` first (stored messages are compared there, not re-staged).
  */
 async function fetchBack(
   client: PhoneLine,
@@ -64,20 +75,31 @@ async function fetchBack(
   firstPage: number,
   { after, max }: { after: string; max: number },
   stats: FetchStats,
+  seen?: ReactionsSeenSink,
 ): Promise<Message[]> {
   const afterMs = Date.parse(after);
   let limit = Math.min(firstPage, max);
   for (;;) {
-    const page = await fetchCounted(client, chatId, limit, stats);
+    const page = await fetchCounted(client, chatId, { limit, reactionState: seen !== undefined }, stats);
     const reached = page.length < limit || page.some((m) => Date.parse(m.timestamp) < afterMs);
-    if (reached || limit >= max) return page.filter((m) => Date.parse(m.timestamp) >= afterMs);
-    limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
+    if (!reached && limit < max) {
+      limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
+      continue;
+    }
+    if (seen) {
+      const read = page.filter((m) => m.reactions !== undefined).map((m) => ({ id: m.id, reactions: m.reactions! }));
+      if (read.length > 0) seen(chatId, read);
+    }
+    const fresh = page.filter((m) => Date.parse(m.timestamp) >= afterMs);
+    // `[]` only said "none" to the comparison; stored, a message without reactions leaves the field out.
+    for (const m of fresh) if (m.reactions?.length === 0) delete m.reactions;
+    return fresh;
   }
 }
 
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */
-async function fetchCounted(client: PhoneLine, chatId: string, limit: number, stats: FetchStats): Promise<Message[]> {
-  const page = await client.fetchMessages(chatId, { limit });
+async function fetchCounted(client: PhoneLine, chatId: string, options: FetchOptions, stats: FetchStats): Promise<Message[]> {
+  const page = await client.fetchMessages(chatId, options);
   stats.calls += 1;
   stats.messages += page.length;
   return page;

@@ -10,7 +10,7 @@ import { suiteRedis } from '../../../test/support/redis-server';
 import { holdSqliteLock, suiteBusyStore } from '../../../test/support/store-lock';
 import type { WhatsAppClient } from './engine/engine.interface';
 import { SimulatedAccount } from './engine/simulated.account';
-import { attachLiveSync } from './live-sync.listener';
+import { attachLiveSync, pushReactionsSeen } from './live-sync.listener';
 import type { MediaRule } from './media.policy';
 import { LiveWriteQueue } from './live-write.queue';
 import { SessionStatusReporter } from './session-status.reporter';
@@ -79,6 +79,44 @@ it('stores and announces a live reaction, replaces it, removes it, and stays qui
     ['message:reaction', 1], ['message:reaction', 2], ['message:reaction', 2], ['message:reaction', 1],
   ]);
   expect(events[3].data).toEqual({ sessionId: session, chatId: chat.id, id: message.id, reactions: [{ emoji: '😂', senderId: '1@c.us', timestamp: at(3) }] });
+});
+
+it('a catch-up\'s reading of reactions lines up with the live ones: it removes what went while away, a live one after it wins', async () => {
+  const { store } = busy;
+  const logger = createLogger('test', 'silent');
+  const log = new EventLog(suite.redis);
+  const reporter = new SessionStatusReporter(store, suite.redis, log, logger);
+  const session = 'live-react-seen';
+  const account = new SimulatedAccount({ seed: 7, chats: 1, messagesPerChat: 3 });
+  const [chat] = account.listChats();
+  const [m1, m2] = account.latestMessages(chat.id, 3).map((m) => ({ ...m, reactions: undefined }));
+  await store.upsertMessages(session, chat.id, [m1, m2]);
+  const client = Object.assign(new EventEmitter(), { sessionId: session }) as unknown as WhatsAppClient & EventEmitter;
+  const writes = new LiveWriteQueue(logger);
+  attachLiveSync(client, { store, reporter, queues: new SessionQueues(suite.redis), logger }, writes);
+  const at = (s: number) => new Date(Date.parse(m1.timestamp) + s * 1000).toISOString();
+  const like = { emoji: '👍', senderId: '1@c.us', timestamp: at(1) };
+  client.emit('message_reaction', { chatId: chat.id, id: m1.id, ...like });
+  client.emit('message_reaction', { chatId: chat.id, id: m2.id, ...like });
+  await writes.drained();
+
+  // Under a lock, so all three wait in the queue: the reading (m1's reaction gone, m2's kept), then a live one on m2.
+  const held = await holdSqliteLock(busy.file, 500);
+  pushReactionsSeen(writes, { store, reporter }, session, chat.id, [
+    { id: m1.id, reactions: [] },
+    { id: m2.id, reactions: [{ ...like, timestamp: at(9) }] },
+  ]);
+  client.emit('message_reaction', { chatId: chat.id, id: m2.id, senderId: '2@c.us', emoji: '🔥', timestamp: at(10) });
+  await held.released;
+  await writes.drained();
+
+  expect((await store.getMessage(session, chat.id, m1.id))!.reactions).toEqual([]);
+  expect((await store.getMessage(session, chat.id, m2.id))!.reactions).toEqual([like, { emoji: '🔥', senderId: '2@c.us', timestamp: at(10) }]);
+  const events = (await log.readAfter(session, '0-0')).events.map((e) => [e.event, e.data]);
+  expect(events.slice(2)).toEqual([
+    ['message:reaction', { sessionId: session, chatId: chat.id, id: m1.id, reactions: [] }],
+    ['message:reaction', { sessionId: session, chatId: chat.id, id: m2.id, reactions: [like, { emoji: '🔥', senderId: '2@c.us', timestamp: at(10) }] }],
+  ]);
 });
 
 it('stores a live file the media rule leaves out as skipped at once, adding a download job only for the one it keeps', async () => {

@@ -1,5 +1,5 @@
 import type { Reaction } from '@wa-sync/shared/contracts';
-import type { Store } from '@wa-sync/shared/store';
+import type { ReactionsSeen, Store } from '@wa-sync/shared/store';
 import { addMediaJobs, type Logger, type SessionQueues } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
 import type { LiveWriteQueue } from './live-write.queue';
@@ -66,4 +66,23 @@ export function attachLiveSync(
       announce: () => deps.reporter.announce(sessionId, 'message:revoke', { sessionId, chatId, id }),
     }),
   );
+}
+
+/**
+ * A catch-up's reading of one chat's reactions (fetch-messages.handler): in line with the live
+ * writes, so a live reaction that came before it is not undone and one that comes after wins; each
+ * message whose reactions it changed is announced like a live reaction.
+ */
+export function pushReactionsSeen(
+  writes: LiveWriteQueue,
+  deps: { store: Store; reporter: SessionStatusReporter },
+  sessionId: string,
+  chatId: string,
+  seen: ReactionsSeen[],
+): void {
+  let changed: ReactionsSeen[] = [];
+  writes.push('reactions seen', {
+    store: async () => (changed = await deps.store.replaceReactions(sessionId, chatId, seen)).length > 0,
+    announce: () => Promise.all(changed.map(({ id, reactions }) => deps.reporter.announce(sessionId, 'message:reaction', { sessionId, chatId, id, reactions }))),
+  });
 }

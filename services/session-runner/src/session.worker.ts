@@ -4,7 +4,8 @@ import { sessionQueueName } from '@wa-sync/shared/contracts';
 import { BlobStoreUnavailableError } from '@wa-sync/shared/blob';
 import { type CatalogWorker, createCatalogWorker, isFinalFailure, putBack } from '@wa-sync/shared/runtime';
 import { FetchPacer } from './fetch.pacer';
-import { type PhoneLine, runFetchMessages } from './fetch-messages.handler';
+import { type PhoneLine, type ReactionsSeenSink, runFetchMessages } from './fetch-messages.handler';
+import { pushReactionsSeen } from './live-sync.listener';
 import { ClientAwayError, type MediaPipeline, runDownloadMedia } from './media-download.handler';
 import { MediaSlots } from './media-slots.semaphore';
 import { MEDIA_OFF } from './media.policy';
@@ -28,6 +29,11 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
   const media = deps.media ?? NO_MEDIA;
   const line = ctx.pacers.get(sessionId) ?? new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency);
   ctx.pacers.set(sessionId, line);
+  // A catch-up's reading of reactions joins the session's live writes (while it runs here).
+  const reactionsSeen: ReactionsSeenSink = (chatId, seen) => {
+    const session = ctx.live.get(sessionId);
+    if (session) pushReactionsSeen(session.liveWrites, deps, sessionId, chatId, seen);
+  };
   const worker = createCatalogWorker(
     'session',
     sessionQueueName(sessionId),
@@ -55,7 +61,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
             }),
         };
         try {
-          return await runFetchMessages(phone, data, deps.ledger, { maxStaged: 2 * deps.concurrency, media });
+          return await runFetchMessages(phone, data, deps.ledger, { maxStaged: 2 * deps.concurrency, media, reactionsSeen });
         } catch (err) {
           // The client dropped (or the session left this runner) while this job waited for a slot:
           // it is put back like the jobs not yet taken, without spending an attempt. A job whose

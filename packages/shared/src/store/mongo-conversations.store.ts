@@ -2,8 +2,8 @@ import type { Filter } from 'mongodb';
 import type { Contact, Page, Reaction } from '../domain.schemas';
 import { assertLimit, decodeContactCursor, encodeContactCursor, toPage } from './cursor.codec';
 import { bulkUpsert, type ContactDoc, type MongoCollections } from './mongo.schema';
-import type { ChatPageQuery, ConversationStore, ReactionChange } from './store.interface';
-import { applyReaction } from './store.input';
+import type { ChatPageQuery, ConversationStore, ReactionChange, ReactionsSeen } from './store.interface';
+import { applyReaction, reactionChanges } from './store.input';
 
 const toContact = (d: ContactDoc): Contact => ({
   id: d.id,
@@ -60,5 +60,26 @@ export class MongoConversations implements ConversationStore {
     );
     if (!before) return null;
     return applyReaction(before.reactions ?? [], change);
+  }
+
+  /**
+   * Each change is written only if the message still has the reactions it was compared with: a
+   * live change that came in between wins (it is newer than the reading), and is not reported.
+   */
+  async replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]): Promise<ReactionsSeen[]> {
+    if (seen.length === 0) return [];
+    const docs = await this.c.messages
+      .find({ sessionId, chatId, id: { $in: seen.map((x) => x.id) } }, { projection: { id: 1, reactions: 1 } })
+      .toArray();
+    const stored = new Map(docs.map((d) => [d.id, d.reactions ?? null]));
+    const changes = reactionChanges(seen, (id) => stored.get(id));
+    const written: ReactionsSeen[] = [];
+    for (const c of changes) {
+      const before = stored.get(c.id) ?? null;
+      const filter = before === null ? { sessionId, chatId, id: c.id, reactions: null } : { sessionId, chatId, id: c.id, reactions: before };
+      const res = await this.c.messages.updateOne(filter, { $set: { reactions: c.reactions } });
+      if (res.modifiedCount === 1) written.push(c);
+    }
+    return written;
   }
 }

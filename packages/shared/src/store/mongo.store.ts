@@ -9,7 +9,7 @@ import { MongoMessages } from './mongo-messages.store';
 import { INDEXES, dbNameFromUrl, type MongoCollections } from './mongo.schema';
 import { MongoSessions } from './mongo-sessions.store';
 import { MongoSyncRuns } from './mongo-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, ReactionsSeen, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export interface MongoStoreOptions {
@@ -187,5 +187,9 @@ export class MongoStore implements Store {
   }
   setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
     return this.conversations.setReaction(sessionId, chatId, messageId, change);
+  }
+
+  replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]) {
+    return this.conversations.replaceReactions(sessionId, chatId, seen);
   }
 }

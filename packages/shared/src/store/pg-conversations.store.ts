@@ -2,8 +2,8 @@ import type { Contact, Page, Reaction } from '../domain.schemas';
 import { assertLimit, decodeContactCursor, encodeContactCursor, toPage } from './cursor.codec';
 import type { PgConnection } from './pg.connection';
 import { decodeText, encodeText, toJsonb } from './pg.text';
-import type { ChatPageQuery, ConversationStore, ReactionChange } from './store.interface';
-import { applyReaction } from './store.input';
+import type { ChatPageQuery, ConversationStore, ReactionChange, ReactionsSeen } from './store.interface';
+import { applyReaction, reactionChanges } from './store.input';
 
 interface ContactRow {
   id: string;
@@ -68,6 +68,29 @@ export class PgConversations implements ConversationStore {
         );
       }
       return next;
+    });
+  }
+
+  /** The seen messages' rows are locked (in id order, as every writer) while they are compared and replaced. */
+  async replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]): Promise<ReactionsSeen[]> {
+    if (seen.length === 0) return [];
+    return this.c.transaction(async (client) => {
+      const { rows } = await client.query<{ id: string; reactions: Reaction[] | null }>(
+        `SELECT id, extra->'reactions' AS reactions FROM messages WHERE session_id = $1 AND chat_id = $2 AND id = ANY($3::text[])
+         ORDER BY id FOR UPDATE`,
+        [sessionId, chatId, seen.map((x) => x.id)],
+      );
+      const stored = new Map(rows.map((r) => [r.id, r.reactions ?? null]));
+      const changes = reactionChanges(seen, (id) => stored.get(id));
+      if (changes.length > 0) {
+        await client.query(
+          `UPDATE messages m SET extra = COALESCE(m.extra, '{}'::jsonb) || jsonb_build_object('reactions', t.reactions)
+           FROM unnest($3::text[], $4::jsonb[]) AS t(id, reactions)
+           WHERE m.session_id = $1 AND m.chat_id = $2 AND m.id = t.id`,
+          [sessionId, chatId, changes.map((c) => c.id), changes.map((c) => toJsonb(c.reactions))],
+        );
+      }
+      return changes;
     });
   }
 }

@@ -9,7 +9,7 @@ import { PgMessages } from './pg-messages.store';
 import { migratePg } from './pg.schema';
 import { PgSessions } from './pg-sessions.store';
 import { PgSyncRuns } from './pg-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, ReactionsSeen, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export type { PgStoreOptions } from './pg.connection';
@@ -176,5 +176,9 @@ export class PgStore implements Store {
   }
   setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
     return this.conversations.setReaction(sessionId, chatId, messageId, change);
+  }
+
+  replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]) {
+    return this.conversations.replaceReactions(sessionId, chatId, seen);
   }
 }

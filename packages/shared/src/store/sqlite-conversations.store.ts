@@ -2,8 +2,8 @@ import type { Contact, Page, Reaction } from '../domain.schemas';
 import { assertLimit, decodeContactCursor, encodeContactCursor, toPage } from './cursor.codec';
 import type { SqliteConnection } from './sqlite.connection';
 import type { Stmt } from './sqlite.statements';
-import type { ChatPageQuery, ConversationStore, ReactionChange } from './store.interface';
-import { applyReaction, wellFormed } from './store.input';
+import type { ChatPageQuery, ConversationStore, ReactionChange, ReactionsSeen } from './store.interface';
+import { applyReaction, reactionChanges, wellFormed } from './store.input';
 
 interface ContactRow {
   id: string;
@@ -83,6 +83,20 @@ export class SqliteConversations implements ConversationStore {
       const next = applyReaction(row.reactions ? (JSON.parse(row.reactions) as Reaction[]) : [], change);
       if (next) s.setReactions.run({ ...key, reactions: JSON.stringify(next) });
       return next;
+    });
+    return this.c.write(() => apply.immediate());
+  }
+
+  async replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]): Promise<ReactionsSeen[]> {
+    if (seen.length === 0) return [];
+    const s = this.ready;
+    const apply = this.c.db.transaction((): ReactionsSeen[] => {
+      const changes = reactionChanges(seen, (id) => {
+        const row = s.getReactions.get({ sessionId, chatId, id });
+        return row ? (row.reactions ? (JSON.parse(row.reactions) as Reaction[]) : null) : undefined;
+      });
+      for (const c of changes) s.setReactions.run({ sessionId, chatId, id: c.id, reactions: JSON.stringify(c.reactions) });
+      return changes;
     });
     return this.c.write(() => apply.immediate());
   }

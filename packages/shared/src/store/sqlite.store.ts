@@ -8,7 +8,7 @@ import { SqliteMedia } from './sqlite-media.store';
 import { SqliteMessages } from './sqlite-messages.store';
 import { SqliteSessions } from './sqlite-sessions.store';
 import { SqliteSyncRuns } from './sqlite-sync-runs.store';
-import type { ChatPageQuery, MessagePageQuery, ReactionChange, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
+import type { ChatPageQuery, MessagePageQuery, ReactionChange, ReactionsSeen, RecentHistoryQuery, Store, SyncRunStart } from './store.interface';
 import type { SessionWebhook } from '../webhook.schemas';
 
 export type { SqliteStoreOptions } from './sqlite.connection';
@@ -179,5 +179,9 @@ export class SqliteStore implements Store {
   }
   setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange) {
     return this.conversations.setReaction(sessionId, chatId, messageId, change);
+  }
+
+  replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]) {
+    return this.conversations.replaceReactions(sessionId, chatId, seen);
   }
 }

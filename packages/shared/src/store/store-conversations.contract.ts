@@ -80,6 +80,45 @@ export function describeConversationContract(get: GetStore): void {
       expect((await get().getMessage(s, C, m.id))!.reactions).toEqual([]);
     });
 
+    it('a catch-up\'s reading replaces reactions that differ, and answers only the messages that changed', async () => {
+      const s = uniqueSessionId('react-seen');
+      const [a, b, c, d] = [0, 1, 2, 3].map((n) => message(C, n));
+      await get().upsertMessages(s, C, [a, b, c, d]);
+      const at = (k: number) => iso(T0 + k * 1000);
+      await get().setReaction(s, C, a.id, { senderId: ANA, emoji: '❤️', timestamp: at(1) });
+      await get().setReaction(s, C, b.id, { senderId: ANA, emoji: '👍', timestamp: at(2) });
+      await get().setReaction(s, C, b.id, { senderId: BEN, emoji: '😂', timestamp: at(3) });
+      const seen = [
+        // Removed while nobody listened.
+        { id: a.id, reactions: [] },
+        // The same two, listed in another order and read with other times: no change.
+        { id: b.id, reactions: [{ emoji: '😂', senderId: BEN, timestamp: at(9) }, { emoji: '👍', senderId: ANA, timestamp: at(9) }] },
+        // Sent while nobody listened, on a message stored without any.
+        { id: c.id, reactions: [{ emoji: '🔥', senderId: BEN, timestamp: at(4) }] },
+        // None stored, none seen.
+        { id: d.id, reactions: [] },
+        // Not stored: left to its save.
+        { id: 'not-stored', reactions: [{ emoji: '🔥', senderId: BEN, timestamp: at(4) }] },
+      ];
+      expect(await get().replaceReactions(s, C, seen)).toEqual([
+        { id: a.id, reactions: [] },
+        { id: c.id, reactions: [{ emoji: '🔥', senderId: BEN, timestamp: at(4) }] },
+      ]);
+      const stored = new Map((await get().listMessages(s, C, { limit: 10 })).items.map((m) => [m.id, m]));
+      expect(stored.get(a.id)!.reactions).toEqual([]);
+      expect(stored.get(b.id)!.reactions).toEqual([{ emoji: '👍', senderId: ANA, timestamp: at(2) }, { emoji: '😂', senderId: BEN, timestamp: at(3) }]);
+      expect(stored.get(c.id)!.reactions).toEqual([{ emoji: '🔥', senderId: BEN, timestamp: at(4) }]);
+      expect(stored.get(d.id)).not.toHaveProperty('reactions');
+      expect(stored.size).toBe(4);
+      // Read again: nothing left to change.
+      expect(await get().replaceReactions(s, C, seen)).toEqual([]);
+      expect(await get().replaceReactions(s, C, [])).toEqual([]);
+      // Another session's message of the same id is not touched.
+      const other = uniqueSessionId('react-seen-other');
+      await get().upsertMessages(other, C, [a]);
+      expect(await get().replaceReactions(other, C, [{ id: a.id, reactions: [] }])).toEqual([]);
+    });
+
     it('a re-fetch (re-sync, catch-up) never drops a live reaction nor resets a stored file to pending', async () => {
       const s = uniqueSessionId('react-resync');
       const m = full(0);

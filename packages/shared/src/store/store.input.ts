@@ -1,5 +1,5 @@
 import type { Message, Reaction } from '../domain.schemas';
-import type { ReactionChange } from './store.interface';
+import type { ReactionChange, ReactionsSeen } from './store.interface';
 import { toEpochMs } from './cursor.codec';
 import { StoredSessionWebhooks, type SessionWebhook } from '../webhook.schemas';
 
@@ -71,4 +71,24 @@ export function applyReaction(current: readonly Reaction[], change: ReactionChan
   const next = current.filter((r) => r.senderId !== change.senderId);
   if (change.emoji) next.push({ emoji: change.emoji, senderId: change.senderId, timestamp: change.timestamp });
   return next;
+}
+
+/** Two reaction lists say the same (one per sender, so sender and emoji decide; order and time do not). */
+export function sameReactions(a: readonly Reaction[], b: readonly Reaction[]): boolean {
+  if (a.length !== b.length) return false;
+  const mine = new Map(a.map((r) => [r.senderId, r.emoji]));
+  return b.every((r) => mine.get(r.senderId) === r.emoji);
+}
+
+/**
+ * What replaceReactions writes: each seen message whose stored reactions (`stored(id)`: the list,
+ * null when stored without any, undefined when not stored) differ from the seen ones.
+ */
+export function reactionChanges(seen: readonly ReactionsSeen[], stored: (id: string) => Reaction[] | null | undefined): ReactionsSeen[] {
+  const out: ReactionsSeen[] = [];
+  for (const s of new Map(seen.map((x) => [x.id, x])).values()) {
+    const now = stored(s.id);
+    if (now !== undefined && !sameReactions(now ?? [], s.reactions)) out.push({ id: s.id, reactions: s.reactions });
+  }
+  return out;
 }

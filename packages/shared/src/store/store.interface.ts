@@ -133,8 +133,8 @@ export interface MessageStore {
    * moves up, a message with a newer `editedAt` replaces the text, `revoked` is final (a batch
    * fetched before an edit or delete never undoes it). Updates the chat's messageCount and lastMessageAt.
    * The conversation fields (senderName, quoted, mentions, …) fill a message stored without them
-   * (before they existed) and are kept after; `reactions` likewise, then only `setReaction` changes
-   * them, so a re-fetch never drops a live reaction.
+   * (before they existed) and are kept after; `reactions` likewise, then only `setReaction` and
+   * `replaceReactions` change them, so a re-fetch never drops a live reaction.
    */
   upsertMessages(sessionId: string, chatId: string, messages: Message[]): Promise<UpsertResult>;
   /** Newest first (timestamp desc, then id desc). */
@@ -197,6 +197,12 @@ export interface ReactionChange {
   timestamp: string;
 }
 
+/** The reactions a fetch read on one message: what the phone has now, `[]` when none. */
+export interface ReactionsSeen {
+  id: string;
+  reactions: Reaction[];
+}
+
 /**
  * Contacts and reactions (DESIGN "Full conversations"). Group members come with the chats
  * (`ChatInput.participants`, answered by `getChat`); the other message fields with the messages.
@@ -212,6 +218,13 @@ export interface ConversationStore {
    * message, a removal of no reaction, the same reaction again).
    */
   setReaction(sessionId: string, chatId: string, messageId: string, change: ReactionChange): Promise<Reaction[] | null>;
+  /**
+   * A catch-up's reading of stored messages: where a message's stored reactions differ from the
+   * ones seen (as sets of sender and emoji), the seen ones replace them, so a reaction sent or
+   * removed while no runner listened is caught up too. Messages not stored are left to their save.
+   * One transaction; resolves to the messages that changed, with their reactions after.
+   */
+  replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]): Promise<ReactionsSeen[]>;
 }
 
 /**

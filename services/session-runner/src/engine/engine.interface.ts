@@ -54,6 +54,12 @@ export type MediaDownload = { status: 'ok'; data: Buffer; mimetype: string | nul
 export interface FetchOptions {
   /** Most recent messages to return; always finite. */
   limit: number;
+  /**
+   * Every message carries `reactions` as the phone has them now, `[]` when it has none; only one
+   * whose reactions could not be read goes without (a catch-up compares them with the store's).
+   * Without it, a message without reactions may leave the field out.
+   */
+  reactionState?: boolean;
 }
 
 /** One linked WhatsApp account. */

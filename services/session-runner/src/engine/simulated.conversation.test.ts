@@ -139,6 +139,13 @@ describe('simulated live reactions and media', () => {
     expect(fetched.get(removed[0].id)!.reactions).toEqual([]);
     const kept = reactions.find((r) => r.emoji !== '' && liveMessageK(r.id) % 4 === 2)!;
     expect(fetched.get(kept.id)!.reactions).toEqual([expect.objectContaining({ emoji: kept.emoji, senderId: kept.senderId })]);
+    // Asked for the reaction state, every message says it: `[]` when it has none; history and live alike.
+    const chatId = kept.id.split('_')[1];
+    const plain = await c.fetchMessages(chatId, { limit: 500 });
+    const stated = await c.fetchMessages(chatId, { limit: 500, reactionState: true });
+    expect(plain.some((m) => m.reactions === undefined)).toBe(true);
+    expect(stated.every((m) => Array.isArray(m.reactions))).toBe(true);
+    expect(stated.map((m) => m.reactions ?? [])).toEqual(plain.map((m) => m.reactions ?? []));
     // Some live messages carry a file, captioned like the others.
     const files = live.filter((m) => m.hasMedia);
     expect(files.length).toBeGreaterThan(0);

@@ -280,7 +280,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     return this.account.contacts();
   }
 
-  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+  async fetchMessages(chatId: string, { limit, reactionState }: FetchOptions): Promise<Message[]> {
     const phone = this.assertReady();
     if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`limit must be a finite number >= 0, got ${limit}`);
     if (!this.account.hasChat(chatId)) throw new Error(`unknown chat ${chatId} in session ${this.sessionId}`);
@@ -299,6 +299,7 @@ export class SimulatedClient extends EventEmitter implements WhatsAppClient {
     const live = phone.latestKs(chatId, now, n).map((k) => phone.messageAt(k, now));
     const result = this.account.latestMessages(chatId, n - live.length, phone.anchorMs);
     for (const m of live) result.push(m);
+    if (reactionState) for (const m of result) m.reactions ??= [];
     this.onFetch?.(this.sessionId, chatId, result.length);
     return result;
   }

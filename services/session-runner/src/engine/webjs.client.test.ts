@@ -246,6 +246,25 @@ describe('WebjsClient conversations', () => {
     expect(none).not.toHaveBeenCalled();
   });
 
+  it('with reactionState, says `[]` for a message without reactions and leaves out one whose reactions could not be read', async () => {
+    await client.start();
+    lib.emit('ready');
+    const removedAll = jest.fn(async () => [{ id: '👍', aggregateEmoji: '👍', hasReactionByMe: false, senders: [{ senderId: '15550000001@c.us', reaction: '', timestamp: 1_718_000_050 }] }]);
+    const broken = jest.fn(async () => {
+      throw new Error('Evaluation failed');
+    });
+    lib.messages = [
+      message('A', 1_718_000_000, { from: ALICE, hasReaction: false } as Partial<WebjsMessage>),
+      message('B', 1_718_000_100, { from: ALICE, hasReaction: true, getReactions: removedAll } as unknown as Partial<WebjsMessage>),
+      message('C', 1_718_000_200, { from: ALICE, hasReaction: true, getReactions: broken } as unknown as Partial<WebjsMessage>),
+    ];
+    const [a, b, c] = await client.fetchMessages(ALICE, { limit: 10, reactionState: true });
+    expect(a.reactions).toEqual([]);
+    expect(b.reactions).toEqual([]);
+    expect(c).not.toHaveProperty('reactions');
+    expect(broken).toHaveBeenCalledTimes(1);
+  });
+
   it('forwards message_reaction: set and removed', async () => {
     const got: unknown[] = [];
     client.on('message_reaction', (r) => got.push(r));

@@ -142,7 +142,7 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     return contacts;
   }
 
-  async fetchMessages(chatId: string, { limit }: FetchOptions): Promise<Message[]> {
+  async fetchMessages(chatId: string, { limit, reactionState }: FetchOptions): Promise<Message[]> {
     if (!Number.isFinite(limit) || limit < 1) throw new RangeError(`limit must be a finite number >= 1, got ${limit}`);
     const lib = this.assertReady();
     const n = Math.floor(limit);
@@ -154,20 +154,26 @@ export class WebjsClient extends EventEmitter implements WhatsAppClient {
     );
     this.conversation.me ??= lib.info?.wid?._serialized;
     const mapped = mapMessages(raw, chatId, n, this.conversation);
-    await this.addReactions(raw, mapped);
+    await this.addReactions(raw, mapped, reactionState === true);
     return mapped;
   }
 
   /**
    * `getReactions()` is one page call per message: only for messages that have some, within the
    * fetch's own timeout; a message whose reactions could not be read keeps whatever is stored.
+   * With `state`, a message without any (`hasReaction` false) says so with `[]`.
    */
-  private async addReactions(raw: readonly WebjsMessage[], mapped: Message[]): Promise<void> {
+  private async addReactions(raw: readonly WebjsMessage[], mapped: Message[], state: boolean): Promise<void> {
     const byId = new Map(mapped.map((m) => [m.id, m]));
     const deadline = Date.now() + this.options.fetchTimeoutMs;
     for (const msg of raw) {
-      const m = msg?.hasReaction && typeof msg.getReactions === 'function' ? byId.get(msg.id?._serialized) : undefined;
-      if (!m || Date.now() >= deadline) continue;
+      const m = byId.get(msg?.id?._serialized);
+      if (!m) continue;
+      if (!msg.hasReaction) {
+        if (state) m.reactions = [];
+        continue;
+      }
+      if (typeof msg.getReactions !== 'function' || Date.now() >= deadline) continue;
       try {
         m.reactions = mapReactionLists(await withTimeout(msg.getReactions!(), Math.max(1, deadline - Date.now()), 'getReactions timed out'));
       } catch (err) {
