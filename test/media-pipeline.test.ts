@@ -193,6 +193,39 @@ it('skips by policy: off leaves every file, live leaves the first sync history b
   expect(live.status).toBe('stored');
 });
 
+it('frees a download slot once the file\'s bytes are written, while the put still moves it into place', async () => {
+  const S = 'media-overlap';
+  const engine = new FakeEngine();
+  const [m1, m2] = [mediaMessage(CHAT_A, 31), mediaMessage(CHAT_A, 32)];
+  engine.media.set(m1.id, randomBytes(400));
+  engine.media.set(m2.id, randomBytes(500));
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const held: string[] = [];
+  // The real file store, each put held at its end (after onWritten) until the gate opens.
+  const slowEnd: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+    put: async (data: Parameters<BlobStore['put']>[0], options: Parameters<BlobStore['put']>[1] = {}) => {
+      let written = false;
+      const info = await blobs.put(data, { ...options, onWritten: () => ((written = true), options.onWritten?.()) });
+      held.push(`${info.size} written=${written}`);
+      await gate;
+      return info;
+    },
+  });
+  await readySession(S, engine, { policy: 'all', maxBytes: 1 << 20, blobs: slowEnd, slots: new MediaSlots(1) });
+  await h.store.upsertMessages(S, CHAT_A, [m1, m2]);
+  await addMediaJobs(h.queues.get(S), S, [m1, m2].map((m) => ({ chatId: CHAT_A, messageId: m.id })), 'live');
+  try {
+    // One slot: the second file is downloaded and written while the first put is still held.
+    await waitFor('both files written, neither put finished', () => held.length === 2, 15_000);
+    expect(held.sort()).toEqual(['400 written=true', '500 written=true']);
+    expect([await mediaOf(S, m1), await mediaOf(S, m2)].map((x) => x?.status)).toEqual(['pending', 'pending']);
+  } finally {
+    open(); // a held put would keep the runner's worker from closing
+  }
+  expect((await settled(S, [m1, m2])).map((x) => [x.status, x.size])).toEqual([['stored', 400], ['stored', 500]]);
+});
+
 it('runs at most MEDIA_CONCURRENCY downloads at once across the sessions of a runner', async () => {
   const engine = new FakeEngine();
   engine.mediaMs = 30;

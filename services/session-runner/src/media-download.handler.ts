@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DownloadMediaJob, MediaDescriptor } from '@wa-sync/shared/contracts';
-import { type BlobStore, BlobStoreUnavailableError } from '@wa-sync/shared/blob';
+import { type BlobInfo, type BlobStore, BlobStoreUnavailableError } from '@wa-sync/shared/blob';
 import type { Store } from '@wa-sync/shared/store';
 import type { Logger } from '@wa-sync/shared/runtime';
 import type { WhatsAppClient } from './engine/engine.interface';
@@ -49,26 +49,37 @@ export async function runDownloadMedia(data: DownloadMediaJob, job: Job, client:
   if (leftOut) return finish({ status: 'skipped', error: leftOut });
   let outcome: Partial<MediaDescriptor>;
   try {
-    // The slot bounds the files held in memory: it is released once the bytes are written, before
-    // the descriptor is recorded.
-    outcome = await deps.media.slots.run(async (): Promise<Partial<MediaDescriptor>> => {
+    // The slot bounds the files held in memory: it is released once the bytes are in the blob
+    // store's temp file (onWritten) or the put ended, before the file is renamed into place and
+    // the descriptor recorded, so the next download overlaps this file's last steps.
+    const inSlot = await deps.media.slots.run(async (): Promise<{ done: Partial<MediaDescriptor> } | { put: Promise<BlobInfo>; mimetype: string | null; filename: string | null }> => {
       const phone = client();
       // Asked before the download: with the blob store away, the phone is not asked for a file that has nowhere to go.
       await blobs.ping();
       const file = await phone.downloadMedia(chatId, messageId, { mimetype: media.mimetype, size: media.size, live: data.origin === 'live' });
-      if (file.status === 'expired') return { status: 'expired', error: null };
-      if (file.data.length > maxBytes) return { status: 'skipped', error: 'too_large', size: file.data.length };
+      if (file.status === 'expired') return { done: { status: 'expired', error: null } };
+      if (file.data.length > maxBytes) return { done: { status: 'skipped', error: 'too_large', size: file.data.length } };
+      let written!: () => void;
+      const bytesOut = new Promise<void>((resolve) => (written = resolve));
       // Not used again here: the file store's writer thread takes the bytes without a copy.
-      const stored = await blobs.put(file.data, { handOver: true });
-      return {
+      const put = blobs.put(file.data, { handOver: true, onWritten: written });
+      await Promise.race([bytesOut, put]);
+      // Not the file itself: its bytes must not outlive the slot here.
+      return { put, mimetype: file.mimetype, filename: file.filename };
+    });
+    if ('done' in inSlot) {
+      outcome = inSlot.done;
+    } else {
+      const stored = await inSlot.put;
+      outcome = {
         status: 'stored',
         error: null,
         sha256: stored.sha256,
         size: stored.size,
-        mimetype: media.mimetype ?? file.mimetype,
-        filename: media.filename ?? file.filename,
+        mimetype: media.mimetype ?? inSlot.mimetype,
+        filename: media.filename ?? inSlot.filename,
       };
-    });
+    }
   } catch (err) {
     if (err instanceof ClientAwayError || err instanceof BlobStoreUnavailableError) throw err;
     // The last try records the failure: the message must not stay `pending` once no retry is left.

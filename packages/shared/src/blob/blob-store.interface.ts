@@ -18,6 +18,13 @@ export interface PutOptions {
    * copying them (the file store's writer thread), which leaves them empty here.
    */
   handOver?: boolean;
+  /**
+   * Called once the bytes are durable in a temp file and the store holds them no longer, before the
+   * put renames them into place (the file stores): a caller bounding the files in memory may start
+   * the next one. A store that needs the bytes to the end (S3) does not call it; never called on
+   * a put that failed before it.
+   */
+  onWritten?: () => void;
 }
 
 /**

@@ -11,12 +11,15 @@ if (!port) throw new Error('file-blob-writer.thread runs only as a worker thread
 const store = new FileBlobStore((workerData as { dir: string }).dir);
 
 port.on('message', (req: WriterRequest) => {
-  store.put(req.data).then(
-    (info) => port.postMessage({ id: req.id, ok: true, info } satisfies WriterReply),
+  const { id } = req;
+  // Said as soon as the bytes are in their temp file: the runner's media slot is free then.
+  const onWritten = () => port.postMessage({ id, written: true } satisfies WriterReply);
+  store.put(req.data, { onWritten }).then(
+    (info) => port.postMessage({ id, ok: true, info } satisfies WriterReply),
     (err: Error) => {
       const unavailable = err instanceof BlobStoreUnavailableError;
       const cause = unavailable ? (err.cause as Error | undefined) : err;
-      port.postMessage({ id: req.id, ok: false, unavailable, message: cause?.message ?? String(err) } satisfies WriterReply);
+      port.postMessage({ id, ok: false, unavailable, message: cause?.message ?? String(err) } satisfies WriterReply);
     },
   );
 });

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, BlobStoreUnavailableError, isBlobKey } from './blob-store.interface';
+import { assertBlobKey, type BlobInfo, BlobNotFoundError, type BlobRange, type BlobStore, BlobStoreUnavailableError, isBlobKey, type PutOptions } from './blob-store.interface';
 import { writeHashed } from './blob.hashing';
 
 /** Temp files of a dead writer older than this are removed by the next store opened on the directory. */
@@ -34,7 +34,7 @@ export class FileBlobStore implements BlobStore {
     this.description = `file:${dir}`;
   }
 
-  async put(data: Readable | Uint8Array): Promise<BlobInfo> {
+  async put(data: Readable | Uint8Array, options: PutOptions = {}): Promise<BlobInfo> {
     // Not ping(): its stat was one more syscall per file. A directory gone or unusable since the
     // store was opened shows in the put's own calls instead (ownFsError below).
     await this.init().catch((err) => {
@@ -43,6 +43,7 @@ export class FileBlobStore implements BlobStore {
     const temp = join(this.tempDir, `${HOST}-${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       const info = await writeHashed(data, temp);
+      options.onWritten?.();
       const dir = join(this.root, info.sha256.slice(0, 2));
       const target = join(dir, info.sha256);
       if (await exists(target)) {

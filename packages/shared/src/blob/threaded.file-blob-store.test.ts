@@ -47,6 +47,17 @@ describe('file blob store with a writer thread', () => {
     await expect(store.tempFiles()).resolves.toEqual([]);
   });
 
+  it('says once when the handed-over bytes are written, before the put resolves; never for a put that failed first', async () => {
+    const order: string[] = [];
+    const put = store.put(owned(randomBytes(1 << 16)), { handOver: true, onWritten: () => order.push('written') });
+    await put.then(() => order.push('stored'));
+    expect(order).toEqual(['written', 'stored']);
+    rmSync(dir, { recursive: true, force: true });
+    let told = false;
+    await expect(store.put(owned(randomBytes(100)), { handOver: true, onWritten: () => (told = true) })).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    expect(told).toBe(false);
+  });
+
   it('keeps bytes it was not handed, and a view into a larger buffer, where they are', async () => {
     const kept = randomBytes(5000);
     await store.put(kept);

@@ -5,7 +5,10 @@ import { type BlobInfo, BlobStoreUnavailableError, type PutOptions } from './blo
 import { FileBlobStore } from './file.blob-store';
 
 export type WriterRequest = { id: number; data: Uint8Array };
-export type WriterReply = { id: number; ok: true; info: BlobInfo } | { id: number; ok: false; unavailable: boolean; message: string };
+export type WriterReply =
+  | { id: number; written: true }
+  | { id: number; ok: true; info: BlobInfo }
+  | { id: number; ok: false; unavailable: boolean; message: string };
 
 // Node runs the thread's compiled file; from the sources (ts-jest), the built one in dist.
 const THREAD_FILE = __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'dist', 'blob', 'file-blob-writer.thread.js') : join(__dirname, 'file-blob-writer.thread.js');
@@ -23,13 +26,13 @@ const THREAD_FILE = __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'di
 export class ThreadedFileBlobStore extends FileBlobStore {
   private thread: Worker | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (info: BlobInfo) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (info: BlobInfo) => void; reject: (err: Error) => void; onWritten?: () => void }>();
 
   override put(data: Readable | Uint8Array, options: PutOptions = {}): Promise<BlobInfo> {
-    if (!options.handOver || !(data instanceof Uint8Array) || !movable(data)) return super.put(data);
+    if (!options.handOver || !(data instanceof Uint8Array) || !movable(data)) return super.put(data, options);
     return new Promise<BlobInfo>((resolve, reject) => {
       const id = this.nextId++;
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onWritten: options.onWritten });
       this.start().postMessage({ id, data } satisfies WriterRequest, [data.buffer as ArrayBuffer]);
     });
   }
@@ -54,6 +57,7 @@ export class ThreadedFileBlobStore extends FileBlobStore {
     thread.on('message', (reply: WriterReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
+      if ('written' in reply) return waiter.onWritten?.();
       this.pending.delete(reply.id);
       if (reply.ok) {
         this.noteOk();
