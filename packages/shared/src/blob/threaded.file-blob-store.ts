@@ -18,7 +18,8 @@ const THREAD_FILE = __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'di
  * downloaded files) run in a worker thread: the bytes move there without a copy, and hashing and
  * the file's syscalls (open, write, fsync, close, stat, rename, the directory's fsync) leave the
  * runner's event loop, which was busy the whole media window with them (docs/benchmarks.md).
- * Streams and bytes not handed over are put here, as FileBlobStore does; reads stay here too.
+ * Streams and bytes not handed over are put here, as FileBlobStore does; reads stay here too. The
+ * thread says when a file's bytes are in their temp file (`onWritten`), before the rename.
  *
  * A thread that dies fails the puts in flight (the media job retries them: a put is idempotent) and
  * is started again on the next put. It never keeps the process alive.
