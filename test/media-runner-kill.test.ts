@@ -12,7 +12,7 @@ import { type Store, createStore } from '@wa-sync/shared/store';
 import { httpJson } from './support/http';
 import { auditMedia, waitMediaSettled } from './support/media-audit';
 import { type PrivateRedis, freePort, startRedis } from './support/redis-server';
-import { type ServiceProcess, startService } from './support/service-process';
+import { ServiceGroup } from './support/service-process';
 import { waitFor } from './support/wait-for';
 
 const SESSION = 'media-kill';
@@ -21,20 +21,16 @@ let redis: PrivateRedis;
 let store: Store;
 let base: string;
 let env: Record<string, string>;
-const procs: ServiceProcess[] = [];
-const start = (name: 'api' | 'session-runner' | 'sync-workers', extra: Record<string, string> = {}) => {
-  const p = startService(name, { ...env, ...extra });
-  procs.push(p);
-  return p;
-};
-const logs = () => procs.map((p) => `${p.name}: ${p.output().slice(-1500)}`).join('\n');
+const services = new ServiceGroup();
+const start = services.start.bind(services);
+const logs = () => services.logs();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wa-sync-media-kill-'));
   redis = await startRedis();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  env = {
+  env = services.env = {
     REDIS_URL: redis.url,
     STORE_URL: `sqlite:${join(dir, 'wa.db')}`,
     MEDIA_URL: `file:${join(dir, 'media')}`,
@@ -54,14 +50,14 @@ beforeAll(async () => {
     WA_JOB_LOCK_MS: '2000',
     WA_STALLED_CHECK_MS: '1000',
   };
-  start('api');
+  const api = start('api');
   start('sync-workers');
-  await procs[0].waitForOutput(/api listening/);
+  await api.waitForOutput(/api listening/);
   store = await createStore(env.STORE_URL);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  await services.killAll();
   await store?.close();
   await redis?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@wa-sync/shared/contracts';
 import { createBlobStore } from '@wa-sync/shared/blob';
-import { httpJson } from './support/http';
+import { httpJson, sessionMessages } from './support/http';
 import { type PrivateRedis, freePort, startRedis } from './support/redis-server';
 import { type PrivateS3, startS3 } from './support/s3-server';
-import { type ServiceProcess, startService } from './support/service-process';
+import { ServiceGroup } from './support/service-process';
 import { waitFor } from './support/wait-for';
 
 const SESSION = 'media-e2e';
@@ -33,8 +33,8 @@ describe.each([['file'], ['s3']])('media on the %s blob store', (kind) => {
   let s3: PrivateS3 | undefined;
   let base: string;
   let env: Record<string, string>;
-  const procs: ServiceProcess[] = [];
-  const logs = () => procs.map((p) => `${p.name}: ${p.output().slice(-1500)}`).join('\n');
+  const services = new ServiceGroup();
+  const logs = () => services.logs();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wa-sync-media-e2e-'));
@@ -59,23 +59,21 @@ describe.each([['file'], ['s3']])('media on the %s blob store', (kind) => {
       MEDIA_MAX_BYTES: '9500',
       ...(s3 ? s3.env('wa/media') : { MEDIA_URL: `file:${join(dir, 'media')}` }),
     };
-    for (const name of ['api', 'sync-workers', 'session-runner'] as const) procs.push(startService(name, env));
-    await procs[0].waitForOutput(/api listening/);
+    services.env = env;
+    const api = services.start('api');
+    services.start('sync-workers');
+    services.start('session-runner');
+    await api.waitForOutput(/api listening/);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await services.killAll();
     await redis?.stop();
     await s3?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function allMessages(): Promise<Message[]> {
-    const chats = (await httpJson(base, 'GET', `/whatsapp-web/session/${SESSION}/chats?limit=500`)).json.chats as { id: string }[];
-    const out: Message[] = [];
-    for (const c of chats) out.push(...(await httpJson(base, 'GET', `/whatsapp-web/session/${SESSION}/chats/${encodeURIComponent(c.id)}/messages?limit=500`)).json.messages);
-    return out;
-  }
+  const allMessages = () => sessionMessages(base, SESSION);
   const mediaUrl = (m: Message) => `${base}/whatsapp-web/session/${SESSION}/chats/${encodeURIComponent(m.chatId)}/messages/${encodeURIComponent(m.id)}/media`;
 
   it('ends every media stored, expired or skipped, and serves each stored file as its descriptor says', async () => {

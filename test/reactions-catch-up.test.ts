@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import type { Message } from '@wa-sync/shared/contracts';
 import { type Store, createStore } from '@wa-sync/shared/store';
 import { liveMessageK, REACT_AFTER, UNREACT_AFTER } from '../services/session-runner/src/engine/simulated.live';
-import { httpJson } from './support/http';
+import { httpJson, sessionMessages } from './support/http';
 import { type PrivateRedis, freePort, startRedis } from './support/redis-server';
-import { type ServiceProcess, startService } from './support/service-process';
+import { ServiceGroup } from './support/service-process';
 import { waitFor } from './support/wait-for';
 import { WsClient } from './support/ws-client';
 
@@ -24,21 +24,15 @@ let dir: string;
 let redis: PrivateRedis;
 let store: Store;
 let base: string;
-let env: Record<string, string>;
-const procs: ServiceProcess[] = [];
-const start = (name: 'api' | 'session-runner' | 'sync-workers', extra: Record<string, string> = {}) => {
-  const p = startService(name, { ...env, ...extra });
-  procs.push(p);
-  return p;
-};
-const logs = () => procs.map((p) => `${p.name}: ${p.output().slice(-1500)}`).join('\n');
+const services = new ServiceGroup();
+const logs = () => services.logs();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wa-sync-react-away-'));
   redis = await startRedis();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  env = {
+  services.env = {
     REDIS_URL: redis.url,
     STORE_URL: `sqlite:${join(dir, 'wa.db')}`,
     PORT: String(port),
@@ -55,27 +49,20 @@ beforeAll(async () => {
     WA_JOB_LOCK_MS: '2000',
     WA_STALLED_CHECK_MS: '1000',
   };
-  start('api');
-  start('sync-workers');
-  await procs[0].waitForOutput(/api listening/);
-  store = await createStore(env.STORE_URL);
+  const api = services.start('api');
+  services.start('sync-workers');
+  await api.waitForOutput(/api listening/);
+  store = await createStore(services.env.STORE_URL);
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  await services.killAll();
   await store?.close();
   await redis?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function liveMessages(): Promise<Message[]> {
-  const out: Message[] = [];
-  for (const chat of (await httpJson(base, 'GET', `/whatsapp-web/session/${SESSION}/chats?limit=100`)).json.chats) {
-    const page = await httpJson(base, 'GET', `/whatsapp-web/session/${SESSION}/chats/${encodeURIComponent(chat.id)}/messages?limit=500`);
-    out.push(...(page.json.messages as Message[]).filter((m) => /^live #\d+$/.test(m.body)));
-  }
-  return out;
-}
+const liveMessages = async () => (await sessionMessages(base, SESSION)).filter((m) => /^live #\d+$/.test(m.body));
 
 /** How many reactions live message `m` has on the phone at `nowMs` (SIM_REACT_EVERY=2). */
 function phoneReactions(m: Message, nowMs: number): number {
@@ -89,7 +76,7 @@ it('a reaction removed while the runner was down is gone after the next runner\'
   const ws = await WsClient.connect(`${base.replace('http', 'ws')}/ws`);
   ws.send('join-session', { sessionId: SESSION });
   await ws.waitFor('joined');
-  const first = start('session-runner', { RUNNER_ID: 'runner-a' });
+  const first = services.start('session-runner', { RUNNER_ID: 'runner-a' });
   expect((await httpJson(base, 'POST', `/whatsapp-web/session/${SESSION}`)).status).toBe(201);
   await ws.waitFor('sync_chats', (d) => d.done, 120_000);
 
@@ -105,7 +92,7 @@ it('a reaction removed while the runner was down is gone after the next runner\'
   await new Promise((r) => setTimeout(r, Math.max(0, removedAt - Date.now()) + 2 * INTERVAL_MS));
   expect(await stored()).toHaveLength(1);
 
-  start('session-runner', { RUNNER_ID: 'runner-b' });
+  services.start('session-runner', { RUNNER_ID: 'runner-b' });
   const gone = await ws.waitFor('message:reaction', (d) => d.id === doomed.id && d.reactions.length === 0, 60_000).catch((err) => {
     throw new Error(`${(err as Error).message}\n${logs()}`);
   });

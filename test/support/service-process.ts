@@ -68,3 +68,26 @@ export function startService(
     },
   };
 }
+
+/**
+ * The services one test starts, on one environment (`env`, set before the first start), each
+ * with its own extras: `logs()` is the tail of each one's output, for a failure's message.
+ */
+export class ServiceGroup {
+  readonly procs: ServiceProcess[] = [];
+  env: Record<string, string> = {};
+
+  start(name: 'api' | 'session-runner' | 'sync-workers', extra: Record<string, string> = {}): ServiceProcess {
+    const p = startService(name, { ...this.env, ...extra });
+    this.procs.push(p);
+    return p;
+  }
+
+  logs(): string {
+    return this.procs.map((p) => `${p.name}: ${p.output().slice(-1500)}`).join('\n');
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop('SIGKILL')));
+  }
+}
