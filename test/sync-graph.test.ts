@@ -125,6 +125,13 @@ describe('sync job graph', () => {
   it('a re-sync stores no duplicate, and coalesces requests made while it runs', async () => {
     const before = new Map<string, string[]>();
     for (const chat of chats) before.set(chat.id, await storedMessageIds(chat.id));
+    // Reactions the store has wrong (as after changes no runner saw): one too many, one missing.
+    const onPhone = account.latestMessages(chats[0].id, LIMIT);
+    const bare = onPhone.find((m) => !m.reactions?.length)!;
+    const reacted = onPhone.find((m) => m.reactions?.length)!;
+    await store.setReaction(SESSION, chats[0].id, bare.id, { senderId: '15550009999@c.us', emoji: '🙃', timestamp: bare.timestamp });
+    for (const r of reacted.reactions!) await store.setReaction(SESSION, chats[0].id, reacted.id, { ...r, emoji: '' });
+    expect((await store.getMessage(SESSION, chats[0].id, reacted.id))!.reactions).toEqual([]);
 
     const first = await new SyncLedger(h.redis).request(h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
     const second = await new SyncLedger(h.redis).request(h.queues, { sessionId: SESSION, reason: 'manual', limitPerChat: LIMIT });
@@ -149,5 +156,16 @@ describe('sync job graph', () => {
     }
     const last = seq[seq.length - 1];
     expect(last.done).toBe(true);
+    // A manual re-sync reads every fetched message's reactions: the store has the phone's again, and says so.
+    // (The engine's history is anchored at its first ready, this account's copy is not: times differ.)
+    const phoneReactions = reacted.reactions!.map((r) => ({ ...r, timestamp: expect.any(String) }));
+    expect((await store.getMessage(SESSION, chats[0].id, bare.id))!.reactions).toEqual([]);
+    expect((await store.getMessage(SESSION, chats[0].id, reacted.id))!.reactions).toEqual(phoneReactions);
+    const announced = await waitFor('both announced', () => {
+      const mine = h.events.filter((e) => e.event === 'message:reaction').map((e) => e.data as { id: string; reactions: unknown[] });
+      const [a, b] = [mine.find((d) => d.id === bare.id), mine.find((d) => d.id === reacted.id)];
+      return a && b ? [a.reactions, b.reactions] : null;
+    });
+    expect(announced).toEqual([[], phoneReactions]);
   });
 });

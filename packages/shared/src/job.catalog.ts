@@ -43,6 +43,11 @@ export const FetchMessagesJob = z.object({
    * message) shows up or `max` messages are fetched; only messages from `after` on are staged.
    */
   catchUp: z.object({ after: z.string(), max: z.number().int().min(1) }).optional(),
+  /**
+   * A manual re-sync: the reactions of every fetched message are read and replace stored ones that
+   * differ (a re-fetch otherwise keeps what a message has; a catch-up always reads them).
+   */
+  readReactions: z.literal(true).optional(),
 });
 export type FetchMessagesJob = z.infer<typeof FetchMessagesJob>;
 

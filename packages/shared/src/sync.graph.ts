@@ -61,7 +61,7 @@ export const GRAPH_GATE_DELAY_MS = 10 * 60_000;
 export const SAVE_JOB_PRIORITY = 1;
 
 /** One chat to fetch, and how. */
-export type PlannedChat = { chatId: string; limit: number; catchUp?: FetchMessagesJob['catchUp'] };
+export type PlannedChat = Pick<FetchMessagesJob, 'chatId' | 'limit' | 'catchUp' | 'readReactions'>;
 
 /** Where a graph goes: BullMQ's FlowProducer (`CatalogFlow`) or the runner's threaded writer. */
 export interface SyncGraphFlow {
@@ -71,7 +71,7 @@ export interface SyncGraphFlow {
 }
 
 /** The save ← fetch pair of the chat at `place`; under `parent` when added after the root. */
-function chatJobs(sessionId: string, syncId: string, { chatId, limit, catchUp }: PlannedChat, place: number, parent?: { id: string; queue: string }): CatalogFlowJob {
+function chatJobs(sessionId: string, syncId: string, { chatId, limit, catchUp, readReactions }: PlannedChat, place: number, parent?: { id: string; queue: string }): CatalogFlowJob {
   return flowJob(QueueName.chatSave, 'save-chat', {
     queueName: QueueName.chatSave,
     data: { sessionId, syncId, chatId },
@@ -80,7 +80,7 @@ function chatJobs(sessionId: string, syncId: string, { chatId, limit, catchUp }:
     children: [
       flowJob('session', 'fetch-messages', {
         queueName: sessionQueueName(sessionId),
-        data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}) },
+        data: { sessionId, syncId, chatId, limit, ...(catchUp ? { catchUp } : {}), ...(readReactions ? { readReactions } : {}) },
         opts: { jobId: SyncJobId.fetch(syncId, place), ignoreDependencyOnFailure: true },
       }),
     ],

@@ -84,7 +84,7 @@ describe('catch-up fetch', () => {
     const chat = new ScriptedChat(300);
     const seen: unknown[] = [];
     const r = await runFetchMessages(chat, { sessionId: 'y', syncId: 's4', chatId: CHAT, limit: 100 }, ledger(), { reactionsSeen: (...a) => seen.push(a) });
-    expect(chat.options).toEqual([{ limit: 100 }]);
+    expect(chat.options).toEqual([{ limit: 100, reactionState: false }]);
     expect(r).toEqual({ stagingKey: Keys.staging('s4', CHAT), count: 100 });
     // A first sync's history has nothing stored to compare reactions with.
     expect(seen).toEqual([]);
@@ -112,6 +112,21 @@ describe('catch-up fetch', () => {
     expect(messages.map((m) => m.body)).toEqual(Array.from({ length: 11 }, (_, i) => `#${89 + i}`));
     expect(messages.find((m) => m.body === '#95')!.reactions).toEqual([like]);
     expect(messages.filter((m) => 'reactions' in m).map((m) => m.body)).toEqual(['#95']);
+  });
+
+  it('a manual re-sync\'s fetch (readReactions) reads the reactions of its whole page', async () => {
+    const chat = new ScriptedChat(30);
+    const like: Reaction = { emoji: '👍', senderId: '15550002222@c.us', timestamp: at(40) };
+    chat.reacted.set(29, [like]);
+    const seen: Array<[string, ReactionsSeen[]]> = [];
+    const r = await runFetchMessages(chat, { sessionId: 'z', syncId: 's7', chatId: CHAT, limit: 20, readReactions: true }, ledger(), {
+      reactionsSeen: (chatId, list) => seen.push([chatId, list]),
+    });
+    expect(chat.options).toEqual([{ limit: 20, reactionState: true }]);
+    expect(seen.map(([c, list]) => [c, list.length, list.filter((x) => x.reactions.length).map((x) => x.id)])).toEqual([[CHAT, 20, [`false_${CHAT}_M29`]]]);
+    const messages = await staged(r.stagingKey);
+    expect(messages).toHaveLength(20);
+    expect(messages.filter((m) => 'reactions' in m).map((m) => m.body)).toEqual(['#29']);
   });
 
   it('a catch-up without a reader of reactions does not ask the phone for them', async () => {

@@ -22,9 +22,10 @@ export type ReactionsSeenSink = (chatId: string, seen: ReactionsSeen[]) => void;
  *
  * With `media`, files that rule leaves out are marked `skipped` before staging.
  *
- * A catch-up reads the reactions of every message on its last page and hands them to
- * `reactionsSeen` as soon as the page is in, before any wait: a reaction sent or removed on an
- * older message while no runner listened never comes as an event.
+ * A catch-up reads the reactions of every message on its last page, a manual re-sync
+ * (`readReactions`) those of its page, and hands them to `reactionsSeen` as soon as the page is
+ * in, before any wait: a reaction sent or removed on an older message while no runner listened
+ * never comes as an event.
  *
  * With `maxStaged`, the batch is staged only once the sync's back-pressure window has room
  * ({@link SyncLedger.waitForRoom}). The wait runs alongside the phone call, not before it: its round
@@ -46,9 +47,13 @@ export async function runFetchMessages(
   room?.catch(() => {});
   let messages: Message[];
   try {
-    messages = data.catchUp
-      ? await fetchBack(client, chatId, data.limit, data.catchUp, stats, reactionsSeen)
-      : await fetchCounted(client, chatId, { limit: data.limit }, stats);
+    if (data.catchUp) {
+      messages = await fetchBack(client, chatId, data.limit, data.catchUp, stats, reactionsSeen);
+    } else {
+      const seen = data.readReactions ? reactionsSeen : undefined;
+      messages = await fetchCounted(client, chatId, { limit: data.limit, reactionState: seen !== undefined }, stats);
+      reportReactions(seen, chatId, messages);
+    }
     await room;
   } catch (err) {
     stop.abort(); // nothing to stage: the wait's outcome no longer matters
@@ -86,15 +91,20 @@ async function fetchBack(
       limit = Math.min(max, limit * CATCHUP_PAGE_GROWTH);
       continue;
     }
-    if (seen) {
-      const read = page.filter((m) => m.reactions !== undefined).map((m) => ({ id: m.id, reactions: m.reactions! }));
-      if (read.length > 0) seen(chatId, read);
-    }
-    const fresh = page.filter((m) => Date.parse(m.timestamp) >= afterMs);
-    // `[]` only said "none" to the comparison; stored, a message without reactions leaves the field out.
-    for (const m of fresh) if (m.reactions?.length === 0) delete m.reactions;
-    return fresh;
+    reportReactions(seen, chatId, page);
+    return page.filter((m) => Date.parse(m.timestamp) >= afterMs);
   }
+}
+
+/**
+ * Hands the reactions read on a page to `seen`, then leaves the `[]`s out: they only said "none"
+ * to the comparison, and a stored message without reactions has no such field.
+ */
+function reportReactions(seen: ReactionsSeenSink | undefined, chatId: string, page: Message[]): void {
+  if (!seen) return;
+  const read = page.filter((m) => m.reactions !== undefined).map((m) => ({ id: m.id, reactions: m.reactions! }));
+  if (read.length > 0) seen(chatId, read);
+  for (const m of page) if (m.reactions?.length === 0) delete m.reactions;
 }
 
 /** One call to the phone, counted per session so tests and operators can see what a sync cost. */

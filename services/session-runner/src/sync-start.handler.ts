@@ -61,7 +61,9 @@ export async function runSyncStart(client: WhatsAppClient, data: SyncStartJob, d
     // Before any fetch: a chat this sync does not finish is where the next one starts.
     await deps.ledger.markGaps(sessionId, planned.flatMap((p) => (p.catchUp ? [{ chatId: p.chatId, after: p.catchUp.after }] : [])));
   } else {
-    planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat }));
+    // A manual re-sync also brings reactions up to date: a re-fetch alone keeps stored ones.
+    const reread = data.reason === 'manual' ? ({ readReactions: true } as const) : {};
+    planned = selected.map((c) => ({ chatId: c.id, limit: data.limitPerChat, ...reread }));
   }
 
   // A retry after part of a stepped graph went in keeps the first attempt's chats and order: job
