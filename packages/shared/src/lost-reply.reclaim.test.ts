@@ -54,6 +54,30 @@ it('puts back the job a lost complete-and-take-next reply left locked', () =>
     expect(b?.id).toBe('b');
   }));
 
+it('wakes a worker blocked waiting for jobs when it puts back a job with a priority', () =>
+  withQueue('lost-prio', async (queue, worker, reclaim) => {
+    // As the saves and media downloads are: one priority for all.
+    await queue.add('x', {}, { jobId: 'p', priority: 1 });
+    await queue.add('x', {}, { jobId: 'q', priority: 1 });
+    const token = 'worker-1:0';
+    const p = await worker.getNextJob(token);
+    reclaim.track('p', token);
+    await p!.moveToCompleted('done', token, true); // q is now locked with p's token; the reply "lost"
+    expect(await queue.getJobState('q')).toBe('active');
+
+    // Another worker finds nothing to take and blocks for jobs for a minute.
+    const taken: string[] = [];
+    const other = new Worker('lost-prio', async (job) => void taken.push(job.id!), { connection: suite.redis, drainDelay: 60 });
+    try {
+      await waitFor('the other worker blocked for jobs', async () => ((await suite.redis.client('LIST')) as string).includes('cmd=bzpopmin'));
+      expect(await reclaim.reclaim(token, 'p')).toEqual(['q']);
+      // Taken while that block still has most of its minute to run.
+      await waitFor('the put-back job taken by the blocked worker', () => taken.includes('q'), 20_000);
+    } finally {
+      await other.close();
+    }
+  }));
+
 it('leaves alone active jobs locked with another token, and ignores other errors', () =>
   withQueue('lost-reply-2', async (queue, worker, reclaim) => {
     await queue.add('x', {}, { jobId: 'c' });

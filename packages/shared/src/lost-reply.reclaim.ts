@@ -109,6 +109,10 @@ export class LostReplyReclaim {
       // The script checks the token again: a job taken meanwhile by someone else is left alone.
       if (job && (await job.moveToWait(token).then(() => true, () => false))) moved.push(id);
     }
+    // BullMQ's script puts a job with a priority (saves, media downloads) back into the prioritized
+    // set without the marker that wakes a worker blocked for jobs: it would sleep out its block
+    // (drainDelay, 5 s) first. The marker BullMQ adds for any other job that becomes available.
+    if (moved.length > 0) await this.redis.zadd(this.worker.keys.marker, 0, '0');
     return moved;
   }
 

@@ -13,7 +13,7 @@ export const CATCHUP_PAGE_GROWTH = 4;
  */
 export type PhoneLine = Pick<WhatsAppClient, 'fetchMessages'>;
 
-/** A catch-up's reading of the reactions on a chat's newest page (stored messages among them). */
+/** What a catch-up or a manual re-sync read of the reactions on a chat's page (stored messages among them). */
 export type ReactionsSeenSink = (chatId: string, seen: ReactionsSeen[]) => void;
 
 /**

@@ -69,9 +69,9 @@ export function attachLiveSync(
 }
 
 /**
- * A catch-up's reading of one chat's reactions (fetch-messages.handler): in line with the live
- * writes, so a live reaction that came before it is not undone and one that comes after wins; each
- * message whose reactions it changed is announced like a live reaction.
+ * What a catch-up or a manual re-sync read of one chat's reactions (fetch-messages.handler), in
+ * line with the live writes: a live reaction that came before it is not undone, and one that comes
+ * after wins; each message whose reactions it changed is announced like a live reaction.
  */
 export function pushReactionsSeen(
   writes: LiveWriteQueue,

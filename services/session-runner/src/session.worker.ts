@@ -29,7 +29,7 @@ export function createSessionWorker(ctx: SessionContext, sessionId: string): Cat
   const media = deps.media ?? NO_MEDIA;
   const line = ctx.pacers.get(sessionId) ?? new FetchPacer(deps.fetchPauseMs ?? 0, deps.pacerClock, deps.concurrency);
   ctx.pacers.set(sessionId, line);
-  // A catch-up's reading of reactions joins the session's live writes (while it runs here).
+  // What a catch-up or a manual re-sync read of reactions joins the session's live writes.
   const reactionsSeen: ReactionsSeenSink = (chatId, seen) => {
     const session = ctx.live.get(sessionId);
     if (session) pushReactionsSeen(session.liveWrites, deps, sessionId, chatId, seen);
