@@ -75,9 +75,8 @@ export class MongoConversations implements ConversationStore {
     const changes = reactionChanges(seen, (id) => stored.get(id));
     const written: ReactionsSeen[] = [];
     for (const c of changes) {
-      const before = stored.get(c.id) ?? null;
-      const filter = before === null ? { sessionId, chatId, id: c.id, reactions: null } : { sessionId, chatId, id: c.id, reactions: before };
-      const res = await this.c.messages.updateOne(filter, { $set: { reactions: c.reactions } });
+      // `reactions: null` also matches a message stored without the field.
+      const res = await this.c.messages.updateOne({ sessionId, chatId, id: c.id, reactions: stored.get(c.id) ?? null }, { $set: { reactions: c.reactions } });
       if (res.modifiedCount === 1) written.push(c);
     }
     return written;

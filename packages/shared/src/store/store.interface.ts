@@ -221,8 +221,9 @@ export interface ConversationStore {
   /**
    * What a catch-up or a manual re-sync read of the reactions of stored messages: where a
    * message's stored reactions differ from the ones seen (as sets of sender and emoji), the seen
-   * ones replace them, so a reaction sent or removed while no runner listened is caught up too. Messages not stored are left to their save.
-   * One transaction; resolves to the messages that changed, with their reactions after.
+   * ones replace them, so a reaction sent or removed while no runner listened is caught up too.
+   * Messages not stored are left to their save. One transaction; resolves to the messages that
+   * changed, with their reactions after.
    */
   replaceReactions(sessionId: string, chatId: string, seen: ReactionsSeen[]): Promise<ReactionsSeen[]>;
 }
