@@ -145,7 +145,10 @@ describe('simulated live reactions and media', () => {
     const stated = await c.fetchMessages(chatId, { limit: 500, reactionState: true });
     expect(plain.some((m) => m.reactions === undefined)).toBe(true);
     expect(stated.every((m) => Array.isArray(m.reactions))).toBe(true);
-    expect(stated.map((m) => m.reactions ?? [])).toEqual(plain.map((m) => m.reactions ?? []));
+    // The same reactions either way on history, which does not move (live ones change between two calls).
+    const history = (list: Message[]) => list.filter((m) => !m.body.startsWith('live #')).map((m) => [m.id, m.reactions ?? []]);
+    expect(history(stated).length).toBeGreaterThan(0);
+    expect(history(stated)).toEqual(history(plain));
     // Some live messages carry a file, captioned like the others.
     const files = live.filter((m) => m.hasMedia);
     expect(files.length).toBeGreaterThan(0);
